@@ -1,0 +1,167 @@
+//! Hidden-layer activations g, each with its derivative g′ beside it.
+//!
+//! All four have a derivative that can be written in terms of the output
+//! a = g(z) alone, so the backward pass never needs Z:
+//! σ′ = a(1 − a), tanh′ = 1 − a², ReLU′ = [a > 0], identity′ = 1.
+//! The network therefore stores only A for hidden layers.
+
+use crate::Scalar;
+use crate::parallel;
+
+/// The activation g applied by a hidden layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Activation {
+    /// g(z) = z.
+    Identity,
+    /// The logistic function g(z) = σ(z) = 1 / (1 + e^(−z)).
+    Logistic,
+    /// g(z) = tanh(z).
+    Tanh,
+    /// g(z) = max(0, z).
+    Relu,
+}
+
+impl Activation {
+    /// Every activation, for exhaustive tests and command-line parsing.
+    pub const ALL: [Activation; 4] = [Self::Identity, Self::Logistic, Self::Tanh, Self::Relu];
+
+    /// Lower-case name: `identity`, `logistic`, `tanh`, `relu`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Identity => "identity",
+            Self::Logistic => "logistic",
+            Self::Tanh => "tanh",
+            Self::Relu => "relu",
+        }
+    }
+
+    /// g(z).
+    ///
+    /// ```
+    /// use backprop::Activation;
+    /// assert_eq!(Activation::Relu.apply(-2.0f32), 0.0);
+    /// assert_eq!(Activation::Logistic.apply(0.0f64), 0.5);
+    /// ```
+    #[inline]
+    pub fn apply<S: Scalar>(self, z: S) -> S {
+        match self {
+            Self::Identity => z,
+            Self::Logistic => logistic(z),
+            Self::Tanh => z.tanh(),
+            Self::Relu => z.max(S::zero()),
+        }
+    }
+
+    /// g′(z) written in terms of the output a = g(z).
+    ///
+    /// ```
+    /// use backprop::Activation;
+    /// let a = Activation::Tanh.apply(0.3f64);
+    /// assert!((Activation::Tanh.derivative_from_output(a) - (1.0 - a * a)).abs() < 1e-15);
+    /// ```
+    #[inline]
+    pub fn derivative_from_output<S: Scalar>(self, a: S) -> S {
+        match self {
+            Self::Identity => S::one(),
+            Self::Logistic => a * (S::one() - a),
+            Self::Tanh => S::one() - a * a,
+            Self::Relu => {
+                if a > S::zero() {
+                    S::one()
+                } else {
+                    S::zero()
+                }
+            }
+        }
+    }
+
+    /// g′(z) from the pre-activation z (for reference and tests; the network
+    /// uses [`derivative_from_output`](Self::derivative_from_output)).
+    #[inline]
+    pub fn derivative<S: Scalar>(self, z: S) -> S {
+        self.derivative_from_output(self.apply(z))
+    }
+
+    /// Fused pass over a row-major m×n block: a ← g(a + b) for each row.
+    pub(crate) fn bias_activate<S: Scalar>(self, a: &mut [S], b: &[S]) {
+        parallel::for_each_row_mut(a, b.len(), |row| {
+            for (v, &bias) in row.iter_mut().zip(b) {
+                *v = self.apply(*v + bias);
+            }
+        });
+    }
+
+    /// delta ← delta ⊙ g′, with g′ taken from the cached activation `a`.
+    pub(crate) fn mul_derivative<S: Scalar>(self, delta: &mut [S], a: &[S]) {
+        match self {
+            Self::Identity => {}
+            _ => parallel::zip_apply(delta, a, |d, a| d * self.derivative_from_output(a)),
+        }
+    }
+}
+
+impl std::fmt::Display for Activation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Activation {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "identity" | "linear" => Ok(Self::Identity),
+            "logistic" | "sigmoid" => Ok(Self::Logistic),
+            "tanh" => Ok(Self::Tanh),
+            "relu" => Ok(Self::Relu),
+            _ => Err(format!(
+                "unknown activation `{s}`: expected identity, logistic, tanh or relu"
+            )),
+        }
+    }
+}
+
+/// σ(z) = 1 / (1 + e^(−z)), finite for every finite z (e^(−z) may overflow to
+/// +∞, which gives exactly 0).
+#[inline]
+pub(crate) fn logistic<S: Scalar>(z: S) -> S {
+    S::one() / (S::one() + (-z).exp())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derivative_from_output_matches_central_difference() {
+        let h = 1e-6;
+        for act in Activation::ALL {
+            for &z in &[-2.3f64, -0.4, 0.7, 1.9] {
+                let numeric = (act.apply(z + h) - act.apply(z - h)) / (2.0 * h);
+                let analytic = act.derivative_from_output(act.apply(z));
+                assert!((numeric - analytic).abs() < 1e-8, "{act} at {z}");
+            }
+        }
+    }
+
+    #[test]
+    fn logistic_saturates_without_nan() {
+        assert_eq!(logistic(-1000.0f32), 0.0);
+        assert_eq!(logistic(1000.0f32), 1.0);
+    }
+
+    #[test]
+    fn bias_activate_is_row_broadcast() {
+        let mut a = vec![1.0f64, -2.0, 3.0, -4.0];
+        Activation::Relu.bias_activate(&mut a, &[0.5, 1.0]);
+        assert_eq!(a, vec![1.5, 0.0, 3.5, 0.0]);
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for act in Activation::ALL {
+            assert_eq!(act.name().parse::<Activation>(), Ok(act));
+        }
+        assert!("swish".parse::<Activation>().is_err());
+    }
+}

@@ -1,0 +1,163 @@
+//! The crate's one error type.
+//!
+//! Every error a user can trigger (bad data, bad configuration, a workspace that
+//! does not fit) is a variant here with the numbers needed to fix it.
+
+/// Shorthand for `std::result::Result<T, backprop::Error>`.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Everything that can go wrong at the library's boundary.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The network was described without any layer.
+    #[error("the network has no layers: add at least an output layer")]
+    NoLayers,
+
+    /// A layer (or the input) was given zero units.
+    #[error("layer {layer} has 0 units; every layer needs at least one (layer 0 is the input)")]
+    ZeroSizeLayer {
+        /// Index into the size list n₀…n_L.
+        layer: usize,
+    },
+
+    /// The input matrix has the wrong number of columns.
+    #[error("input has {got} features, network expects {expected}")]
+    InputWidth {
+        /// Columns in the input.
+        got: usize,
+        /// n₀ of the network.
+        expected: usize,
+    },
+
+    /// The target matrix has the wrong number of columns.
+    #[error("targets have {got} columns, network has {expected} outputs")]
+    TargetWidth {
+        /// Columns in the targets.
+        got: usize,
+        /// n_L of the network.
+        expected: usize,
+    },
+
+    /// Inputs and targets disagree on the number of samples.
+    #[error("input has {inputs} samples but targets have {targets}")]
+    SampleCount {
+        /// Rows in the input.
+        inputs: usize,
+        /// Rows (or labels) in the targets.
+        targets: usize,
+    },
+
+    /// A batch or data set with no samples.
+    #[error("{what} has no samples")]
+    Empty {
+        /// What was empty.
+        what: &'static str,
+    },
+
+    /// A NaN or infinity in user data.
+    #[error("{what} holds a non-finite value ({value}) at row {row}, column {col}")]
+    NonFinite {
+        /// Which array ("input", "targets", ...).
+        what: &'static str,
+        /// Row (sample) index.
+        row: usize,
+        /// Column index.
+        col: usize,
+        /// The offending value, as f64.
+        value: f64,
+    },
+
+    /// A class label that does not name an output unit.
+    #[error("label {label} at sample {index} is out of range: the network has {n_classes} classes")]
+    LabelOutOfRange {
+        /// The label.
+        label: usize,
+        /// Sample index.
+        index: usize,
+        /// Number of classes the head can express.
+        n_classes: usize,
+    },
+
+    /// A target outside what the loss accepts.
+    #[error("target {value} at row {row}, column {col} is invalid for {loss}: {reason}")]
+    InvalidTarget {
+        /// The loss in use.
+        loss: &'static str,
+        /// Row (sample) index.
+        row: usize,
+        /// Column index.
+        col: usize,
+        /// The offending value, as f64.
+        value: f64,
+        /// What the loss requires.
+        reason: &'static str,
+    },
+
+    /// Class-index targets given to a loss that needs dense targets.
+    #[error("class labels cannot be used with {loss} and {n_outputs} output(s); {hint}")]
+    LabelsUnsupported {
+        /// The loss in use.
+        loss: &'static str,
+        /// n_L of the network.
+        n_outputs: usize,
+        /// What to do instead.
+        hint: &'static str,
+    },
+
+    /// A batch larger than the workspace it is computed in.
+    #[error(
+        "batch of {batch} samples exceeds the workspace capacity of {capacity}; \
+         create one with `network.workspace({batch})`"
+    )]
+    BatchTooLarge {
+        /// Rows in the batch.
+        batch: usize,
+        /// Rows the workspace holds.
+        capacity: usize,
+    },
+
+    /// A workspace built for a network of another shape.
+    #[error("workspace was built for layer sizes {workspace:?}, network has {network:?}")]
+    WorkspaceMismatch {
+        /// Sizes the workspace was made for.
+        workspace: Vec<usize>,
+        /// Sizes of the network.
+        network: Vec<usize>,
+    },
+
+    /// Gradients requested from a workspace made for inference only.
+    #[error(
+        "this workspace was made for inference; use `network.workspace(n)` to compute gradients"
+    )]
+    InferenceWorkspace,
+
+    /// A caller-provided output buffer of the wrong shape.
+    #[error("output buffer has shape {got:?}, expected {expected:?}")]
+    OutputShape {
+        /// Shape given.
+        got: Vec<usize>,
+        /// Shape needed.
+        expected: Vec<usize>,
+    },
+
+    /// A hyperparameter out of its valid range.
+    #[error("invalid {name} = {value}: {reason}")]
+    InvalidHyperparameter {
+        /// Name of the setting.
+        name: &'static str,
+        /// The value given, formatted.
+        value: String,
+        /// The valid range.
+        reason: &'static str,
+    },
+
+    /// A parameter vector of the wrong length.
+    #[error("parameter vector has {got} entries, network has {expected}")]
+    ParameterCount {
+        /// Length given.
+        got: usize,
+        /// Number of parameters N.
+        expected: usize,
+    },
+}

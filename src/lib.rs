@@ -1,0 +1,64 @@
+//! # backprop
+//!
+//! Multilayer perceptrons trained by backpropagation in matrix form, with every
+//! matrix product of the forward and backward passes handed to OpenBLAS.
+//!
+//! The mathematics follows the lecture notes "Redes Neurais II" (D. Silva,
+//! UFSC): Z⁽ˡ⁾ = W⁽ˡ⁾A⁽ˡ⁻¹⁾ + b⁽ˡ⁾, A⁽ˡ⁾ = g(Z⁽ˡ⁾); Δᴸ = Aᴸ − Yᵀ,
+//! Δ⁽ˡ⁾ = (W⁽ˡ⁺¹⁾ᵀΔ⁽ˡ⁺¹⁾) ⊙ g′(Z⁽ˡ⁾), ∂J/∂W⁽ˡ⁾ = (1/m)Δ⁽ˡ⁾A⁽ˡ⁻¹⁾ᵀ + (λ/m)W⁽ˡ⁾,
+//! ∂J/∂b⁽ˡ⁾ = (1/m)Δ⁽ˡ⁾·1. See [`network`] for how the lecture's
+//! column-per-sample matrices map onto row-per-sample arrays.
+//!
+//! ## Quick start
+//! ```
+//! use backprop::{Activation, Loss, Network, Optimizer, Sgd};
+//! use ndarray::array;
+//!
+//! // XOR: 2 inputs, 4 tanh units, one logistic output with cross-entropy.
+//! let x = array![[0.0f32, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]];
+//! let y = array![[0.0f32], [1.0], [1.0], [0.0]];
+//! let mut net = Network::<f32>::builder(2)
+//!     .hidden(4, Activation::Tanh)
+//!     .output(1, Loss::BinaryCrossEntropy)
+//!     .seed(7)
+//!     .build()?;
+//! let mut ws = net.workspace(4);
+//! let mut sgd = Sgd::new(0.5)?;
+//! for _ in 0..2000 {
+//!     net.compute_gradient(&mut ws, x.view(), &y, 0.0)?;
+//!     sgd.step(&mut net, ws.gradient())?;
+//! }
+//! assert_eq!(net.predict_classes(x.view())?, vec![0, 1, 1, 0]);
+//! # Ok::<(), backprop::Error>(())
+//! ```
+//!
+//! ## BLAS backend
+//! The default `openblas` feature links the system OpenBLAS (Debian:
+//! `apt-get install libopenblas-dev`); `build.rs` stops with that command when
+//! it is missing. Built with `--no-default-features`, every product runs
+//! ndarray's pure-Rust GEMM instead. Thread counts: see [`parallel`].
+
+#![warn(missing_docs)]
+
+#[cfg(feature = "openblas")]
+extern crate blas_src;
+
+pub mod activation;
+pub mod error;
+pub mod gradcheck;
+pub mod init;
+mod linalg;
+pub mod loss;
+pub mod network;
+pub mod optim;
+pub mod parallel;
+pub mod scalar;
+
+pub use activation::Activation;
+pub use error::{Error, Result};
+pub use gradcheck::{GradCheck, GradCheckReport, LayerCheck, check_gradient};
+pub use init::{BiasInit, Init};
+pub use loss::{Loss, Targets};
+pub use network::{Gradient, Layout, Network, NetworkBuilder, Workspace};
+pub use optim::{Optimizer, Sgd};
+pub use scalar::Scalar;

@@ -1,0 +1,348 @@
+//! The only file that multiplies matrices.
+//!
+//! With the default `openblas` feature every product is one call to the system
+//! OpenBLAS (`cblas_sgemm`/`cblas_dgemm`, `cblas_sgemv`/`cblas_dgemv`).
+//! Operands are ndarray views: a transpose is passed as a view (`w.t()`) and
+//! becomes BLAS's `Trans` flag with the original leading dimension, so no
+//! transposed copy is ever made. α and β scale and accumulate inside the call.
+//!
+//! Without the feature the same functions run ndarray's pure-Rust GEMM
+//! (`matrixmultiply`).
+
+use ndarray::{ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2};
+
+use crate::Scalar;
+
+pub(crate) use kernels::Kernels;
+
+/// C ← α·A·B + β·C.
+///
+/// `a` (m×k) and `b` (k×n) may be any views whose rows or columns are
+/// contiguous (plain or transposed); `c` (m×n) is row-major contiguous, as every
+/// workspace buffer is.
+///
+/// # Panics
+/// On mismatched shapes: callers validate user data before reaching here.
+pub(crate) fn gemm<S: Scalar>(
+    alpha: S,
+    a: ArrayView2<'_, S>,
+    b: ArrayView2<'_, S>,
+    beta: S,
+    mut c: ArrayViewMut2<'_, S>,
+) {
+    let (m, k) = a.dim();
+    let (k2, n) = b.dim();
+    assert!(
+        k == k2 && c.dim() == (m, n),
+        "gemm shapes: {:?}·{:?} -> {:?}",
+        a.dim(),
+        b.dim(),
+        c.dim()
+    );
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        c.mapv_inplace(|v| v * beta);
+        return;
+    }
+    #[cfg(feature = "openblas")]
+    if let (Some(oa), Some(ob), Some(ldc)) = (operand(&a), operand(&b), row_major_ld(&c)) {
+        // SAFETY: `operand`/`row_major_ld` checked that each pointer addresses a
+        // matrix of the stated shape with the stated leading dimension inside
+        // the view's allocation; `c` is uniquely borrowed.
+        unsafe {
+            S::gemm(
+                oa.trans,
+                ob.trans,
+                m,
+                n,
+                k,
+                alpha,
+                a.as_ptr(),
+                oa.ld,
+                b.as_ptr(),
+                ob.ld,
+                beta,
+                c.as_mut_ptr(),
+                ldc,
+            );
+        }
+        return;
+    }
+    ndarray::linalg::general_mat_mul(alpha, &a, &b, beta, &mut c);
+}
+
+/// y ← α·A·x + β·y, with `a` plain or transposed as in [`gemm`].
+///
+/// # Panics
+/// On mismatched shapes.
+pub(crate) fn gemv<S: Scalar>(
+    alpha: S,
+    a: ArrayView2<'_, S>,
+    x: ArrayView1<'_, S>,
+    beta: S,
+    mut y: ArrayViewMut1<'_, S>,
+) {
+    let (m, n) = a.dim();
+    assert!(x.len() == n && y.len() == m, "gemv shapes");
+    if m == 0 {
+        return;
+    }
+    if n == 0 {
+        y.mapv_inplace(|v| v * beta);
+        return;
+    }
+    #[cfg(feature = "openblas")]
+    if let (Some(oa), Some(xs), Some(ys)) = (operand(&a), x.as_slice(), y.as_slice_mut()) {
+        // cblas_?gemv takes the shape of the stored matrix, before op().
+        let (rows, cols) = if oa.trans { (n, m) } else { (m, n) };
+        // SAFETY: as in `gemm`; `xs` and `ys` are contiguous with unit stride.
+        unsafe {
+            S::gemv(
+                oa.trans,
+                rows,
+                cols,
+                alpha,
+                a.as_ptr(),
+                oa.ld,
+                xs.as_ptr(),
+                beta,
+                ys.as_mut_ptr(),
+            );
+        }
+        return;
+    }
+    ndarray::linalg::general_mat_vec_mul(alpha, &a, &x, beta, &mut y);
+}
+
+#[cfg(feature = "openblas")]
+struct Operand {
+    trans: bool,
+    ld: usize,
+}
+
+/// How BLAS (row-major) sees a view: untransposed if its rows are contiguous,
+/// transposed if its columns are; `None` for other strides.
+#[cfg(feature = "openblas")]
+fn operand<S>(a: &ArrayView2<'_, S>) -> Option<Operand> {
+    let (rows, cols) = a.dim();
+    let (s0, s1) = (a.strides()[0], a.strides()[1]);
+    if (s1 == 1 || cols == 1) && (rows == 1 || s0 >= cols as isize) {
+        Some(Operand {
+            trans: false,
+            ld: if rows == 1 { cols } else { s0 as usize },
+        })
+    } else if (s0 == 1 || rows == 1) && (cols == 1 || s1 >= rows as isize) {
+        Some(Operand {
+            trans: true,
+            ld: if cols == 1 { rows } else { s1 as usize },
+        })
+    } else {
+        None
+    }
+}
+
+#[cfg(feature = "openblas")]
+fn row_major_ld<S>(c: &ArrayViewMut2<'_, S>) -> Option<usize> {
+    let (rows, cols) = c.dim();
+    let (s0, s1) = (c.strides()[0], c.strides()[1]);
+    ((s1 == 1 || cols == 1) && (rows == 1 || s0 >= cols as isize)).then_some(if rows == 1 {
+        cols
+    } else {
+        s0 as usize
+    })
+}
+
+mod kernels {
+    /// The raw BLAS entry points for one element type. Public only inside a
+    /// private module, which seals [`Scalar`](crate::Scalar).
+    pub trait Kernels: Sized {
+        /// Row-major `cblas_?gemm`.
+        ///
+        /// # Safety
+        /// Pointers and leading dimensions must describe valid matrices.
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn gemm(
+            ta: bool,
+            tb: bool,
+            m: usize,
+            n: usize,
+            k: usize,
+            alpha: Self,
+            a: *const Self,
+            lda: usize,
+            b: *const Self,
+            ldb: usize,
+            beta: Self,
+            c: *mut Self,
+            ldc: usize,
+        );
+
+        /// Row-major `cblas_?gemv` with unit vector strides.
+        ///
+        /// # Safety
+        /// Pointers and the leading dimension must describe valid arrays.
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn gemv(
+            ta: bool,
+            m: usize,
+            n: usize,
+            alpha: Self,
+            a: *const Self,
+            lda: usize,
+            x: *const Self,
+            beta: Self,
+            y: *mut Self,
+        );
+    }
+
+    macro_rules! impl_kernels {
+        ($t:ty, $gemm:ident, $gemv:ident) => {
+            impl Kernels for $t {
+                #[allow(unused_variables)]
+                unsafe fn gemm(
+                    ta: bool,
+                    tb: bool,
+                    m: usize,
+                    n: usize,
+                    k: usize,
+                    alpha: Self,
+                    a: *const Self,
+                    lda: usize,
+                    b: *const Self,
+                    ldb: usize,
+                    beta: Self,
+                    c: *mut Self,
+                    ldc: usize,
+                ) {
+                    #[cfg(feature = "openblas")]
+                    // SAFETY: forwarded from the caller's contract.
+                    unsafe {
+                        cblas_sys::$gemm(
+                            cblas_sys::CBLAS_LAYOUT::CblasRowMajor,
+                            trans(ta),
+                            trans(tb),
+                            blas_int(m),
+                            blas_int(n),
+                            blas_int(k),
+                            alpha,
+                            a,
+                            blas_int(lda),
+                            b,
+                            blas_int(ldb),
+                            beta,
+                            c,
+                            blas_int(ldc),
+                        )
+                    }
+                    #[cfg(not(feature = "openblas"))]
+                    unreachable!("BLAS kernels are only called with the openblas feature");
+                }
+
+                #[allow(unused_variables)]
+                unsafe fn gemv(
+                    ta: bool,
+                    m: usize,
+                    n: usize,
+                    alpha: Self,
+                    a: *const Self,
+                    lda: usize,
+                    x: *const Self,
+                    beta: Self,
+                    y: *mut Self,
+                ) {
+                    #[cfg(feature = "openblas")]
+                    // SAFETY: forwarded from the caller's contract.
+                    unsafe {
+                        cblas_sys::$gemv(
+                            cblas_sys::CBLAS_LAYOUT::CblasRowMajor,
+                            trans(ta),
+                            blas_int(m),
+                            blas_int(n),
+                            alpha,
+                            a,
+                            blas_int(lda),
+                            x,
+                            1,
+                            beta,
+                            y,
+                            1,
+                        )
+                    }
+                    #[cfg(not(feature = "openblas"))]
+                    unreachable!("BLAS kernels are only called with the openblas feature");
+                }
+            }
+        };
+    }
+
+    impl_kernels!(f32, cblas_sgemm, cblas_sgemv);
+    impl_kernels!(f64, cblas_dgemm, cblas_dgemv);
+
+    #[cfg(feature = "openblas")]
+    fn trans(t: bool) -> cblas_sys::CBLAS_TRANSPOSE {
+        if t {
+            cblas_sys::CBLAS_TRANSPOSE::CblasTrans
+        } else {
+            cblas_sys::CBLAS_TRANSPOSE::CblasNoTrans
+        }
+    }
+
+    /// BLAS takes 32-bit dimensions; a layer of 2³¹ units is a broken
+    /// invariant, not user input.
+    #[cfg(feature = "openblas")]
+    fn blas_int(v: usize) -> i32 {
+        i32::try_from(v).expect("matrix dimension exceeds BLAS's 32-bit range")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{Array2, array};
+
+    fn naive(a: &ArrayView2<'_, f64>, b: &ArrayView2<'_, f64>) -> Array2<f64> {
+        let (m, k) = a.dim();
+        let n = b.ncols();
+        Array2::from_shape_fn((m, n), |(i, j)| (0..k).map(|p| a[[i, p]] * b[[p, j]]).sum())
+    }
+
+    #[test]
+    fn gemm_handles_every_transpose_combination_with_alpha_beta() {
+        let a = Array2::from_shape_fn((5, 3), |(i, j)| (i * 3 + j) as f64 * 0.5 - 2.0);
+        let b = Array2::from_shape_fn((3, 4), |(i, j)| (i as f64 - j as f64) * 0.25);
+        let at = a.t().to_owned(); // 3x5, its .t() is a transposed view of a
+        let bt = b.t().to_owned();
+        let expect = naive(&a.view(), &b.view());
+        for (av, bv) in [
+            (a.view(), b.view()),
+            (at.t(), b.view()),
+            (a.view(), bt.t()),
+            (at.t(), bt.t()),
+        ] {
+            let mut c = Array2::from_elem((5, 4), 1.0);
+            gemm(2.0, av, bv, 0.5, c.view_mut());
+            let want = &expect * 2.0 + 0.5;
+            let err = (&c - &want).iter().fold(0.0f64, |m, v| m.max(v.abs()));
+            assert!(err < 1e-12, "{c:?} vs {want:?}");
+        }
+    }
+
+    #[test]
+    fn gemv_plain_and_transposed() {
+        let a = array![[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]];
+        let mut y = array![1.0, 1.0];
+        gemv(
+            1.0,
+            a.view(),
+            array![1.0, 0.0, -1.0].view(),
+            2.0,
+            y.view_mut(),
+        );
+        assert_eq!(y, array![0.0, 0.0]);
+        let mut y = array![0.0, 0.0, 0.0];
+        gemv(0.5, a.t(), array![1.0, 1.0].view(), 0.0, y.view_mut());
+        assert_eq!(y, array![2.5, 3.5, 4.5]);
+    }
+}

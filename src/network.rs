@@ -1,0 +1,940 @@
+//! The network, its builder, forward and backward passes.
+//!
+//! # From the lecture's matrices to the stored arrays
+//! The lecture stacks samples as columns: A⁽ˡ⁾ is n_ℓ × m, and
+//! Z⁽ˡ⁾ = W⁽ˡ⁾·A⁽ˡ⁻¹⁾ + b⁽ˡ⁾. User data comes the other way round, one sample
+//! per row (m × n₀, the ndarray/numpy layout). A row-major m × n array *is* the
+//! column-major n × m array holding the same numbers, so the input X as given
+//! is already A⁽⁰⁾ = Xᵀ, and every activation, pre-activation and delta is
+//! stored the same way: the buffer for A⁽ˡ⁾ is the row-major m × n_ℓ array
+//! A⁽ˡ⁾ᵀ. Nothing is ever transposed in memory; the formulas become
+//!
+//! | lecture | computed as (stored arrays) |
+//! |---|---|
+//! | Z⁽ˡ⁾ = W⁽ˡ⁾·A⁽ˡ⁻¹⁾ + b⁽ˡ⁾ | Z⁽ˡ⁾ᵀ = A⁽ˡ⁻¹⁾ᵀ·W⁽ˡ⁾ᵀ + 1·b⁽ˡ⁾ᵀ |
+//! | Δ⁽ˡ⁾ = (W⁽ˡ⁺¹⁾ᵀ·Δ⁽ˡ⁺¹⁾) ⊙ g′(Z⁽ˡ⁾) | Δ⁽ˡ⁾ᵀ = (Δ⁽ˡ⁺¹⁾ᵀ·W⁽ˡ⁺¹⁾) ⊙ g′ |
+//! | ∂J/∂W⁽ˡ⁾ = (1/m)·Δ⁽ˡ⁾·A⁽ˡ⁻¹⁾ᵀ + (λ/m)·W⁽ˡ⁾ | (1/m)·(Δ⁽ˡ⁾ᵀ)ᵀ·A⁽ˡ⁻¹⁾ᵀ + (λ/m)·W⁽ˡ⁾ |
+//! | ∂J/∂b⁽ˡ⁾ = (1/m)·Δ⁽ˡ⁾·1 | (1/m)·(Δ⁽ˡ⁾ᵀ)ᵀ·1 |
+//!
+//! Weights W⁽ˡ⁾ are stored as the lecture writes them, n_ℓ × n_ℓ₋₁ row-major
+//! (PyTorch's `Linear.weight` layout); each transpose in the right column is a
+//! view passed to BLAS as a flag.
+//!
+//! All parameters θ live in one flat vector, layer by layer (W⁽¹⁾ row by row,
+//! then b⁽¹⁾, then W⁽²⁾, ...). The gradient uses the same layout, so an
+//! optimizer is a single pass over two slices.
+//!
+//! # Indexing
+//! Methods take a 0-based `layer`: `layer = 0` is the lecture's ℓ = 1 (the
+//! first weight matrix), `layer = depth() − 1` is ℓ = L (the output).
+//!
+//! # What m is
+//! In every cost and gradient, m is the number of rows of the batch passed
+//! in: the mini-batch size for mini-batch training, the data set size for
+//! full-batch gradient descent. The L2 term (λ/2m)·Σ W² uses the same m.
+
+use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis};
+
+use crate::init::{BiasInit, Init};
+use crate::linalg::{gemm, gemv};
+use crate::{Activation, Error, Loss, Result, Scalar, Targets};
+
+/// Where each layer's parameters sit in the flat parameter vector.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    sizes: Vec<usize>,
+    /// offsets[l] is the start of W for `layer = l`; offsets[L] = N.
+    offsets: Vec<usize>,
+}
+
+impl Layout {
+    fn new(sizes: &[usize]) -> Self {
+        let mut offsets = Vec::with_capacity(sizes.len());
+        let mut at = 0;
+        offsets.push(0);
+        for w in sizes.windows(2) {
+            at += w[1] * w[0] + w[1];
+            offsets.push(at);
+        }
+        Layout {
+            sizes: sizes.to_vec(),
+            offsets,
+        }
+    }
+
+    /// Layer sizes n₀…n_L.
+    pub fn sizes(&self) -> &[usize] {
+        &self.sizes
+    }
+
+    /// Number of weight layers L.
+    pub fn depth(&self) -> usize {
+        self.sizes.len() - 1
+    }
+
+    /// Total number of parameters N (weights and biases).
+    pub fn n_params(&self) -> usize {
+        self.offsets[self.depth()]
+    }
+
+    /// Index range of W for `layer` in the flat vector.
+    pub fn weight_range(&self, layer: usize) -> std::ops::Range<usize> {
+        let start = self.offsets[layer];
+        start..start + self.sizes[layer + 1] * self.sizes[layer]
+    }
+
+    /// Index range of b for `layer` in the flat vector.
+    pub fn bias_range(&self, layer: usize) -> std::ops::Range<usize> {
+        self.weight_range(layer).end..self.offsets[layer + 1]
+    }
+
+    fn weights<'a, S>(&self, flat: &'a [S], layer: usize) -> ArrayView2<'a, S> {
+        let shape = (self.sizes[layer + 1], self.sizes[layer]);
+        ArrayView2::from_shape(shape, &flat[self.weight_range(layer)]).expect("layout invariant")
+    }
+
+    fn weights_mut<'a, S>(&self, flat: &'a mut [S], layer: usize) -> ArrayViewMut2<'a, S> {
+        let shape = (self.sizes[layer + 1], self.sizes[layer]);
+        ArrayViewMut2::from_shape(shape, &mut flat[self.weight_range(layer)])
+            .expect("layout invariant")
+    }
+}
+
+/// A multilayer perceptron: L weight layers, an activation per hidden layer
+/// and an output head fused with its loss.
+///
+/// Built with [`Network::builder`]. Gradients are computed in a
+/// [`Workspace`] made once for a maximum batch size; after that, forward,
+/// backward and an optimizer step allocate nothing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Network<S: Scalar> {
+    layout: Layout,
+    activations: Vec<Activation>,
+    loss: Loss,
+    params: Vec<S>,
+}
+
+/// Configures a [`Network`]; every setting has a documented default and
+/// [`build`](NetworkBuilder::build) validates them all at once.
+#[derive(Debug, Clone)]
+pub struct NetworkBuilder<S: Scalar> {
+    n_inputs: usize,
+    hidden: Vec<(usize, Activation)>,
+    output: Option<(usize, Loss)>,
+    hidden_init: Option<Init>,
+    output_init: Option<Init>,
+    bias_init: BiasInit,
+    seed: u64,
+    _scalar: std::marker::PhantomData<S>,
+}
+
+impl<S: Scalar> NetworkBuilder<S> {
+    /// Appends a hidden layer of `n_units` with activation `g`. Default: no
+    /// hidden layer (a generalized linear model).
+    pub fn hidden(mut self, n_units: usize, g: Activation) -> Self {
+        self.hidden.push((n_units, g));
+        self
+    }
+
+    /// Sets the output layer: `n_outputs` units and the loss that fixes their
+    /// activation. Required.
+    pub fn output(mut self, n_outputs: usize, loss: Loss) -> Self {
+        self.output = Some((n_outputs, loss));
+        self
+    }
+
+    /// Initialization for every hidden weight matrix. Default: per activation,
+    /// see [`Init::default_for`].
+    pub fn init(mut self, scheme: Init) -> Self {
+        self.hidden_init = Some(scheme);
+        self
+    }
+
+    /// Initialization for the output weight matrix. Default:
+    /// [`Init::default_for_output`] ([`Init::Glorot`]); [`Init::Zeros`] is
+    /// allowed here.
+    pub fn output_init(mut self, scheme: Init) -> Self {
+        self.output_init = Some(scheme);
+        self
+    }
+
+    /// Initialization for all biases. Default: [`BiasInit::Zeros`].
+    pub fn bias_init(mut self, scheme: BiasInit) -> Self {
+        self.bias_init = scheme;
+        self
+    }
+
+    /// Seed of the initialization stream. Default: 0. Same seed, same weights,
+    /// bit for bit.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Validates the configuration and draws the initial parameters.
+    ///
+    /// # Errors
+    /// [`Error::NoLayers`] without an output layer, [`Error::ZeroSizeLayer`]
+    /// for a layer (or input) of size 0, [`Error::InvalidHyperparameter`] for
+    /// zero-initialized hidden weights.
+    pub fn build(&self) -> Result<Network<S>> {
+        let (n_out, loss) = self.output.ok_or(Error::NoLayers)?;
+        let mut sizes = vec![self.n_inputs];
+        sizes.extend(self.hidden.iter().map(|&(n, _)| n));
+        sizes.push(n_out);
+        if let Some(layer) = sizes.iter().position(|&n| n == 0) {
+            return Err(Error::ZeroSizeLayer { layer });
+        }
+        if self.hidden_init == Some(Init::Zeros) && !self.hidden.is_empty() {
+            return Err(Error::InvalidHyperparameter {
+                name: "init",
+                value: "zeros".into(),
+                reason: "hidden weights must start distinct to break the symmetry between units; \
+                         zeros is allowed only for the output layer",
+            });
+        }
+        let activations: Vec<Activation> = self.hidden.iter().map(|&(_, g)| g).collect();
+        let layout = Layout::new(&sizes);
+        let mut params = vec![S::zero(); layout.n_params()];
+        let mut rng = crate::init::rng(self.seed);
+        for l in 0..layout.depth() {
+            let scheme = match activations.get(l) {
+                Some(&g) => self.hidden_init.unwrap_or(Init::default_for(g)),
+                None => self.output_init.unwrap_or(Init::default_for_output(loss)),
+            };
+            let (n_in, n_out) = (sizes[l], sizes[l + 1]);
+            scheme.fill(&mut params[layout.weight_range(l)], n_in, n_out, &mut rng);
+            self.bias_init
+                .fill(&mut params[layout.bias_range(l)], &mut rng);
+        }
+        Ok(Network {
+            layout,
+            activations,
+            loss,
+            params,
+        })
+    }
+}
+
+impl<S: Scalar> Network<S> {
+    /// Starts describing a network with `n_inputs` input features.
+    ///
+    /// ```
+    /// use backprop::{Activation, Loss, Network};
+    /// let net = Network::<f32>::builder(4)
+    ///     .hidden(8, Activation::Tanh)
+    ///     .output(3, Loss::CategoricalCrossEntropy)
+    ///     .seed(1)
+    ///     .build()?;
+    /// assert_eq!(net.sizes(), &[4, 8, 3]);
+    /// assert_eq!(net.n_params(), 8 * 4 + 8 + 3 * 8 + 3);
+    /// # Ok::<(), backprop::Error>(())
+    /// ```
+    pub fn builder(n_inputs: usize) -> NetworkBuilder<S> {
+        NetworkBuilder {
+            n_inputs,
+            hidden: Vec::new(),
+            output: None,
+            hidden_init: None,
+            output_init: None,
+            bias_init: BiasInit::Zeros,
+            seed: 0,
+            _scalar: std::marker::PhantomData,
+        }
+    }
+
+    /// Rebuilds a network from its architecture and flat parameter vector
+    /// (the layout of [`params`](Self::params)).
+    ///
+    /// # Errors
+    /// [`Error::NoLayers`], [`Error::ZeroSizeLayer`], a wrong number of hidden
+    /// activations ([`Error::InvalidHyperparameter`]),
+    /// [`Error::ParameterCount`], or [`Error::NonFinite`] parameters.
+    pub fn from_params(
+        sizes: &[usize],
+        activations: &[Activation],
+        loss: Loss,
+        params: Vec<S>,
+    ) -> Result<Self> {
+        if sizes.len() < 2 {
+            return Err(Error::NoLayers);
+        }
+        if let Some(layer) = sizes.iter().position(|&n| n == 0) {
+            return Err(Error::ZeroSizeLayer { layer });
+        }
+        if activations.len() != sizes.len() - 2 {
+            return Err(Error::InvalidHyperparameter {
+                name: "activations",
+                value: activations.len().to_string(),
+                reason: "need one activation per hidden layer",
+            });
+        }
+        let layout = Layout::new(sizes);
+        if params.len() != layout.n_params() {
+            return Err(Error::ParameterCount {
+                got: params.len(),
+                expected: layout.n_params(),
+            });
+        }
+        if let Some(i) = params.iter().position(|v| !v.is_finite()) {
+            return Err(Error::NonFinite {
+                what: "parameters",
+                row: i,
+                col: 0,
+                value: params[i].wide(),
+            });
+        }
+        Ok(Network {
+            layout,
+            activations: activations.to_vec(),
+            loss,
+            params,
+        })
+    }
+
+    /// Layer sizes n₀…n_L.
+    pub fn sizes(&self) -> &[usize] {
+        self.layout.sizes()
+    }
+
+    /// The parameter layout.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// Number of weight layers L.
+    pub fn depth(&self) -> usize {
+        self.layout.depth()
+    }
+
+    /// n₀.
+    pub fn n_inputs(&self) -> usize {
+        self.sizes()[0]
+    }
+
+    /// n_L.
+    pub fn n_outputs(&self) -> usize {
+        self.sizes()[self.depth()]
+    }
+
+    /// Total number of parameters N.
+    pub fn n_params(&self) -> usize {
+        self.layout.n_params()
+    }
+
+    /// Activations of the hidden layers, in order.
+    pub fn activations(&self) -> &[Activation] {
+        &self.activations
+    }
+
+    /// The output head.
+    pub fn loss(&self) -> Loss {
+        self.loss
+    }
+
+    /// W for `layer` (n_out × n_in; `layer = 0` is the lecture's W⁽¹⁾).
+    ///
+    /// # Panics
+    /// If `layer >= depth()`.
+    pub fn weights(&self, layer: usize) -> ArrayView2<'_, S> {
+        self.layout.weights(&self.params, layer)
+    }
+
+    /// Mutable W for `layer`.
+    ///
+    /// # Panics
+    /// If `layer >= depth()`.
+    pub fn weights_mut(&mut self, layer: usize) -> ArrayViewMut2<'_, S> {
+        self.layout.weights_mut(&mut self.params, layer)
+    }
+
+    /// b for `layer`.
+    ///
+    /// # Panics
+    /// If `layer >= depth()`.
+    pub fn biases(&self, layer: usize) -> ArrayView1<'_, S> {
+        ArrayView1::from(&self.params[self.layout.bias_range(layer)])
+    }
+
+    /// Mutable b for `layer`.
+    ///
+    /// # Panics
+    /// If `layer >= depth()`.
+    pub fn biases_mut(&mut self, layer: usize) -> ArrayViewMut1<'_, S> {
+        let range = self.layout.bias_range(layer);
+        ArrayViewMut1::from(&mut self.params[range])
+    }
+
+    /// All parameters θ, flat (see the module docs for the order).
+    pub fn params(&self) -> &[S] {
+        &self.params
+    }
+
+    /// All parameters θ, flat and mutable.
+    pub fn params_mut(&mut self) -> &mut [S] {
+        &mut self.params
+    }
+
+    /// Σ over all weights (never biases) of w².
+    pub fn sum_squared_weights(&self) -> f64 {
+        (0..self.depth())
+            .map(|l| {
+                self.params[self.layout.weight_range(l)]
+                    .iter()
+                    .map(|w| w.wide() * w.wide())
+                    .sum::<f64>()
+            })
+            .sum()
+    }
+
+    /// A workspace for forward and backward passes on batches of up to
+    /// `max_batch` samples. Allocates every buffer once.
+    pub fn workspace(&self, max_batch: usize) -> Workspace<S> {
+        Workspace::new(&self.layout, max_batch, true)
+    }
+
+    /// A smaller workspace that holds activations only: enough for
+    /// [`cost`](Self::cost) and the `predict_*_into` methods.
+    pub fn inference_workspace(&self, max_batch: usize) -> Workspace<S> {
+        Workspace::new(&self.layout, max_batch, false)
+    }
+
+    /// The regularized cost J = (1/m)·Σᵢ J⁽ⁱ⁾ + (λ/2m)·Σ_ℓ Σ (w⁽ˡ⁾)² over the m
+    /// rows of `x` (biases are not regularized). Forward pass only.
+    ///
+    /// # Errors
+    /// As [`compute_gradient`](Self::compute_gradient).
+    pub fn cost<'a>(
+        &self,
+        ws: &mut Workspace<S>,
+        x: ArrayView2<'_, S>,
+        y: impl Into<Targets<'a, S>>,
+        lambda: S,
+    ) -> Result<S> {
+        let y = y.into();
+        self.check_batch(ws, x, Some(&y), false)?;
+        check_lambda(lambda)?;
+        self.forward(ws, x);
+        let m = x.nrows();
+        let data = self.loss.cost_and_delta(ws.output(m), &y, None);
+        Ok(S::cast(self.regularized(data, lambda.wide(), m)))
+    }
+
+    /// Forward and backward pass over the batch `x` (one sample per row) with
+    /// targets `y`: returns the cost J (as [`cost`](Self::cost)) and leaves
+    /// ∂J/∂θ in [`Workspace::gradient`].
+    ///
+    /// Each matrix product is one GEMM:
+    /// Z⁽ˡ⁾ = W⁽ˡ⁾A⁽ˡ⁻¹⁾ + b⁽ˡ⁾ forward; Δᴸ = Aᴸ − Yᵀ,
+    /// Δ⁽ˡ⁾ = (W⁽ˡ⁺¹⁾ᵀΔ⁽ˡ⁺¹⁾) ⊙ g′, ∂J/∂W⁽ˡ⁾ = (1/m)Δ⁽ˡ⁾A⁽ˡ⁻¹⁾ᵀ + (λ/m)W⁽ˡ⁾,
+    /// ∂J/∂b⁽ˡ⁾ = (1/m)Δ⁽ˡ⁾·1 backward. Allocates nothing.
+    ///
+    /// # Errors
+    /// [`Error::Empty`], [`Error::InputWidth`], [`Error::NonFinite`],
+    /// [`Error::SampleCount`], target errors from [`Loss::validate`],
+    /// [`Error::BatchTooLarge`], [`Error::WorkspaceMismatch`],
+    /// [`Error::InferenceWorkspace`], or [`Error::InvalidHyperparameter`] for
+    /// a negative or non-finite λ.
+    ///
+    /// # Example
+    /// ```
+    /// use backprop::{Activation, Loss, Network, Optimizer, Sgd};
+    /// use ndarray::array;
+    /// let mut net = Network::<f64>::builder(2)
+    ///     .hidden(3, Activation::Tanh)
+    ///     .output(1, Loss::SquaredError)
+    ///     .build()?;
+    /// let x = array![[0.0, 1.0], [1.0, 0.0]];
+    /// let y = array![[1.0], [-1.0]];
+    /// let mut ws = net.workspace(2);
+    /// let mut sgd = Sgd::new(0.1)?;
+    /// let j0 = net.compute_gradient(&mut ws, x.view(), &y, 0.0)?;
+    /// sgd.step(&mut net, ws.gradient())?;
+    /// let j1 = net.compute_gradient(&mut ws, x.view(), &y, 0.0)?;
+    /// assert!(j1 < j0);
+    /// # Ok::<(), backprop::Error>(())
+    /// ```
+    pub fn compute_gradient<'a>(
+        &self,
+        ws: &mut Workspace<S>,
+        x: ArrayView2<'_, S>,
+        y: impl Into<Targets<'a, S>>,
+        lambda: S,
+    ) -> Result<S> {
+        let y = y.into();
+        self.check_batch(ws, x, Some(&y), true)?;
+        check_lambda(lambda)?;
+        Ok(self.forward_backward(ws, x, &y, lambda))
+    }
+
+    /// Outputs aᴸ for every row of `x`, written into `out` (m × n_L), in
+    /// chunks of the workspace's capacity. Allocates nothing.
+    ///
+    /// # Errors
+    /// Input errors as [`compute_gradient`](Self::compute_gradient),
+    /// [`Error::OutputShape`] for a wrong `out`.
+    pub fn predict_into(
+        &self,
+        ws: &mut Workspace<S>,
+        x: ArrayView2<'_, S>,
+        mut out: ArrayViewMut2<'_, S>,
+    ) -> Result<()> {
+        self.check_input(ws, x)?;
+        if out.dim() != (x.nrows(), self.n_outputs()) {
+            return Err(Error::OutputShape {
+                got: out.shape().to_vec(),
+                expected: vec![x.nrows(), self.n_outputs()],
+            });
+        }
+        let cap = ws.capacity;
+        for (xc, mut oc) in x
+            .axis_chunks_iter(Axis(0), cap)
+            .zip(out.axis_chunks_iter_mut(Axis(0), cap))
+        {
+            oc.assign(&self.forward_outputs(ws, xc));
+        }
+        Ok(())
+    }
+
+    /// Outputs aᴸ for every row of `x`. Allocates a workspace and the result;
+    /// use [`predict_into`](Self::predict_into) in loops.
+    ///
+    /// # Errors
+    /// As [`predict_into`](Self::predict_into).
+    pub fn predict(&self, x: ArrayView2<'_, S>) -> Result<Array2<S>> {
+        let mut ws = self.inference_workspace(x.nrows().clamp(1, PREDICT_CHUNK));
+        let mut out = Array2::zeros((x.nrows(), self.n_outputs()));
+        self.predict_into(&mut ws, x, out.view_mut())?;
+        Ok(out)
+    }
+
+    /// The class of each row of `x`: the index of the largest output, or, for
+    /// a single output, 1 when aᴸ ≥ ½ and 0 otherwise. Allocates nothing.
+    ///
+    /// # Errors
+    /// As [`predict_into`](Self::predict_into); [`Error::OutputShape`] when
+    /// `out.len()` differs from the number of rows.
+    pub fn predict_classes_into(
+        &self,
+        ws: &mut Workspace<S>,
+        x: ArrayView2<'_, S>,
+        out: &mut [usize],
+    ) -> Result<()> {
+        self.check_input(ws, x)?;
+        if out.len() != x.nrows() {
+            return Err(Error::OutputShape {
+                got: vec![out.len()],
+                expected: vec![x.nrows()],
+            });
+        }
+        let cap = ws.capacity;
+        for (xc, oc) in x.axis_chunks_iter(Axis(0), cap).zip(out.chunks_mut(cap)) {
+            let a = self.forward_outputs(ws, xc);
+            for (row, o) in a.rows().into_iter().zip(oc) {
+                *o = class_of(row);
+            }
+        }
+        Ok(())
+    }
+
+    /// The class of each row of `x`, as
+    /// [`predict_classes_into`](Self::predict_classes_into).
+    ///
+    /// # Errors
+    /// As [`predict_into`](Self::predict_into).
+    pub fn predict_classes(&self, x: ArrayView2<'_, S>) -> Result<Vec<usize>> {
+        let mut ws = self.inference_workspace(x.nrows().clamp(1, PREDICT_CHUNK));
+        let mut out = vec![0; x.nrows()];
+        self.predict_classes_into(&mut ws, x, &mut out)?;
+        Ok(out)
+    }
+
+    // ---- internals ---------------------------------------------------------
+
+    fn check_input(&self, ws: &Workspace<S>, x: ArrayView2<'_, S>) -> Result<()> {
+        if ws.layout.sizes != self.layout.sizes {
+            return Err(Error::WorkspaceMismatch {
+                workspace: ws.layout.sizes.clone(),
+                network: self.layout.sizes.clone(),
+            });
+        }
+        if x.ncols() != self.n_inputs() {
+            return Err(Error::InputWidth {
+                got: x.ncols(),
+                expected: self.n_inputs(),
+            });
+        }
+        check_finite("input", x)
+    }
+
+    fn check_batch(
+        &self,
+        ws: &Workspace<S>,
+        x: ArrayView2<'_, S>,
+        y: Option<&Targets<'_, S>>,
+        gradient: bool,
+    ) -> Result<()> {
+        self.check_input(ws, x)?;
+        if gradient && !ws.has_gradient {
+            return Err(Error::InferenceWorkspace);
+        }
+        let m = x.nrows();
+        if m == 0 {
+            return Err(Error::Empty { what: "batch" });
+        }
+        if m > ws.capacity {
+            return Err(Error::BatchTooLarge {
+                batch: m,
+                capacity: ws.capacity,
+            });
+        }
+        if let Some(y) = y {
+            if y.len() != m {
+                return Err(Error::SampleCount {
+                    inputs: m,
+                    targets: y.len(),
+                });
+            }
+            self.loss.validate(y, self.n_outputs())?;
+        }
+        Ok(())
+    }
+
+    fn regularized(&self, data_sum: f64, lambda: f64, m: usize) -> f64 {
+        let m = m as f64;
+        let mut j = data_sum / m;
+        if lambda > 0.0 {
+            j += lambda / (2.0 * m) * self.sum_squared_weights();
+        }
+        j
+    }
+
+    /// Forward pass for the first `x.nrows() <= capacity` rows: hidden
+    /// buffers hold A⁽ˡ⁾ᵀ, the output buffer holds Zᴸᵀ.
+    fn forward(&self, ws: &mut Workspace<S>, x: ArrayView2<'_, S>) {
+        let m = x.nrows();
+        let depth = self.depth();
+        for l in 0..depth {
+            let (n_in, n_out) = (self.sizes()[l], self.sizes()[l + 1]);
+            let (done, rest) = ws.acts.split_at_mut(l);
+            let input = match l {
+                0 => x,
+                _ => rows(&done[l - 1], m, n_in),
+            };
+            let out: &mut [S] = if l + 1 < depth {
+                &mut rest[0][..m * n_out]
+            } else {
+                &mut ws.z_out[..m * n_out]
+            };
+            // Zᵀ = A_prevᵀ · Wᵀ      (C <- 1·A·op(B) + 0·C, op = transpose)
+            gemm(
+                S::one(),
+                input,
+                self.weights(l).t(),
+                S::zero(),
+                rows_mut(out, m, n_out),
+            );
+            let b = &self.params[self.layout.bias_range(l)];
+            // Fused pass: A = g(Z + b) for hidden layers, Z += b at the output.
+            let g = self
+                .activations
+                .get(l)
+                .copied()
+                .unwrap_or(Activation::Identity);
+            g.bias_activate(out, b);
+        }
+    }
+
+    /// Forward pass on a chunk, then the output activation in place; returns
+    /// a view of aᴸ.
+    fn forward_outputs<'w>(
+        &self,
+        ws: &'w mut Workspace<S>,
+        x: ArrayView2<'_, S>,
+    ) -> ArrayView2<'w, S> {
+        let m = x.nrows();
+        let k = self.n_outputs();
+        self.forward(ws, x);
+        self.loss.activate_rows(&mut ws.z_out[..m * k], k);
+        rows(&ws.z_out, m, k)
+    }
+
+    fn forward_backward(
+        &self,
+        ws: &mut Workspace<S>,
+        x: ArrayView2<'_, S>,
+        y: &Targets<'_, S>,
+        lambda: S,
+    ) -> S {
+        let m = x.nrows();
+        let depth = self.depth();
+        self.forward(ws, x);
+
+        // Δᴸ = Aᴸ − Yᵀ, written by the loss straight from Zᴸ.
+        let k = self.n_outputs();
+        let data = {
+            let (z, d) = (&ws.z_out, &mut ws.delta[0]);
+            self.loss
+                .cost_and_delta(rows(z, m, k), y, Some(rows_mut(&mut d[..m * k], m, k)))
+        };
+        let cost = self.regularized(data, lambda.wide(), m);
+
+        let inv_m = S::one() / S::cast(m as f64);
+        let decay = lambda * inv_m;
+        let ones = ArrayView1::from(&ws.ones[..m]);
+        let mut cur = 0;
+        for l in (0..depth).rev() {
+            let (n_in, n_out) = (self.sizes()[l], self.sizes()[l + 1]);
+            let (d0, d1) = ws.delta.split_at_mut(1);
+            let (delta, next) = if cur == 0 {
+                (&d0[0], &mut d1[0])
+            } else {
+                (&d1[0], &mut d0[0])
+            };
+            let delta = rows(delta, m, n_out);
+            let a_prev = match l {
+                0 => x,
+                _ => rows(&ws.acts[l - 1], m, n_in),
+            };
+            let grad = &mut ws.grad.data;
+            let mut dw = self.layout.weights_mut(grad, l);
+            let beta = if lambda > S::zero() {
+                dw.zip_mut_with(&self.weights(l), |g, &w| *g = decay * w);
+                S::one()
+            } else {
+                S::zero()
+            };
+            // dW = (1/m)·Δ·A_prevᵀ (+ (λ/m)·W via β = 1)   (C <- α·op(A)·B + β·C)
+            gemm(inv_m, delta.t(), a_prev, beta, dw);
+            // db = (1/m)·Δ·1                                (y <- α·op(A)·x + 0·y)
+            let db = ArrayViewMut1::from(&mut grad[self.layout.bias_range(l)]);
+            gemv(inv_m, delta.t(), ones, S::zero(), db);
+            if l > 0 {
+                let next = &mut next[..m * n_in];
+                // Δ_prev = Wᵀ·Δ, stored as Δᵀ·W             (C <- 1·A·B + 0·C)
+                gemm(
+                    S::one(),
+                    delta,
+                    self.weights(l),
+                    S::zero(),
+                    rows_mut(next, m, n_in),
+                );
+                // ⊙ g′(Z⁽ˡ⁻¹⁾), from the cached A⁽ˡ⁻¹⁾.
+                self.activations[l - 1].mul_derivative(next, &ws.acts[l - 1][..m * n_in]);
+                cur = 1 - cur;
+            }
+        }
+        S::cast(cost)
+    }
+}
+
+/// Rows per chunk when `predict` sizes its own workspace.
+const PREDICT_CHUNK: usize = 1024;
+
+fn class_of<S: Scalar>(row: ArrayView1<'_, S>) -> usize {
+    if row.len() == 1 {
+        return usize::from(row[0] >= S::cast(0.5));
+    }
+    let mut best = 0;
+    for (k, &v) in row.iter().enumerate() {
+        if v > row[best] {
+            best = k;
+        }
+    }
+    best
+}
+
+fn check_lambda<S: Scalar>(lambda: S) -> Result<()> {
+    if lambda.is_finite() && lambda >= S::zero() {
+        Ok(())
+    } else {
+        Err(Error::InvalidHyperparameter {
+            name: "lambda",
+            value: lambda.to_string(),
+            reason: "the L2 coefficient must be finite and >= 0",
+        })
+    }
+}
+
+/// [`Error::NonFinite`] naming the first NaN or infinity in `a`.
+pub(crate) fn check_finite<S: Scalar>(what: &'static str, a: ArrayView2<'_, S>) -> Result<()> {
+    // Fast path: one pass with no branching per element.
+    let all_finite = match a.as_slice_memory_order() {
+        Some(s) => s.iter().fold(S::zero(), |acc, &v| acc + (v - v)) == S::zero(),
+        None => a.iter().all(|v| v.is_finite()),
+    };
+    if all_finite {
+        return Ok(());
+    }
+    let ((row, col), &value) = a
+        .indexed_iter()
+        .find(|(_, v)| !v.is_finite())
+        .expect("a non-finite value exists");
+    Err(Error::NonFinite {
+        what,
+        row,
+        col,
+        value: value.wide(),
+    })
+}
+
+fn rows<S>(buf: &[S], m: usize, n: usize) -> ArrayView2<'_, S> {
+    ArrayView2::from_shape((m, n), &buf[..m * n]).expect("workspace buffer holds m×n")
+}
+
+fn rows_mut<S>(buf: &mut [S], m: usize, n: usize) -> ArrayViewMut2<'_, S> {
+    ArrayViewMut2::from_shape((m, n), &mut buf[..m * n]).expect("workspace buffer holds m×n")
+}
+
+/// Buffers for forward and backward passes on batches of up to `capacity`
+/// samples, allocated once by [`Network::workspace`].
+///
+/// Holds A⁽ˡ⁾ᵀ for each hidden layer (g′ is computed from A, so Z is not
+/// kept), Zᴸᵀ for the output, two delta buffers used alternately down the
+/// layers, a ones vector for ∂J/∂b = (1/m)·Δ·1, and the gradient.
+#[derive(Debug, Clone)]
+pub struct Workspace<S: Scalar> {
+    layout: Layout,
+    capacity: usize,
+    has_gradient: bool,
+    acts: Vec<Vec<S>>,
+    z_out: Vec<S>,
+    delta: [Vec<S>; 2],
+    ones: Vec<S>,
+    grad: Gradient<S>,
+}
+
+impl<S: Scalar> Workspace<S> {
+    fn new(layout: &Layout, max_batch: usize, gradient: bool) -> Self {
+        let cap = max_batch.max(1);
+        let sizes = layout.sizes();
+        let depth = layout.depth();
+        let widest = sizes[1..].iter().copied().max().unwrap_or(0);
+        let buf = |n: usize| vec![S::zero(); n];
+        Workspace {
+            layout: layout.clone(),
+            capacity: cap,
+            has_gradient: gradient,
+            acts: sizes[1..depth].iter().map(|&n| buf(cap * n)).collect(),
+            z_out: buf(cap * sizes[depth]),
+            delta: if gradient {
+                [buf(cap * widest), buf(cap * widest)]
+            } else {
+                [Vec::new(), Vec::new()]
+            },
+            ones: if gradient {
+                vec![S::one(); cap]
+            } else {
+                Vec::new()
+            },
+            grad: Gradient {
+                layout: layout.clone(),
+                data: if gradient {
+                    buf(layout.n_params())
+                } else {
+                    Vec::new()
+                },
+            },
+        }
+    }
+
+    /// Most samples one batch may hold.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// ∂J/∂θ from the last [`Network::compute_gradient`] (zeros before it).
+    pub fn gradient(&self) -> &Gradient<S> {
+        &self.grad
+    }
+
+    /// Mutable gradient, for transformations such as clipping.
+    pub fn gradient_mut(&mut self) -> &mut Gradient<S> {
+        &mut self.grad
+    }
+
+    fn output(&self, m: usize) -> ArrayView2<'_, S> {
+        rows(&self.z_out, m, self.layout.sizes()[self.layout.depth()])
+    }
+}
+
+/// ∂J/∂θ in the layout of [`Network::params`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Gradient<S: Scalar> {
+    layout: Layout,
+    data: Vec<S>,
+}
+
+impl<S: Scalar> Gradient<S> {
+    /// The layout shared with the network.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// ∂J/∂W for `layer`.
+    ///
+    /// # Panics
+    /// If `layer` is out of range or the workspace is inference-only.
+    pub fn weights(&self, layer: usize) -> ArrayView2<'_, S> {
+        self.layout.weights(&self.data, layer)
+    }
+
+    /// ∂J/∂b for `layer`.
+    ///
+    /// # Panics
+    /// If `layer` is out of range or the workspace is inference-only.
+    pub fn biases(&self, layer: usize) -> ArrayView1<'_, S> {
+        ArrayView1::from(&self.data[self.layout.bias_range(layer)])
+    }
+
+    /// The whole gradient, flat.
+    pub fn as_slice(&self) -> &[S] {
+        &self.data
+    }
+
+    /// The whole gradient, flat and mutable.
+    pub fn as_mut_slice(&mut self) -> &mut [S] {
+        &mut self.data
+    }
+
+    /// ‖∇J‖₂ over all parameters.
+    pub fn norm(&self) -> f64 {
+        self.data
+            .iter()
+            .map(|g| g.wide() * g.wide())
+            .sum::<f64>()
+            .sqrt()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout_ranges_tile_the_vector() {
+        let l = Layout::new(&[3, 4, 2]);
+        assert_eq!(l.weight_range(0), 0..12);
+        assert_eq!(l.bias_range(0), 12..16);
+        assert_eq!(l.weight_range(1), 16..24);
+        assert_eq!(l.bias_range(1), 24..26);
+        assert_eq!(l.n_params(), 26);
+    }
+
+    #[test]
+    fn class_of_single_output_thresholds_at_half() {
+        assert_eq!(class_of(ArrayView1::from(&[0.49f32][..])), 0);
+        assert_eq!(class_of(ArrayView1::from(&[0.5f32][..])), 1);
+        assert_eq!(class_of(ArrayView1::from(&[0.1f32, 0.7, 0.2][..])), 1);
+    }
+
+    #[test]
+    fn check_finite_names_the_first_bad_value() {
+        let a = ndarray::array![[1.0f32, 2.0], [f32::NAN, f32::INFINITY]];
+        let err = check_finite("input", a.view()).unwrap_err();
+        assert!(
+            matches!(err, Error::NonFinite { row: 1, col: 0, .. }),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,195 @@
+//! The only file that knows about threads: the OpenBLAS pool that runs the
+//! GEMMs and the rayon pool that runs large elementwise passes.
+//!
+//! # Choosing thread counts
+//! [`set_num_threads`] sets both pools at once. OpenBLAS parallelises inside
+//! each GEMM; rayon splits elementwise passes (bias + activation, `⊙ g′`,
+//! parameter updates) whose arrays hold at least [`PAR_MIN_ELEMS`] elements,
+//! and runs smaller ones on the calling thread. The two never run at the same
+//! moment, but OpenBLAS workers spin for a while after a GEMM returns: if
+//! `blas + rayon` threads exceed the cores, the spinners steal cores from the
+//! workers and a step can slow down by orders of magnitude. So:
+//!
+//! - one process training one network: `set_num_threads(cores)`;
+//! - several networks trained side by side (e.g. restarts on their own
+//!   threads): `set_num_threads(1)` and parallelise over networks;
+//! - a caller that already owns a rayon pool: `set_num_threads(1)` and run
+//!   inside the caller's pool.
+//!
+//! Without a call, OpenBLAS follows `OPENBLAS_NUM_THREADS` (else all cores)
+//! and elementwise passes follow `BACKPROP_NUM_THREADS` (else 1: on small
+//! machines the spinning OpenBLAS workers make a second elementwise pool a
+//! loss, see `BENCHMARKS.md`).
+
+use std::sync::{Arc, RwLock};
+
+use rayon::prelude::*;
+
+use crate::{Error, Result};
+
+/// Arrays with fewer elements than this are processed on the calling thread:
+/// below it, waking a pool costs more than it saves (measured with the
+/// `elementwise` criterion bench: a fused bias + ReLU pass over 2¹⁶ f32 takes
+/// ~15 µs on one core, the same order as a rayon fork-join round trip).
+pub const PAR_MIN_ELEMS: usize = 1 << 16;
+
+static POOL: RwLock<Option<Arc<rayon::ThreadPool>>> = RwLock::new(None);
+
+#[cfg(feature = "openblas")]
+unsafe extern "C" {
+    fn openblas_set_num_threads(n: std::ffi::c_int);
+    fn openblas_get_num_threads() -> std::ffi::c_int;
+}
+
+/// Sets the number of threads for both the BLAS and the elementwise pool.
+///
+/// # Errors
+/// [`Error::InvalidHyperparameter`] if `n` is 0, or if the pool cannot be
+/// created.
+///
+/// # Example
+/// ```
+/// backprop::parallel::set_num_threads(1)?;
+/// assert_eq!(backprop::parallel::num_threads(), 1);
+/// # Ok::<(), backprop::Error>(())
+/// ```
+pub fn set_num_threads(n: usize) -> Result<()> {
+    if n == 0 {
+        return Err(Error::InvalidHyperparameter {
+            name: "threads",
+            value: "0".into(),
+            reason: "need at least one thread",
+        });
+    }
+    set_blas_threads(n);
+    set_elementwise_threads(n)
+}
+
+/// Sets the number of threads OpenBLAS uses inside each GEMM (no-op without
+/// the `openblas` feature).
+pub fn set_blas_threads(n: usize) {
+    #[cfg(feature = "openblas")]
+    // SAFETY: plain setter of OpenBLAS's global thread count.
+    unsafe {
+        openblas_set_num_threads(n.clamp(1, i32::MAX as usize) as std::ffi::c_int)
+    };
+    #[cfg(not(feature = "openblas"))]
+    let _ = n;
+}
+
+/// Threads OpenBLAS uses inside each GEMM (1 without the `openblas` feature).
+pub fn blas_threads() -> usize {
+    #[cfg(feature = "openblas")]
+    // SAFETY: plain getter of OpenBLAS's global thread count.
+    return unsafe { openblas_get_num_threads() }.max(1) as usize;
+    #[cfg(not(feature = "openblas"))]
+    1
+}
+
+/// Sets the number of threads for elementwise passes (1 = always sequential).
+///
+/// # Errors
+/// [`Error::InvalidHyperparameter`] if `n` is 0 or the pool cannot be built.
+pub fn set_elementwise_threads(n: usize) -> Result<()> {
+    let pool = if n <= 1 {
+        None
+    } else {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .thread_name(|i| format!("backprop-{i}"))
+            .build()
+            .map_err(|_| Error::InvalidHyperparameter {
+                name: "threads",
+                value: n.to_string(),
+                reason: "the thread pool could not be created",
+            })?;
+        Some(Arc::new(pool))
+    };
+    *POOL.write().unwrap_or_else(|e| e.into_inner()) = pool;
+    Ok(())
+}
+
+/// Threads used for elementwise passes.
+pub fn num_threads() -> usize {
+    init_from_env();
+    pool().map_or(1, |p| p.current_num_threads())
+}
+
+fn init_from_env() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if let Some(n) = std::env::var("BACKPROP_NUM_THREADS")
+            .ok()
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .filter(|&n| n > 1)
+        {
+            // An unbuildable pool leaves the sequential default in place.
+            let _ = set_elementwise_threads(n);
+        }
+    });
+}
+
+fn pool() -> Option<Arc<rayon::ThreadPool>> {
+    POOL.read().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+/// Applies `f` to each row of the row-major `data` (rows of `n_cols`), in
+/// parallel over blocks of rows when the array is large enough.
+pub(crate) fn for_each_row_mut<S, F>(data: &mut [S], n_cols: usize, f: F)
+where
+    S: Send,
+    F: Fn(&mut [S]) + Sync,
+{
+    if n_cols == 0 {
+        return;
+    }
+    match large_pool(data.len()) {
+        Some(pool) => {
+            let rows_per_task = rows_per_task(data.len(), n_cols, pool.current_num_threads());
+            pool.install(|| {
+                data.par_chunks_mut(rows_per_task * n_cols)
+                    .for_each(|block| block.chunks_exact_mut(n_cols).for_each(&f))
+            })
+        }
+        None => data.chunks_exact_mut(n_cols).for_each(f),
+    }
+}
+
+/// `a[i] = f(a[i], b[i])` over two flat slices of equal length.
+pub(crate) fn zip_apply<S, F>(a: &mut [S], b: &[S], f: F)
+where
+    S: Copy + Send + Sync,
+    F: Fn(S, S) -> S + Sync,
+{
+    debug_assert_eq!(a.len(), b.len());
+    let apply = |ca: &mut [S], cb: &[S]| {
+        for (x, &y) in ca.iter_mut().zip(cb) {
+            *x = f(*x, y);
+        }
+    };
+    match large_pool(a.len()) {
+        Some(pool) => {
+            let chunk = a.len().div_ceil(pool.current_num_threads());
+            pool.install(|| {
+                a.par_chunks_mut(chunk)
+                    .zip(b.par_chunks(chunk))
+                    .for_each(|(ca, cb)| apply(ca, cb))
+            })
+        }
+        None => apply(a, b),
+    }
+}
+
+fn large_pool(len: usize) -> Option<Arc<rayon::ThreadPool>> {
+    if len < PAR_MIN_ELEMS {
+        return None;
+    }
+    init_from_env();
+    pool()
+}
+
+/// One contiguous block of rows per thread: the fewest tasks that keep every
+/// thread busy.
+fn rows_per_task(len: usize, n_cols: usize, threads: usize) -> usize {
+    (len / n_cols).div_ceil(threads).max(1)
+}
