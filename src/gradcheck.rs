@@ -14,8 +14,8 @@ use crate::{Network, Result, Scalar, Targets};
 /// Options for [`check_gradient`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct GradCheck {
-    /// Step ε. Default 1e-6 (near the optimum ∛(f64 ε) ≈ 6e-6 for central
-    /// differences in f64).
+    /// Step ε. Default 1e-5, near the optimum ∛u ≈ 6e-6 of central differences
+    /// in f64, where truncation error (∝ ε²) meets rounding error (∝ u/ε).
     pub epsilon: f64,
     /// Check at most this many weights and this many biases per layer, drawn
     /// without replacement from a seeded stream; `None` checks every
@@ -23,18 +23,27 @@ pub struct GradCheck {
     pub max_per_layer: Option<usize>,
     /// Seed for the sample. Default 0.
     pub seed: u64,
-    /// Relative errors are |a − n| / max(|a|, |n|, floor), so that gradients
-    /// that are zero up to rounding do not report noise as error. Default 1e-8.
+    /// Relative errors are |aⱼ − nⱼ| / max(|aⱼ|, |nⱼ|, scale_floor·s, floor),
+    /// where s is the largest |aⱼ| among the layer's checked weights (or
+    /// biases). Central differences carry a rounding error of about
+    /// c·u·|J|/ε (u = unit roundoff, c the number of rounding steps in J)
+    /// whatever the size of the entry, so an entry over a hundred times smaller
+    /// than the layer's largest is compared at 1% of the layer's scale instead
+    /// of reporting that rounding as error. Default 1e-2.
+    pub scale_floor: f64,
+    /// Absolute floor of the denominator, for layers whose gradient is zero.
+    /// Default 1e-12.
     pub floor: f64,
 }
 
 impl Default for GradCheck {
     fn default() -> Self {
         GradCheck {
-            epsilon: 1e-6,
+            epsilon: 1e-5,
             max_per_layer: None,
             seed: 0,
-            floor: 1e-8,
+            scale_floor: 1e-2,
+            floor: 1e-12,
         }
     }
 }
@@ -125,6 +134,14 @@ pub fn check_gradient<'a, S: Scalar>(
     lambda: S,
     opts: &GradCheck,
 ) -> Result<GradCheckReport> {
+    let valid = |v: f64| v.is_finite() && v >= 0.0;
+    if !(valid(opts.scale_floor) && valid(opts.floor)) {
+        return Err(crate::Error::InvalidHyperparameter {
+            name: "floor",
+            value: format!("{} / {}", opts.scale_floor, opts.floor),
+            reason: "scale_floor and floor must be finite and >= 0",
+        });
+    }
     if !(opts.epsilon.is_finite() && opts.epsilon > 0.0) {
         return Err(crate::Error::InvalidHyperparameter {
             name: "epsilon",
@@ -149,6 +166,11 @@ pub fn check_gradient<'a, S: Scalar>(
                     .collect(),
                 _ => range.collect(),
             };
+            let scale = idx
+                .iter()
+                .map(|&j| analytic[j].wide().abs())
+                .fold(0.0, f64::max);
+            let floor = (opts.scale_floor * scale).max(opts.floor);
             let mut worst = 0.0f64;
             for &j in &idx {
                 let theta = probe.params()[j];
@@ -161,7 +183,7 @@ pub fn check_gradient<'a, S: Scalar>(
                 let h = (theta + eps).wide() - (theta - eps).wide();
                 let numeric = (plus - minus) / h;
                 let a = analytic[j].wide();
-                let rel = (a - numeric).abs() / a.abs().max(numeric.abs()).max(opts.floor);
+                let rel = (a - numeric).abs() / a.abs().max(numeric.abs()).max(floor);
                 worst = worst.max(rel);
             }
             Ok((worst, idx.len()))

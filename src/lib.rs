@@ -62,3 +62,8 @@ pub use loss::{Loss, Targets};
 pub use network::{Gradient, Layout, Network, NetworkBuilder, Workspace};
 pub use optim::{Optimizer, Sgd};
 pub use scalar::Scalar;
+
+/// The README's code example, compiled and run as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -28,9 +28,11 @@ use rayon::prelude::*;
 use crate::{Error, Result};
 
 /// Arrays with fewer elements than this are processed on the calling thread:
-/// below it, waking a pool costs more than it saves (measured with the
-/// `elementwise` criterion bench: a fused bias + ReLU pass over 2¹⁶ f32 takes
-/// ~15 µs on one core, the same order as a rayon fork-join round trip).
+/// below it, handing the pass to a pool costs more than it saves. A fused
+/// bias + activation pass streams about 1 element per ns per core, so 2¹⁶
+/// elements take tens of µs, where a rayon fork-join round trip (a few µs,
+/// more when a sleeping worker must be woken) drops under 10% of the pass.
+/// `BENCHMARKS.md` records the measured crossover.
 pub const PAR_MIN_ELEMS: usize = 1 << 16;
 
 static POOL: RwLock<Option<Arc<rayon::ThreadPool>>> = RwLock::new(None);
@@ -107,6 +109,29 @@ pub fn set_elementwise_threads(n: usize) -> Result<()> {
     };
     *POOL.write().unwrap_or_else(|e| e.into_inner()) = pool;
     Ok(())
+}
+
+/// Runs `f` on a thread of the elementwise pool (directly when there is no
+/// pool), so that the passes inside it split work through that thread's own
+/// queue.
+///
+/// Entering a rayon pool from outside goes through a shared injection queue
+/// that allocates a small block every few dozen entries; a training loop run
+/// inside `install` enters the pool once and then allocates nothing per step.
+/// The training loop of this crate does this itself; call it when driving
+/// [`Network::compute_gradient`](crate::Network::compute_gradient) by hand
+/// with more than one thread.
+///
+/// ```
+/// let answer = backprop::parallel::install(|| 6 * 7);
+/// assert_eq!(answer, 42);
+/// ```
+pub fn install<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    init_from_env();
+    match pool() {
+        Some(pool) => pool.install(f),
+        None => f(),
+    }
 }
 
 /// Threads used for elementwise passes.

@@ -1,0 +1,96 @@
+//! After the first step, forward + backward + update + prediction allocate
+//! nothing: counted by a global allocator that tallies every allocation made
+//! by any thread (the caller, OpenBLAS's and the elementwise pool's) while
+//! counting is on. One test function, so no other test runs meanwhile.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+
+use backprop::{Activation, Loss, Network, Optimizer, Sgd, Targets};
+use ndarray::Array2;
+
+struct Counting;
+
+static ON: AtomicBool = AtomicBool::new(false);
+static COUNT: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards to the system allocator; the counters are atomics.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if ON.load(SeqCst) {
+            COUNT.fetch_add(1, SeqCst);
+        }
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if ON.load(SeqCst) {
+            COUNT.fetch_add(1, SeqCst);
+        }
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations_in(f: impl FnOnce()) -> usize {
+    COUNT.store(0, SeqCst);
+    ON.store(true, SeqCst);
+    f();
+    ON.store(false, SeqCst);
+    COUNT.load(SeqCst)
+}
+
+fn steps(sizes: &[usize], batch: usize, steps: usize) -> usize {
+    let mut b = Network::<f32>::builder(sizes[0]);
+    for &n in &sizes[1..sizes.len() - 1] {
+        b = b.hidden(n, Activation::Relu);
+    }
+    let k = *sizes.last().unwrap();
+    let mut net = b
+        .output(k, Loss::CategoricalCrossEntropy)
+        .seed(1)
+        .build()
+        .unwrap();
+    let x = Array2::from_shape_fn((batch, sizes[0]), |(i, j)| {
+        ((i * 31 + j * 7) % 13) as f32 / 13.0
+    });
+    let labels: Vec<usize> = (0..batch).map(|i| i % k).collect();
+    let mut ws = net.workspace(batch);
+    let mut pred_ws = net.inference_workspace(batch);
+    let mut out = Array2::zeros((batch, k));
+    let mut classes = vec![0; batch];
+    let mut sgd = Sgd::new(0.01).unwrap();
+    let mut step = |net: &mut Network<f32>| {
+        net.compute_gradient(&mut ws, x.view(), Targets::Classes(&labels), 1e-4)
+            .unwrap();
+        sgd.step(net, ws.gradient()).unwrap();
+        net.predict_into(&mut pred_ws, x.view(), out.view_mut())
+            .unwrap();
+        net.predict_classes_into(&mut pred_ws, x.view(), &mut classes)
+            .unwrap();
+    };
+    step(&mut net); // warm-up: BLAS and the thread pool initialize here
+    allocations_in(|| {
+        for _ in 0..steps {
+            step(&mut net);
+        }
+    })
+}
+
+#[test]
+fn steps_allocate_nothing_after_warm_up() {
+    // Sequential elementwise passes, any entry point.
+    backprop::parallel::set_num_threads(1).unwrap();
+    assert_eq!(steps(&[37, 29, 11], 16, 20), 0);
+    assert_eq!(steps(&[300, 1100, 10], 64, 20), 0);
+
+    // Two threads, arrays large enough for the pool, loop inside `install`.
+    backprop::parallel::set_num_threads(2).unwrap();
+    const { assert!(64 * 1100 >= backprop::parallel::PAR_MIN_ELEMS) };
+    let n = backprop::parallel::install(|| steps(&[300, 1100, 10], 64, 20));
+    assert_eq!(n, 0);
+}
