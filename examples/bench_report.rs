@@ -375,6 +375,7 @@ impl StepBench {
 #[derive(Debug, Clone)]
 enum Json {
     Null,
+    Bool(bool),
     Num(f64),
     Int(i64),
     Str(String),
@@ -407,6 +408,7 @@ impl Json {
         let pad = |out: &mut String, n: usize| out.push_str(&"  ".repeat(n));
         match self {
             Json::Null => out.push_str("null"),
+            Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
             Json::Num(v) if v.is_finite() => {
                 let _ = write!(out, "{v}");
             }
@@ -1484,7 +1486,7 @@ fn list_configs() {
                     ("hidden", Json::s(c.hidden.name())),
                     ("loss", Json::s(c.loss.name())),
                     ("batch", Json::i(c.batch)),
-                    ("big", Json::s(if c.big { "yes" } else { "no" })),
+                    ("big", Json::Bool(c.big)),
                     ("learning_rate", Json::n(configs::LEARNING_RATE)),
                 ])
             })
