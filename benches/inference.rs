@@ -18,10 +18,8 @@ mod settings;
 fn inference(c: &mut Criterion) {
     for &threads in configs::THREADS {
         parallel::set_num_threads(threads).expect("thread count is positive");
-        let mut group = c.benchmark_group(format!(
-            "inference/f32/{}/{threads}t",
-            settings::BACKEND
-        ));
+        let mut group =
+            c.benchmark_group(format!("inference/f32/{}/{threads}t", settings::BACKEND));
         for cfg in configs::selected_configs() {
             let net = configs::build(cfg.sizes, cfg.hidden, cfg.loss);
             for &batch in configs::INFERENCE_BATCHES {

@@ -14,7 +14,9 @@
 use std::hint::black_box;
 
 use backprop::{Activation, Loss, Optimizer, Sgd, parallel};
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{
+    BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
+};
 
 #[path = "common/configs.rs"]
 mod configs;
@@ -26,10 +28,7 @@ mod settings;
 const FD_EPSILON: f32 = 1e-2;
 
 fn step_family(c: &mut Criterion, family: &str, members: Vec<(Vec<usize>, Activation)>) {
-    let mut group = c.benchmark_group(format!(
-        "scaling/{family}/f32/{}/1t",
-        settings::BACKEND
-    ));
+    let mut group = c.benchmark_group(format!("scaling/{family}/f32/{}/1t", settings::BACKEND));
     for (sizes, g) in members {
         let loss = Loss::CategoricalCrossEntropy;
         let mut net = configs::build(&sizes, g, loss);
@@ -93,7 +92,10 @@ fn gradient(c: &mut Criterion) {
         configs::FD_FAMILY
     };
     let mut group = c.benchmark_group(format!("gradient/f32/{}/1t", settings::BACKEND));
+    // A full central-difference gradient takes up to about a second at
+    // N = 10⁴: ten flat samples keep the group to a minute.
     group.sample_size(10);
+    group.sampling_mode(SamplingMode::Flat);
     for &h in hs {
         let sizes = configs::fd_sizes(h);
         let loss = Loss::CategoricalCrossEntropy;

@@ -4,9 +4,9 @@
 //! `BACKPROP_BENCH_QUICK=1` shortens every measurement and skips L and XL;
 //! `BACKPROP_BENCH_CONFIGS=S,M` picks configurations by name.
 
-use std::hint::black_box;
 use backprop::{Optimizer, Sgd, parallel};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use std::hint::black_box;
 
 #[path = "common/configs.rs"]
 mod configs;
@@ -16,10 +16,8 @@ mod settings;
 fn train_step(c: &mut Criterion) {
     for &threads in configs::THREADS {
         parallel::set_num_threads(threads).expect("thread count is positive");
-        let mut group = c.benchmark_group(format!(
-            "train_step/f32/{}/{threads}t",
-            settings::BACKEND
-        ));
+        let mut group =
+            c.benchmark_group(format!("train_step/f32/{}/{threads}t", settings::BACKEND));
         for cfg in configs::selected_configs() {
             let mut net = configs::build(cfg.sizes, cfg.hidden, cfg.loss);
             let x = configs::inputs(cfg.batch, cfg.sizes[0], 1);

@@ -340,7 +340,12 @@ struct StepBench {
 }
 
 impl StepBench {
-    fn new(sizes: &[usize], hidden: backprop::Activation, loss: backprop::Loss, batch: usize) -> Self {
+    fn new(
+        sizes: &[usize],
+        hidden: backprop::Activation,
+        loss: backprop::Loss,
+        batch: usize,
+    ) -> Self {
         let net = configs::build(sizes, hidden, loss);
         let ws = net.workspace(batch);
         StepBench {
@@ -501,7 +506,10 @@ fn blas_description() -> (String, String) {
     }
     #[cfg(not(feature = "openblas"))]
     {
-        ("matrixmultiply (pure Rust, no BLAS)".to_owned(), "n/a".to_owned())
+        (
+            "matrixmultiply (pure Rust, no BLAS)".to_owned(),
+            "n/a".to_owned(),
+        )
     }
 }
 
@@ -537,10 +545,17 @@ fn locked_versions() -> Vec<(&'static str, Json)> {
             })
             .unwrap_or(Json::Null)
     };
-    ["ndarray", "rayon", "blas-src", "openblas-src", "cblas-sys", "criterion"]
-        .into_iter()
-        .map(|n| (n, version_of(n)))
-        .collect()
+    [
+        "ndarray",
+        "rayon",
+        "blas-src",
+        "openblas-src",
+        "cblas-sys",
+        "criterion",
+    ]
+    .into_iter()
+    .map(|n| (n, version_of(n)))
+    .collect()
 }
 
 fn environment(opts: &Options) -> Json {
@@ -646,7 +661,10 @@ impl StepResult {
             ("sgemm_peak_gflops", Json::n(self.sgemm_peak_gflops)),
             ("frac_of_sgemm_peak", Json::n(self.frac_of_peak())),
             ("gemm_only_step_s", Json::n(self.gemm_sum_s)),
-            ("gemm_share_of_step", Json::n(self.gemm_sum_s / self.step_s())),
+            (
+                "gemm_share_of_step",
+                Json::n(self.gemm_sum_s / self.step_s()),
+            ),
             ("allocs_per_step", Json::n(self.samples.allocs_per_rep())),
             (
                 "peak_rss_kib",
@@ -745,7 +763,11 @@ struct ScalingPoint {
     secs: f64,
 }
 
-fn measure_family(members: &[Vec<usize>], g: backprop::Activation, timing: Timing) -> Vec<ScalingPoint> {
+fn measure_family(
+    members: &[Vec<usize>],
+    g: backprop::Activation,
+    timing: Timing,
+) -> Vec<ScalingPoint> {
     set_threads(1);
     members
         .iter()
@@ -897,7 +919,9 @@ fn measure_rss(c: &Config, threads: usize, steps: usize) -> RssResult {
                 config: c.name,
                 threads,
                 vm_hwm_kib: kib,
-                note: kib.is_none().then(|| "no /proc/self/status on this system".to_owned()),
+                note: kib
+                    .is_none()
+                    .then(|| "no /proc/self/status on this system".to_owned()),
             }
         }
         Ok(o) => fail(format!(
@@ -1133,9 +1157,15 @@ impl Report {
                 Json::obj(vec![
                     ("batch", Json::i(configs::SCALING_BATCH)),
                     ("threads", Json::i(1)),
-                    ("width_family", Json::Arr(self.width.iter().map(point).collect())),
+                    (
+                        "width_family",
+                        Json::Arr(self.width.iter().map(point).collect()),
+                    ),
                     ("width_slope", Json::n(sl.width)),
-                    ("depth_family", Json::Arr(self.depth.iter().map(point).collect())),
+                    (
+                        "depth_family",
+                        Json::Arr(self.depth.iter().map(point).collect()),
+                    ),
                     ("depth_slope", Json::n(sl.depth)),
                     ("fd_batch", Json::i(configs::FD_BATCH)),
                     (
@@ -1169,7 +1199,10 @@ impl Report {
                             Json::obj(vec![
                                 ("config", Json::s(r.config)),
                                 ("threads", Json::i(r.threads)),
-                                ("vm_hwm_kib", Json::opt(r.vm_hwm_kib, |v| Json::i(v as usize))),
+                                (
+                                    "vm_hwm_kib",
+                                    Json::opt(r.vm_hwm_kib, |v| Json::i(v as usize)),
+                                ),
                                 ("model_floor_kib", Json::n(model_floor_kib(&c).round())),
                                 ("note", Json::opt(r.note.clone(), Json::s)),
                             ])
@@ -1231,7 +1264,10 @@ impl Report {
             "| config | sizes | B | threads | step (ms, median) | samples/s | GFLOP/s (6·B·N_w) \
              | sgemm peak GFLOP/s | % of peak | GEMM share | allocs/step | peak RSS (MiB) | state floor (MiB) |"
         );
-        let _ = writeln!(md, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        let _ = writeln!(
+            md,
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        );
         for s in &self.steps {
             let rss = self
                 .rss_for(s.config.name, s.threads)
@@ -1265,7 +1301,10 @@ impl Report {
         );
 
         let _ = writeln!(md, "#### Inference (f32, `predict_into`)\n");
-        let _ = writeln!(md, "| config | batch | threads | time (ms) | samples/s | GFLOP/s |");
+        let _ = writeln!(
+            md,
+            "| config | batch | threads | time (ms) | samples/s | GFLOP/s |"
+        );
         let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|");
         for r in &self.inference {
             let _ = writeln!(
@@ -1281,7 +1320,10 @@ impl Report {
         }
 
         let _ = writeln!(md, "\n#### sgemm at the step's shapes\n");
-        let _ = writeln!(md, "| config | shape (layer-op[m×n×k]) | op(A),op(B) | threads | GFLOP/s |");
+        let _ = writeln!(
+            md,
+            "| config | shape (layer-op[m×n×k]) | op(A),op(B) | threads | GFLOP/s |"
+        );
         let _ = writeln!(md, "|---|---|---|---:|---:|");
         for g in &self.gemms {
             let _ = writeln!(
@@ -1307,12 +1349,20 @@ impl Report {
                 ("same depth, growing width", &self.width, sl.width),
                 ("same width, growing depth", &self.depth, sl.depth),
             ] {
-                let _ = writeln!(md, "{title}: fitted slope of ln(step time) vs ln N = **{slope:.3}**\n");
+                let _ = writeln!(
+                    md,
+                    "{title}: fitted slope of ln(step time) vs ln N = **{slope:.3}**\n"
+                );
                 let _ = writeln!(md, "| sizes | N | step (ms) | params/s |");
                 let _ = writeln!(md, "|---|---:|---:|---:|");
                 for p in pts.iter() {
                     let sizes = if p.sizes.len() > 8 {
-                        format!("{}×{}-{}", p.sizes.len() - 2, p.sizes[1], p.sizes.last().unwrap())
+                        format!(
+                            "{}×{}-{}",
+                            p.sizes.len() - 2,
+                            p.sizes[1],
+                            p.sizes.last().unwrap()
+                        )
                     } else {
                         sizes_text(&p.sizes)
                     };
@@ -1335,7 +1385,10 @@ impl Report {
                 sl.backprop,
                 sl.fd
             );
-            let _ = writeln!(md, "| N | backprop (ms) | central differences (ms) | ratio |");
+            let _ = writeln!(
+                md,
+                "| N | backprop (ms) | central differences (ms) | ratio |"
+            );
             let _ = writeln!(md, "|---:|---:|---:|---:|");
             for p in &self.fd {
                 let _ = writeln!(
@@ -1412,7 +1465,9 @@ fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let tmp = dir.join(format!(
         ".{}.tmp{}",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("report"),
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("report"),
         std::process::id()
     ));
     {
@@ -1482,7 +1537,10 @@ fn list_configs() {
             .map(|c| {
                 Json::obj(vec![
                     ("name", Json::s(c.name)),
-                    ("sizes", Json::Arr(c.sizes.iter().map(|&n| Json::i(n)).collect())),
+                    (
+                        "sizes",
+                        Json::Arr(c.sizes.iter().map(|&n| Json::i(n)).collect()),
+                    ),
                     ("hidden", Json::s(c.hidden.name())),
                     ("loss", Json::s(c.loss.name())),
                     ("batch", Json::i(c.batch)),

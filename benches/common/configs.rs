@@ -275,7 +275,10 @@ impl GemmShape {
 
     /// `op[m×n×k]`, e.g. `fwd[256x2048x2048]`.
     pub fn label(&self) -> String {
-        format!("L{}-{}[{}x{}x{}]", self.layer, self.op, self.m, self.n, self.k)
+        format!(
+            "L{}-{}[{}x{}x{}]",
+            self.layer, self.op, self.m, self.n, self.k
+        )
     }
 }
 

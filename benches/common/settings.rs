@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use criterion::Criterion;
 use criterion::measurement::WallTime;
+use criterion::{Criterion, SamplingMode};
 
 /// The GEMM backend named in group names.
 #[cfg(feature = "openblas")]
@@ -33,9 +33,10 @@ pub fn criterion() -> Criterion {
     }
 }
 
-/// Fewer samples over a longer time for the big configurations, whose
-/// iterations take seconds (criterion's default 100 samples would take many
-/// minutes each). Quick mode keeps its short settings.
+/// Fewer samples over a longer time, with flat sampling (the same number of
+/// iterations per sample), for the big configurations, whose iterations take
+/// seconds: criterion's default 100 linearly growing samples would take many
+/// minutes each. Quick mode keeps its short settings.
 pub fn size_group(group: &mut criterion::BenchmarkGroup<'_, WallTime>, big: bool) {
     if quick() {
         return;
@@ -43,8 +44,10 @@ pub fn size_group(group: &mut criterion::BenchmarkGroup<'_, WallTime>, big: bool
     if big {
         group.sample_size(10);
         group.measurement_time(Duration::from_secs(30));
+        group.sampling_mode(SamplingMode::Flat);
     } else {
         group.sample_size(50);
         group.measurement_time(Duration::from_secs(5));
+        group.sampling_mode(SamplingMode::Auto);
     }
 }
