@@ -1591,3 +1591,108 @@ fn main() {
         std::process::exit(1);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Least squares on exact power laws recovers the exponent to rounding.
+    const SLOPE_TOL: f64 = 1e-12;
+
+    #[test]
+    fn loglog_slope_recovers_power_laws() {
+        let xs = [1e2, 1e3, 1e4, 1e5];
+        for p in [0.5, 1.0, 2.0] {
+            let pts: Vec<(f64, f64)> = xs.iter().map(|&x| (x, 3.0 * f64::powf(x, p))).collect();
+            assert!((loglog_slope(&pts) - p).abs() < SLOPE_TOL, "p = {p}");
+        }
+        assert!(loglog_slope(&[(1.0, 1.0)]).is_nan());
+    }
+
+    #[test]
+    fn median_and_min_of_samples() {
+        let s = Samples {
+            secs: vec![3.0, 1.0, 2.0],
+            allocations: 6,
+        };
+        assert_eq!(s.median(), 2.0);
+        assert_eq!(s.min(), 1.0);
+        assert_eq!(s.allocs_per_rep(), 2.0);
+        let even = Samples {
+            secs: vec![4.0, 1.0, 2.0, 3.0],
+            allocations: 0,
+        };
+        assert_eq!(even.median(), 2.5);
+    }
+
+    #[test]
+    fn json_escapes_strings_and_nulls_non_finite_numbers() {
+        let j = Json::obj(vec![
+            ("a", Json::s("q\"b\\n\nx\u{1}")),
+            ("nan", Json::n(f64::NAN)),
+            (
+                "list",
+                Json::Arr(vec![Json::i(1), Json::Bool(true), Json::Null]),
+            ),
+        ]);
+        let text = j.to_text();
+        assert!(text.contains(r#""a": "q\"b\\n\nx\u0001""#), "{text}");
+        assert!(text.contains(r#""nan": null"#), "{text}");
+        let compact: String = text.split_whitespace().collect();
+        assert!(compact.contains(r#""list":[1,true,null]"#), "{text}");
+    }
+
+    #[test]
+    fn step_gemms_are_the_counted_flops_less_the_first_layer_delta() {
+        for c in configs::CONFIGS {
+            let sum: f64 = configs::step_gemms(c.sizes, c.batch)
+                .iter()
+                .map(configs::GemmShape::flops)
+                .sum();
+            let no_first_delta = 2.0 * c.batch as f64 * (c.sizes[0] * c.sizes[1]) as f64;
+            assert_eq!(
+                sum,
+                configs::step_flops(c.sizes, c.batch) - no_first_delta,
+                "{}",
+                c.name
+            );
+        }
+    }
+
+    #[test]
+    fn config_table_matches_the_networks_built() {
+        for c in configs::CONFIGS.iter().filter(|c| !c.big) {
+            let net = configs::build(c.sizes, c.hidden, c.loss);
+            assert_eq!(net.sizes(), c.sizes);
+            assert_eq!(net.n_params(), configs::n_params(c.sizes));
+        }
+        assert_eq!(configs::n_weights(&[784, 128, 10]), 784 * 128 + 128 * 10);
+    }
+
+    fn parse(args: &[&str]) -> Result<Options, String> {
+        Options::parse(args.iter().map(|s| s.to_string()))
+    }
+
+    #[test]
+    fn options_parse_and_reject() {
+        let o = parse(&["--smoke", "--threads", "1,2", "--out", "x"]).unwrap();
+        assert!(o.smoke);
+        assert_eq!(o.rounds, 1, "smoke defaults to one round");
+        assert_eq!(o.threads, vec![1, 2]);
+        assert!(o.selected().unwrap().iter().all(|c| !c.big));
+        assert_eq!(parse(&["--smoke", "--rounds", "4"]).unwrap().rounds, 4);
+        assert!(parse(&["--threads", "0"]).unwrap_err().contains("positive"));
+        assert!(parse(&["--min-time", "-1"]).is_err());
+        assert!(parse(&["--wat"]).unwrap_err().contains("unknown argument"));
+        let o = parse(&["--configs", "S,xl"]).unwrap();
+        let names: Vec<&str> = o.selected().unwrap().iter().map(|c| c.name).collect();
+        assert_eq!(names, ["S", "XL"]);
+        assert!(
+            parse(&["--configs", "Q"])
+                .unwrap()
+                .selected()
+                .unwrap_err()
+                .contains("known: S, M, T, L, XL")
+        );
+    }
+}
