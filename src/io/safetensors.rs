@@ -1,0 +1,5 @@
+//! placeholder
+/// p
+pub struct SavedModel;
+/// p
+pub struct LoadOptions;
