@@ -457,7 +457,11 @@ mod tests {
         let p = dir.path().join("a.npy");
         let a = array![[1.5f32, -2.0, 3.25], [4.0, 5.0, 6.0]];
         write_npy(&p, a.view()).unwrap();
-        assert_eq!(std::fs::metadata(&p).unwrap().len(), 128 + 6 * 4, "data starts at 128");
+        assert_eq!(
+            std::fs::metadata(&p).unwrap().len(),
+            128 + 6 * 4,
+            "data starts at 128"
+        );
         let back: Array2<f32> = read_npy(&p).unwrap();
         assert_eq!(back, a);
         let b = array![0.1f64, 1e300];

@@ -258,7 +258,7 @@ impl<S: Scalar> SavedModel<S> {
         })
     }
 
-    fn metadata(&self) -> Map<String, Value> {
+    pub(super) fn metadata(&self) -> Map<String, Value> {
         let net = &self.network;
         let mut m = Map::new();
         let mut put = |k: &str, v: String| {
