@@ -23,11 +23,11 @@
 //!   directory, flushes it to disk, then renames it over the target, so a
 //!   crash mid-save leaves the previous file intact.
 
-mod csv;
-mod idx;
-mod npy;
-mod onnx;
-mod safetensors;
+pub mod csv;
+pub mod idx;
+pub mod npy;
+pub mod onnx;
+pub mod safetensors;
 
 pub use self::csv::{CsvData, CsvOptions, CsvTarget, TargetColumn, TargetKind, read_csv};
 pub use self::idx::{read_idx, read_idx_features, read_idx_labels};
