@@ -160,4 +160,39 @@ pub enum Error {
         /// Number of parameters N.
         expected: usize,
     },
+
+    // ---- files ----
+    /// The operating system refused to open, read or write a file.
+    #[error("{}: cannot {action}: {message}", path.display())]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What was being done ("open", "read", "write", "rename", ...).
+        action: &'static str,
+        /// The operating system's message.
+        message: String,
+    },
+
+    /// A file whose contents break its format: truncated, corrupt,
+    /// inconsistent or hostile.
+    #[error("{}: malformed {format} file at {at}: {reason}", path.display())]
+    Malformed {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The format expected ("IDX", "CSV", "NPY", "safetensors").
+        format: &'static str,
+        /// Where the problem was found.
+        at: crate::io::FilePosition,
+        /// What was wrong, and what was expected.
+        reason: String,
+    },
+
+    /// A well-formed model file that does not describe the network asked for.
+    #[error("{}: {reason}", path.display())]
+    ModelMismatch {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What does not match, and how to fix it.
+        reason: String,
+    },
 }

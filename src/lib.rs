@@ -47,11 +47,13 @@ pub mod activation;
 pub mod error;
 pub mod gradcheck;
 pub mod init;
+pub mod io;
 mod linalg;
 pub mod loss;
 pub mod network;
 pub mod optim;
 pub mod parallel;
+pub mod preprocess;
 pub mod scalar;
 
 pub use activation::Activation;

@@ -1,0 +1,534 @@
+//! CSV: one sample per line, numeric feature columns and an optional target
+//! column holding class labels (integers or strings) or numeric values.
+//!
+//! Fields may be quoted with `"` (a doubled `""` inside stands for one
+//! quote); quoted fields cannot span lines. Whitespace around a field is
+//! ignored, and so are empty lines. Gzip-compressed files are read as well.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use ndarray::{Array1, Array2};
+
+use super::{FilePosition, Source};
+use crate::{Error, Result, Scalar};
+
+const FORMAT: &str = "CSV";
+
+/// Which column of a CSV file holds the target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetColumn {
+    /// The last column.
+    Last,
+    /// The first column (the layout of the Kaggle MNIST CSVs).
+    First,
+    /// The column at this 0-based index.
+    Index(usize),
+    /// The column with this name in the header line.
+    Name(String),
+    /// No target: every column is a feature (data to predict on).
+    None,
+}
+
+/// What the target column holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetKind {
+    /// Class labels, read as [`CsvTarget::Classes`]. Labels that are all
+    /// whole numbers ≥ 0 are their own class index (`"3"` is class 3, and
+    /// the class names are `"0"` up to the largest label); any other labels
+    /// are strings, numbered in sorted order (`"cat" < "dog"`).
+    Classes,
+    /// Numbers (regression), read as [`CsvTarget::Values`].
+    Values,
+}
+
+/// How [`read_csv`] reads a file; every setting has a documented default.
+///
+/// ```
+/// use backprop::io::{CsvOptions, TargetColumn, TargetKind};
+/// let opts = CsvOptions::new()
+///     .delimiter(b';')
+///     .header(false)
+///     .target(TargetColumn::First)
+///     .target_kind(TargetKind::Values);
+/// # let _ = opts;
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CsvOptions {
+    delimiter: u8,
+    header: bool,
+    target: TargetColumn,
+    kind: TargetKind,
+    classes: Option<Vec<String>>,
+}
+
+impl Default for CsvOptions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl CsvOptions {
+    /// The defaults: comma-separated, a header line, class labels in the last
+    /// column.
+    pub fn new() -> Self {
+        CsvOptions {
+            delimiter: b',',
+            header: true,
+            target: TargetColumn::Last,
+            kind: TargetKind::Classes,
+            classes: None,
+        }
+    }
+
+    /// Field separator. Default: `b','`.
+    pub fn delimiter(mut self, delimiter: u8) -> Self {
+        self.delimiter = delimiter;
+        self
+    }
+
+    /// Whether the first non-empty line holds column names. Default: `true`.
+    pub fn header(mut self, header: bool) -> Self {
+        self.header = header;
+        self
+    }
+
+    /// The target column. Default: [`TargetColumn::Last`].
+    pub fn target(mut self, target: TargetColumn) -> Self {
+        self.target = target;
+        self
+    }
+
+    /// What the target column holds. Default: [`TargetKind::Classes`].
+    pub fn target_kind(mut self, kind: TargetKind) -> Self {
+        self.kind = kind;
+        self
+    }
+
+    /// Fixes the class names, in class-index order (as saved with a model or
+    /// read from the training file), so that a test file maps labels the same
+    /// way; a label not in the list is an error. Default: none, classes are
+    /// found in the file (see [`TargetKind::Classes`]).
+    pub fn classes(mut self, names: Vec<String>) -> Self {
+        self.classes = Some(names);
+        self
+    }
+}
+
+/// The target column of a CSV file.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CsvTarget<S> {
+    /// No target column was read.
+    None,
+    /// Class indices, one per row, and the name of each class.
+    Classes {
+        /// Class index of each row.
+        labels: Vec<usize>,
+        /// `names[k]` is the label text of class k.
+        names: Vec<String>,
+    },
+    /// One number per row.
+    Values(Array1<S>),
+}
+
+/// What [`read_csv`] returns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CsvData<S> {
+    /// m × n₀ features, one sample per row.
+    pub features: Array2<S>,
+    /// The target column.
+    pub target: CsvTarget<S>,
+    /// Names of the feature columns: from the header, or `column 1`,
+    /// `column 2`, ... (1-based positions in the file) without one.
+    pub feature_names: Vec<String>,
+}
+
+/// Splits a line into trimmed fields; `Err(field)` for an unterminated quote.
+fn split(line: &str, delimiter: u8, out: &mut Vec<String>) -> std::result::Result<(), usize> {
+    out.clear();
+    let d = delimiter as char;
+    let mut chars = line.chars().peekable();
+    loop {
+        let mut field = String::new();
+        while chars.peek().is_some_and(|c| *c == ' ' || *c == '\t') && d != ' ' && d != '\t' {
+            chars.next();
+        }
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            loop {
+                match chars.next() {
+                    Some('"') if chars.peek() == Some(&'"') => {
+                        chars.next();
+                        field.push('"');
+                    }
+                    Some('"') => break,
+                    Some(c) => field.push(c),
+                    None => return Err(out.len() + 1),
+                }
+            }
+            while chars.peek().is_some_and(|&c| c != d) {
+                chars.next();
+            }
+        } else {
+            while let Some(&c) = chars.peek() {
+                if c == d {
+                    break;
+                }
+                field.push(c);
+                chars.next();
+            }
+        }
+        out.push(field.trim().to_string());
+        if chars.next().is_none() {
+            return Ok(());
+        }
+    }
+}
+
+/// Reads a CSV file into features and a target (see [`CsvOptions`] for the
+/// choices and their defaults), streaming line by line.
+///
+/// ```
+/// use backprop::io::{CsvOptions, CsvTarget, read_csv};
+/// # let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("iris.csv");
+/// std::fs::write(&path, "sepal,petal,species\n5.1,1.4,setosa\n7.0,4.7,versicolor\n")?;
+/// let data = read_csv::<f32>(&path, &CsvOptions::new())?;
+/// assert_eq!(data.features, ndarray::array![[5.1, 1.4], [7.0, 4.7]]);
+/// assert_eq!(data.feature_names, ["sepal", "petal"]);
+/// let CsvTarget::Classes { labels, names } = data.target else { unreachable!() };
+/// assert_eq!(labels, [0, 1]);
+/// assert_eq!(names, ["setosa", "versicolor"]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+/// [`Error::Io`] when the file cannot be read;
+/// [`Error::Malformed`] naming the line (and field) for a line with a
+/// different number of fields than the first, a feature that is not a
+/// finite number, an empty field, an unterminated quote, invalid UTF-8, a
+/// label outside [`CsvOptions::classes`], or a file without data rows;
+/// [`Error::InvalidHyperparameter`] for a target column that does not exist.
+pub fn read_csv<S: Scalar>(path: impl AsRef<Path>, options: &CsvOptions) -> Result<CsvData<S>> {
+    let mut src = Source::open(path.as_ref(), FORMAT)?;
+    let mut bytes = Vec::new();
+    let mut fields = Vec::new();
+    let mut line_no = 0u64;
+    let mut n_fields = 0usize;
+    let mut target_col: Option<usize> = None;
+    let mut names: Vec<String> = Vec::new();
+    let mut first = true;
+    let mut data: Vec<S> = Vec::new();
+    let mut values: Vec<S> = Vec::new();
+    let mut raw_labels: Vec<u32> = Vec::new();
+    let mut seen: HashMap<String, u32> = HashMap::new();
+    let mut seen_order: Vec<String> = Vec::new();
+    let fixed: Option<HashMap<&str, usize>> = options
+        .classes
+        .as_ref()
+        .map(|c| c.iter().enumerate().map(|(i, n)| (n.as_str(), i)).collect());
+    let mut rows = 0usize;
+
+    while src.read_line(&mut bytes)? > 0 {
+        line_no += 1;
+        let at = |field: Option<usize>| FilePosition::Line {
+            line: line_no,
+            field,
+        };
+        let line = std::str::from_utf8(&bytes)
+            .map_err(|_| src.malformed(at(None), "the line is not valid UTF-8"))?;
+        let line = line.trim_end_matches(['\n', '\r']);
+        if line.trim().is_empty() {
+            continue;
+        }
+        split(line, options.delimiter, &mut fields)
+            .map_err(|f| src.malformed(at(Some(f)), "unterminated quoted field"))?;
+        if first {
+            first = false;
+            n_fields = fields.len();
+            target_col = resolve_target(&options.target, &fields, options.header)?;
+            names = if options.header {
+                fields.clone()
+            } else {
+                (1..=n_fields).map(|j| format!("column {j}")).collect()
+            };
+            if let Some(t) = target_col {
+                names.remove(t);
+            }
+            if options.header {
+                continue;
+            }
+        }
+        if fields.len() != n_fields {
+            return Err(src.malformed(
+                at(None),
+                format!(
+                    "{} fields, but the first line has {n_fields} (wrong delimiter, or a missing value?)",
+                    fields.len()
+                ),
+            ));
+        }
+        for (j, f) in fields.iter().enumerate() {
+            if Some(j) == target_col {
+                match options.kind {
+                    TargetKind::Values => values.push(parse_number(&src, f, at(Some(j + 1)))?),
+                    TargetKind::Classes => match &fixed {
+                        Some(map) => match map.get(f.as_str()) {
+                            Some(&k) => raw_labels.push(k as u32),
+                            None => {
+                                return Err(src.malformed(
+                                    at(Some(j + 1)),
+                                    format!(
+                                        "label {f:?} is not one of the {} known classes",
+                                        map.len()
+                                    ),
+                                ));
+                            }
+                        },
+                        None => {
+                            let next = seen.len() as u32;
+                            let id = *seen.entry(f.clone()).or_insert_with(|| {
+                                seen_order.push(f.clone());
+                                next
+                            });
+                            raw_labels.push(id);
+                        }
+                    },
+                }
+            } else {
+                data.push(parse_number(&src, f, at(Some(j + 1)))?);
+            }
+        }
+        rows += 1;
+    }
+    if rows == 0 {
+        return Err(src.malformed(
+            FilePosition::Line {
+                line: line_no.max(1),
+                field: None,
+            },
+            "the file has no data rows",
+        ));
+    }
+    let n = names.len();
+    let features = Array2::from_shape_vec((rows, n), data).expect("every row has n features");
+    let target = match (target_col, options.kind) {
+        (None, _) => CsvTarget::None,
+        (Some(_), TargetKind::Values) => CsvTarget::Values(Array1::from(values)),
+        (Some(_), TargetKind::Classes) => match &options.classes {
+            Some(c) => CsvTarget::Classes {
+                labels: raw_labels.into_iter().map(|k| k as usize).collect(),
+                names: c.clone(),
+            },
+            None => {
+                let (remap, names) = number_classes(&seen_order);
+                CsvTarget::Classes {
+                    labels: raw_labels.into_iter().map(|k| remap[k as usize]).collect(),
+                    names,
+                }
+            }
+        },
+    };
+    Ok(CsvData {
+        features,
+        target,
+        feature_names: names,
+    })
+}
+
+/// Class indices for the distinct labels (in order of appearance): whole
+/// numbers are their own index, anything else is numbered in sorted order.
+/// Returns the index of each distinct label and the class names.
+fn number_classes(seen: &[String]) -> (Vec<usize>, Vec<String>) {
+    /// Larger integer labels are treated as strings, so that one stray
+    /// "1000000" cannot create a million-class head.
+    const MAX_INTEGER_CLASS: usize = 1 << 16;
+    let ints: Option<Vec<usize>> = seen
+        .iter()
+        .map(|s| {
+            s.parse::<usize>()
+                .ok()
+                .filter(|&k| k < MAX_INTEGER_CLASS && s.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .collect();
+    // Distinct spellings of one number ("1", "01") would collide.
+    let unique = ints.as_ref().is_some_and(|v| {
+        let mut s = v.clone();
+        s.sort_unstable();
+        s.dedup();
+        s.len() == v.len()
+    });
+    match ints {
+        Some(ints) if unique => {
+            let max = ints.iter().copied().max().unwrap_or(0);
+            (ints, (0..=max).map(|k| k.to_string()).collect())
+        }
+        _ => {
+            let mut sorted: Vec<&String> = seen.iter().collect();
+            sorted.sort();
+            let index: HashMap<&String, usize> =
+                sorted.iter().enumerate().map(|(i, s)| (*s, i)).collect();
+            (
+                seen.iter().map(|s| index[s]).collect(),
+                sorted.into_iter().cloned().collect(),
+            )
+        }
+    }
+}
+
+fn parse_number<S: Scalar>(src: &Source, field: &str, at: FilePosition) -> Result<S> {
+    if field.is_empty() {
+        return Err(src.malformed(at, "empty field (missing value?)"));
+    }
+    match field.parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(S::cast(v)),
+        Ok(v) => Err(src.malformed(at, format!("{v} is not a finite number"))),
+        Err(_) => Err(src.malformed(at, format!("{field:?} is not a number"))),
+    }
+}
+
+fn resolve_target(target: &TargetColumn, first: &[String], header: bool) -> Result<Option<usize>> {
+    let n = first.len();
+    let bad = |value: String, reason: &'static str| Error::InvalidHyperparameter {
+        name: "target column",
+        value,
+        reason,
+    };
+    match target {
+        TargetColumn::None => Ok(None),
+        _ if n < 2 => Err(bad(
+            format!("{n} column(s)"),
+            "a target column needs at least one feature column beside it",
+        )),
+        TargetColumn::Last => Ok(Some(n - 1)),
+        TargetColumn::First => Ok(Some(0)),
+        &TargetColumn::Index(j) if j < n => Ok(Some(j)),
+        TargetColumn::Index(j) => Err(bad(j.to_string(), "the index is past the last column")),
+        TargetColumn::Name(name) if !header => Err(bad(
+            name.clone(),
+            "a column can be chosen by name only when the file has a header",
+        )),
+        TargetColumn::Name(name) => first
+            .iter()
+            .position(|f| f == name)
+            .map(Some)
+            .ok_or_else(|| bad(name.clone(), "no header field has this name")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(dir: &tempfile::TempDir, text: &str) -> std::path::PathBuf {
+        let p = dir.path().join(format!("{}.csv", text.len()));
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    #[test]
+    fn split_handles_quotes_and_spaces() {
+        let mut f = Vec::new();
+        split(r#" 1 , "a, ""b""" ,x"#, b',', &mut f).unwrap();
+        assert_eq!(f, ["1", r#"a, "b""#, "x"]);
+        assert_eq!(split(r#"1,"open"#, b',', &mut f), Err(2));
+        split("1\t2", b'\t', &mut f).unwrap();
+        assert_eq!(f, ["1", "2"]);
+    }
+
+    #[test]
+    fn integer_labels_are_their_own_class() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = file(&dir, "3,0.5\n1,0.25\r\n\n3,1\n");
+        let opts = CsvOptions::new().header(false).target(TargetColumn::First);
+        let d = read_csv::<f64>(&p, &opts).unwrap();
+        assert_eq!(d.features, ndarray::array![[0.5], [0.25], [1.0]]);
+        assert_eq!(d.feature_names, ["column 2"]);
+        let CsvTarget::Classes { labels, names } = d.target else {
+            panic!()
+        };
+        assert_eq!(labels, [3, 1, 3]);
+        assert_eq!(names, ["0", "1", "2", "3"]);
+    }
+
+    #[test]
+    fn fixed_classes_and_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = file(&dir, "a;y\n1;dog\n2;cat\n");
+        let opts = CsvOptions::new()
+            .delimiter(b';')
+            .target(TargetColumn::Name("y".into()))
+            .classes(vec!["dog".into(), "cat".into()]);
+        let d = read_csv::<f32>(&p, &opts).unwrap();
+        assert_eq!(
+            d.target,
+            CsvTarget::Classes {
+                labels: vec![0, 1],
+                names: vec!["dog".into(), "cat".into()]
+            }
+        );
+        let err = read_csv::<f32>(&p, &opts.clone().classes(vec!["dog".into()])).unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                Error::Malformed {
+                    at: FilePosition::Line {
+                        line: 3,
+                        field: Some(2)
+                    },
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        let p = file(&dir, "x,y\n1,2.5\n2,-1e3\n");
+        let d = read_csv::<f64>(&p, &CsvOptions::new().target_kind(TargetKind::Values)).unwrap();
+        assert_eq!(d.target, CsvTarget::Values(ndarray::array![2.5, -1000.0]));
+        let d = read_csv::<f64>(&p, &CsvOptions::new().target(TargetColumn::None)).unwrap();
+        assert_eq!(d.features.dim(), (2, 2));
+        assert_eq!(d.target, CsvTarget::None);
+    }
+
+    #[test]
+    fn errors_name_line_and_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let cases: &[(&str, u64, Option<usize>, &str)] = &[
+            ("a,b,y\n1,2,x\n1,2\n", 3, None, "2 fields"),
+            ("a,b,y\n1,oops,x\n", 2, Some(2), "not a number"),
+            ("a,b,y\n1,,x\n", 2, Some(2), "empty field"),
+            ("a,b,y\n1,inf,x\n", 2, Some(2), "finite"),
+            ("a,b,y\n", 1, None, "no data rows"),
+            ("a,b,y\n1,\"2,x\n", 2, Some(2), "unterminated"),
+        ];
+        for &(text, line, field, what) in cases {
+            let err = read_csv::<f32>(file(&dir, text), &CsvOptions::new()).unwrap_err();
+            assert!(
+                matches!(&err, Error::Malformed { at: FilePosition::Line { line: l, field: f }, .. } if *l == line && *f == field),
+                "{text:?}: {err}"
+            );
+            assert!(err.to_string().contains(what), "{err}");
+        }
+        let p = file(&dir, "1,2\n");
+        let opts = CsvOptions::new()
+            .header(false)
+            .target(TargetColumn::Index(5));
+        assert!(matches!(
+            read_csv::<f32>(&p, &opts),
+            Err(Error::InvalidHyperparameter { .. })
+        ));
+        let bad_utf8 = dir.path().join("u.csv");
+        std::fs::write(&bad_utf8, b"a,y\n\xff,1\n").unwrap();
+        let err = read_csv::<f32>(&bad_utf8, &CsvOptions::new()).unwrap_err();
+        assert!(err.to_string().contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn string_labels_sorted_and_leading_zero_ints_are_strings() {
+        let (idx, names) = number_classes(&["b".into(), "a".into(), "c".into()]);
+        assert_eq!(idx, [1, 0, 2]);
+        assert_eq!(names, ["a", "b", "c"]);
+        let (idx, names) = number_classes(&["1".into(), "01".into()]);
+        assert_eq!(idx, [1, 0]);
+        assert_eq!(names, ["01", "1"]);
+    }
+}

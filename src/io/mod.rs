@@ -1,0 +1,462 @@
+//! Files in and out: data sets (IDX, CSV, NPY) into ndarray arrays, models
+//! to and from safetensors, and export to ONNX.
+//!
+//! | format | read | write |
+//! |---|---|---|
+//! | IDX (MNIST, Fashion-MNIST; raw or gzip) | [`read_idx`], [`read_idx_features`], [`read_idx_labels`] | |
+//! | CSV (header or not, any delimiter, a target column) | [`read_csv`] with [`CsvOptions`] | |
+//! | NPY (`.npy`: f32, f64, integers, bool; either byte order, C or Fortran) | [`read_npy`], [`read_npy_labels`] | [`write_npy`] |
+//! | safetensors (PyTorch `nn.Sequential` names and layout) | [`SavedModel::load`], [`SavedModel::load_with`] | [`SavedModel::save`] |
+//! | ONNX (opset [`ONNX_OPSET`]) | | [`export_onnx`] |
+//!
+//! # Guarantees
+//! - Readers stream: values are decoded chunk by chunk into the result, never
+//!   through a second copy of the whole file.
+//! - A size read from a header is checked against the length of the file
+//!   before anything is allocated from it (for gzip, against the largest size
+//!   deflate can expand the file to), so a hostile header cannot make a reader
+//!   allocate more than the file could hold.
+//! - A truncated, corrupt or inconsistent file is an [`Error::Malformed`]
+//!   naming the file, the position ([`FilePosition`]: byte offset or line)
+//!   and what was wrong; nothing in this module panics on file contents.
+//! - Every writer is atomic: it writes a temporary file in the target's
+//!   directory, flushes it to disk, then renames it over the target, so a
+//!   crash mid-save leaves the previous file intact.
+
+pub mod csv;
+pub mod idx;
+pub mod npy;
+pub mod onnx;
+pub mod safetensors;
+
+pub use self::csv::{CsvData, CsvOptions, CsvTarget, TargetColumn, TargetKind, read_csv};
+pub use self::idx::{read_idx, read_idx_features, read_idx_labels};
+pub use self::npy::{read_npy, read_npy_labels, write_npy};
+pub use self::onnx::{ONNX_OPSET, export_onnx};
+pub use self::safetensors::{LoadOptions, SavedModel};
+
+use std::fmt;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::{Error, Result, Scalar};
+
+/// Where in a file a problem was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FilePosition {
+    /// Byte offset from the start of the file.
+    Byte(u64),
+    /// Byte offset in the decompressed contents of a gzip file.
+    DecompressedByte(u64),
+    /// A 1-based line, and the 1-based field on it when one is to blame.
+    Line {
+        /// Line number, from 1.
+        line: u64,
+        /// Field number on the line, from 1.
+        field: Option<usize>,
+    },
+    /// A named tensor of a safetensors file.
+    Tensor(String),
+}
+
+impl fmt::Display for FilePosition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Byte(b) => write!(f, "byte {b}"),
+            Self::DecompressedByte(b) => write!(f, "byte {b} of the decompressed data"),
+            Self::Line { line, field: None } => write!(f, "line {line}"),
+            Self::Line {
+                line,
+                field: Some(c),
+            } => write!(f, "line {line}, field {c}"),
+            Self::Tensor(name) => write!(f, "tensor `{name}`"),
+        }
+    }
+}
+
+/// [`Error::Io`] for `path`.
+pub(crate) fn io_error(path: &Path, action: &'static str, e: std::io::Error) -> Error {
+    Error::Io {
+        path: path.to_path_buf(),
+        action,
+        message: e.to_string(),
+    }
+}
+
+/// Deflate expands data by at most 1032:1 (one length/distance pair, at least
+/// two bits, yields at most 258 bytes: 8 bits in, 1032 bytes out), so a gzip
+/// file of n bytes cannot decompress to more than 1032·n bytes. This bounds
+/// what a header inside a gzip file may claim.
+const GZIP_MAX_RATIO: u64 = 1032;
+
+/// Bytes read per chunk while streaming.
+const CHUNK: usize = 1 << 16;
+
+/// A file opened for reading, transparently gunzipped, that knows how far it
+/// has read so that every error can name the offset.
+pub(crate) struct Source {
+    path: PathBuf,
+    format: &'static str,
+    reader: Box<dyn BufRead>,
+    gzip: bool,
+    file_len: u64,
+    pos: u64,
+}
+
+impl Source {
+    /// Opens `path`; gzip is detected from its magic bytes, not its name.
+    pub(crate) fn open(path: &Path, format: &'static str) -> Result<Self> {
+        let file = File::open(path).map_err(|e| io_error(path, "open", e))?;
+        let file_len = file
+            .metadata()
+            .map_err(|e| io_error(path, "read the size of", e))?
+            .len();
+        let mut buffered = BufReader::with_capacity(CHUNK, file);
+        let head = buffered.fill_buf().map_err(|e| io_error(path, "read", e))?;
+        let gzip = head.starts_with(&[0x1f, 0x8b]);
+        let reader: Box<dyn BufRead> = if gzip {
+            Box::new(BufReader::with_capacity(
+                CHUNK,
+                flate2::bufread::MultiGzDecoder::new(buffered),
+            ))
+        } else {
+            Box::new(buffered)
+        };
+        Ok(Source {
+            path: path.to_path_buf(),
+            format,
+            reader,
+            gzip,
+            file_len,
+            pos: 0,
+        })
+    }
+
+    /// The current offset, in the decompressed stream for gzip files.
+    pub(crate) fn position(&self) -> FilePosition {
+        self.position_at(self.pos)
+    }
+
+    pub(crate) fn position_at(&self, pos: u64) -> FilePosition {
+        if self.gzip {
+            FilePosition::DecompressedByte(pos)
+        } else {
+            FilePosition::Byte(pos)
+        }
+    }
+
+    /// [`Error::Malformed`] at `at`.
+    pub(crate) fn malformed(&self, at: FilePosition, reason: impl Into<String>) -> Error {
+        Error::Malformed {
+            path: self.path.clone(),
+            format: self.format,
+            at,
+            reason: reason.into(),
+        }
+    }
+
+    /// Most bytes that can still follow the current position: exact for a
+    /// raw file, the deflate bound for gzip.
+    pub(crate) fn max_remaining(&self) -> u64 {
+        if self.gzip {
+            self.file_len.saturating_mul(GZIP_MAX_RATIO)
+        } else {
+            self.file_len.saturating_sub(self.pos)
+        }
+    }
+
+    /// True for a raw (not gzip) file, where [`max_remaining`] is exact.
+    pub(crate) fn exact_length(&self) -> bool {
+        !self.gzip
+    }
+
+    fn read_some(&mut self, buf: &mut [u8]) -> Result<usize> {
+        loop {
+            match self.reader.read(buf) {
+                Ok(n) => {
+                    self.pos += n as u64;
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e)
+                    if self.gzip
+                        && matches!(
+                            e.kind(),
+                            std::io::ErrorKind::InvalidInput
+                                | std::io::ErrorKind::InvalidData
+                                | std::io::ErrorKind::UnexpectedEof
+                        ) =>
+                {
+                    // flate2's words for corrupt or cut-off deflate data.
+                    return Err(self.malformed(
+                        self.position(),
+                        format!("corrupt or truncated gzip data: {e}"),
+                    ));
+                }
+                Err(e) => return Err(io_error(&self.path, "read", e)),
+            }
+        }
+    }
+
+    /// Reads up to and including the next `\n` into `buf` (cleared first);
+    /// returns the number of bytes read, 0 at the end of the file.
+    pub(crate) fn read_line(&mut self, buf: &mut Vec<u8>) -> Result<usize> {
+        buf.clear();
+        let n = match self.reader.read_until(b'\n', buf) {
+            Ok(n) => n,
+            Err(e) if self.gzip => {
+                return Err(self.malformed(
+                    self.position(),
+                    format!("corrupt or truncated gzip data: {e}"),
+                ));
+            }
+            Err(e) => return Err(io_error(&self.path, "read", e)),
+        };
+        self.pos += n as u64;
+        Ok(n)
+    }
+
+    /// Fills `buf` or fails naming `what` was cut short.
+    pub(crate) fn read_exact(&mut self, buf: &mut [u8], what: &str) -> Result<()> {
+        let start = self.pos;
+        let mut done = 0;
+        while done < buf.len() {
+            let n = self.read_some(&mut buf[done..])?;
+            if n == 0 {
+                return Err(self.malformed(
+                    self.position(),
+                    format!(
+                        "file ends inside the {what}: needed {} bytes from {}, found {done}",
+                        buf.len(),
+                        self.position_at(start)
+                    ),
+                ));
+            }
+            done += n;
+        }
+        Ok(())
+    }
+
+    /// Fails if anything follows the current position.
+    pub(crate) fn expect_end(&mut self) -> Result<()> {
+        let at = self.position();
+        let mut probe = [0u8; 1];
+        if self.read_some(&mut probe)? != 0 {
+            return Err(self.malformed(
+                at,
+                "unexpected bytes after the data the header declares (wrong header, or two files joined?)",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Reads `count` elements of type `elem` and converts them to `S`,
+    /// chunk by chunk. The caller has checked `count` against
+    /// [`max_remaining`](Self::max_remaining).
+    pub(crate) fn read_elements<S: Scalar>(
+        &mut self,
+        elem: Elem,
+        big_endian: bool,
+        count: usize,
+    ) -> Result<Vec<S>> {
+        let size = elem.size();
+        // Preallocate only what the file provably holds; gzip output grows
+        // with the data actually decompressed.
+        let mut out = Vec::with_capacity(if self.gzip { count.min(CHUNK) } else { count });
+        let mut buf = vec![0u8; (CHUNK / size) * size];
+        let mut left = count;
+        while left > 0 {
+            let n = left.min(buf.len() / size);
+            let chunk = &mut buf[..n * size];
+            self.read_exact(chunk, "data")?;
+            out.extend(
+                chunk
+                    .chunks_exact(size)
+                    .map(|b| S::cast(elem.decode(b, big_endian))),
+            );
+            left -= n;
+        }
+        Ok(out)
+    }
+}
+
+/// An element type stored in a binary file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Elem {
+    Bool,
+    U8,
+    I8,
+    U16,
+    I16,
+    U32,
+    I32,
+    U64,
+    I64,
+    F32,
+    F64,
+}
+
+impl Elem {
+    pub(crate) fn size(self) -> usize {
+        match self {
+            Self::Bool | Self::U8 | Self::I8 => 1,
+            Self::U16 | Self::I16 => 2,
+            Self::U32 | Self::I32 | Self::F32 => 4,
+            Self::U64 | Self::I64 | Self::F64 => 8,
+        }
+    }
+
+    /// The value of one element (`b.len() == self.size()`), widened to f64
+    /// (exact except for 64-bit integers beyond 2⁵³).
+    #[inline]
+    pub(crate) fn decode(self, b: &[u8], big_endian: bool) -> f64 {
+        macro_rules! num {
+            ($t:ty) => {{
+                let a = b.try_into().expect("chunk has the element size");
+                (if big_endian {
+                    <$t>::from_be_bytes(a)
+                } else {
+                    <$t>::from_le_bytes(a)
+                }) as f64
+            }};
+        }
+        match self {
+            Self::Bool | Self::U8 => f64::from(b[0]),
+            Self::I8 => f64::from(b[0] as i8),
+            Self::U16 => num!(u16),
+            Self::I16 => num!(i16),
+            Self::U32 => num!(u32),
+            Self::I32 => num!(i32),
+            Self::U64 => num!(u64),
+            Self::I64 => num!(i64),
+            Self::F32 => num!(f32),
+            Self::F64 => num!(f64),
+        }
+    }
+}
+
+/// Converts decoded label values to class indices, naming the first one that
+/// is negative, fractional or not finite.
+pub(crate) fn to_labels(
+    src: &Source,
+    values: Vec<f64>,
+    data_start: u64,
+    size: u64,
+) -> Result<Vec<usize>> {
+    values
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            if v >= 0.0 && v.fract() == 0.0 && v < 2f64.powi(53) {
+                Ok(v as usize)
+            } else {
+                Err(src.malformed(
+                    src.position_at(data_start + i as u64 * size),
+                    format!("label {i} is {v}; class labels must be integers >= 0"),
+                ))
+            }
+        })
+        .collect()
+}
+
+/// Distinguishes temporary files written concurrently by one process.
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Writes `path` atomically: `write` fills a temporary file in the same
+/// directory, which is flushed and fsynced, then renamed over `path`; the
+/// directory is fsynced too so the rename survives a crash. On any error the
+/// temporary file is removed and `path` is untouched.
+pub(crate) fn write_atomic(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| Error::Io {
+            path: path.to_path_buf(),
+            action: "write",
+            message: "the path does not name a file".into(),
+        })?
+        .to_string_lossy()
+        .into_owned();
+    let tmp = dir.join(format!(
+        ".{name}.tmp-{}-{}",
+        std::process::id(),
+        TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let result = (|| -> std::result::Result<(), (&'static str, std::io::Error)> {
+        let file = File::create(&tmp).map_err(|e| ("create a temporary file for", e))?;
+        let mut w = std::io::BufWriter::with_capacity(CHUNK, file);
+        write(&mut w).map_err(|e| ("write", e))?;
+        let file = w.into_inner().map_err(|e| ("write", e.into_error()))?;
+        file.sync_all().map_err(|e| ("flush to disk", e))?;
+        drop(file);
+        std::fs::rename(&tmp, path).map_err(|e| ("rename the temporary file onto", e))?;
+        Ok(())
+    })();
+    if let Err((action, e)) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io_error(path, action, e));
+    }
+    // Persist the rename itself; directories cannot be opened for this on
+    // every platform, and the data is already safe, so failure is ignored.
+    if let Ok(d) = File::open(&dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_read_well() {
+        assert_eq!(FilePosition::Byte(16).to_string(), "byte 16");
+        assert_eq!(
+            FilePosition::Line {
+                line: 3,
+                field: Some(2)
+            }
+            .to_string(),
+            "line 3, field 2"
+        );
+        assert_eq!(
+            FilePosition::DecompressedByte(8).to_string(),
+            "byte 8 of the decompressed data"
+        );
+    }
+
+    #[test]
+    fn decode_both_byte_orders() {
+        assert_eq!(Elem::I16.decode(&[0xff, 0xfe], true), -2.0);
+        assert_eq!(Elem::I16.decode(&[0xfe, 0xff], false), -2.0);
+        assert_eq!(Elem::F32.decode(&1.5f32.to_be_bytes(), true), 1.5);
+        assert_eq!(Elem::U8.decode(&[200], false), 200.0);
+        assert_eq!(Elem::I8.decode(&[200], false), -56.0);
+    }
+
+    #[test]
+    fn atomic_write_replaces_and_failure_keeps_old() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f.bin");
+        write_atomic(&p, |w| w.write_all(b"one")).unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"one");
+        let err = write_atomic(&p, |w| {
+            w.write_all(b"partial")?;
+            Err(std::io::Error::other("disk full"))
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("disk full"), "{err}");
+        assert_eq!(std::fs::read(&p).unwrap(), b"one");
+        // No temporary file is left behind.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}

@@ -1,0 +1,300 @@
+//! Preprocessing fitted on the training data and saved with the model:
+//! per-feature scaling ([`Scaler`]) and one-hot encoding of class labels
+//! ([`one_hot`]).
+//!
+//! A [`Scaler`] maps each feature column j to x′ⱼ = (xⱼ − shiftⱼ) / scaleⱼ:
+//!
+//! | [`Scaling`] | shiftⱼ | scaleⱼ | result on the training data |
+//! |---|---|---|---|
+//! | [`Scaling::MinMax`] | minⱼ | maxⱼ − minⱼ | every column in [0, 1] |
+//! | [`Scaling::Standard`] | meanⱼ | stdⱼ (population) | every column mean 0, std 1 |
+//!
+//! A constant column (zero range or zero variance) gets scaleⱼ = 1, so it maps
+//! to 0 instead of dividing by zero. Statistics are accumulated in f64.
+
+use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis};
+
+use crate::{Error, Result, Scalar};
+
+/// Which per-feature scaling a [`Scaler`] applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scaling {
+    /// x′ = (x − min) / (max − min): the training data lands in [0, 1].
+    MinMax,
+    /// x′ = (x − mean) / std: the training data gets mean 0 and std 1.
+    Standard,
+}
+
+impl Scaling {
+    /// `min-max` or `standard`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::MinMax => "min-max",
+            Self::Standard => "standard",
+        }
+    }
+}
+
+impl std::fmt::Display for Scaling {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Scaling {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "min-max" | "minmax" => Ok(Self::MinMax),
+            "standard" | "standardize" | "z-score" => Ok(Self::Standard),
+            _ => Err(format!(
+                "unknown scaling `{s}`: expected min-max or standard"
+            )),
+        }
+    }
+}
+
+/// A per-feature affine map x′ⱼ = (xⱼ − shiftⱼ) / scaleⱼ fitted on training
+/// data (see the [module docs](self)).
+///
+/// ```
+/// use backprop::preprocess::{Scaler, Scaling};
+/// use ndarray::array;
+/// let train = array![[0.0f32, 10.0], [5.0, 10.0], [10.0, 10.0]];
+/// let scaler = Scaler::fit(Scaling::MinMax, train.view())?;
+/// let x = scaler.transform(array![[2.5f32, 10.0]].view())?;
+/// assert_eq!(x, array![[0.25, 0.0]]); // the constant column maps to 0
+/// # Ok::<(), backprop::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scaler {
+    scaling: Scaling,
+    shift: Vec<f64>,
+    scale: Vec<f64>,
+}
+
+impl Scaler {
+    /// Fits `scaling` on the rows of `x` (one sample per row).
+    ///
+    /// # Errors
+    /// [`Error::Empty`] for no rows or no columns, [`Error::NonFinite`] for a
+    /// NaN or infinity in `x`.
+    pub fn fit<S: Scalar>(scaling: Scaling, x: ArrayView2<'_, S>) -> Result<Self> {
+        if x.nrows() == 0 || x.ncols() == 0 {
+            return Err(Error::Empty {
+                what: "data to fit the scaler on",
+            });
+        }
+        crate::network::check_finite("input", x)?;
+        let n = x.ncols();
+        let (shift, scale) = match scaling {
+            Scaling::MinMax => {
+                let mut lo = vec![f64::INFINITY; n];
+                let mut hi = vec![f64::NEG_INFINITY; n];
+                for row in x.rows() {
+                    for ((l, h), &v) in lo.iter_mut().zip(&mut hi).zip(row) {
+                        *l = l.min(v.wide());
+                        *h = h.max(v.wide());
+                    }
+                }
+                let range: Vec<f64> = lo.iter().zip(&hi).map(|(l, h)| h - l).collect();
+                (lo, range)
+            }
+            Scaling::Standard => {
+                // Welford's update: stable for large means and many rows.
+                let mut mean = vec![0.0f64; n];
+                let mut m2 = vec![0.0f64; n];
+                for (i, row) in x.rows().into_iter().enumerate() {
+                    let k = (i + 1) as f64;
+                    for ((m, s), &v) in mean.iter_mut().zip(&mut m2).zip(row) {
+                        let d = v.wide() - *m;
+                        *m += d / k;
+                        *s += d * (v.wide() - *m);
+                    }
+                }
+                let m = x.nrows() as f64;
+                let std: Vec<f64> = m2.iter().map(|s| (s / m).sqrt()).collect();
+                (mean, std)
+            }
+        };
+        let scale = scale
+            .into_iter()
+            .map(|s: f64| if s > 0.0 && s.is_finite() { s } else { 1.0 })
+            .collect();
+        Ok(Scaler {
+            scaling,
+            shift,
+            scale,
+        })
+    }
+
+    /// Rebuilds a scaler from saved statistics.
+    ///
+    /// # Errors
+    /// [`Error::InvalidHyperparameter`] when the lengths differ, are zero, or
+    /// a shift is not finite or a scale not finite and > 0.
+    pub fn from_parts(scaling: Scaling, shift: Vec<f64>, scale: Vec<f64>) -> Result<Self> {
+        if shift.len() != scale.len() || shift.is_empty() {
+            return Err(Error::InvalidHyperparameter {
+                name: "scaler",
+                value: format!("{} shifts, {} scales", shift.len(), scale.len()),
+                reason: "need one shift and one scale per feature, at least one feature",
+            });
+        }
+        if shift.iter().any(|v| !v.is_finite())
+            || scale.iter().any(|&s| !(s > 0.0 && s.is_finite()))
+        {
+            return Err(Error::InvalidHyperparameter {
+                name: "scaler",
+                value: "non-finite or non-positive statistics".into(),
+                reason: "shifts must be finite and scales finite and > 0",
+            });
+        }
+        Ok(Scaler {
+            scaling,
+            shift,
+            scale,
+        })
+    }
+
+    /// The scaling this scaler applies.
+    pub fn scaling(&self) -> Scaling {
+        self.scaling
+    }
+
+    /// Number of features n₀ it was fitted on.
+    pub fn n_features(&self) -> usize {
+        self.shift.len()
+    }
+
+    /// shiftⱼ per feature (min or mean).
+    pub fn shift(&self) -> &[f64] {
+        &self.shift
+    }
+
+    /// scaleⱼ per feature (range or std; 1 for constant columns).
+    pub fn scale(&self) -> &[f64] {
+        &self.scale
+    }
+
+    /// Applies x′ⱼ = (xⱼ − shiftⱼ) / scaleⱼ in place.
+    ///
+    /// # Errors
+    /// [`Error::InputWidth`] when `x` has a different number of columns than
+    /// the data the scaler was fitted on.
+    pub fn transform_in_place<S: Scalar>(&self, mut x: ArrayViewMut2<'_, S>) -> Result<()> {
+        if x.ncols() != self.n_features() {
+            return Err(Error::InputWidth {
+                got: x.ncols(),
+                expected: self.n_features(),
+            });
+        }
+        let inv: Vec<f64> = self.scale.iter().map(|s| 1.0 / s).collect();
+        for mut row in x.axis_iter_mut(Axis(0)) {
+            for ((v, &s), &i) in row.iter_mut().zip(&self.shift).zip(&inv) {
+                *v = S::cast((v.wide() - s) * i);
+            }
+        }
+        Ok(())
+    }
+
+    /// Returns a scaled copy of `x`.
+    ///
+    /// # Errors
+    /// As [`transform_in_place`](Self::transform_in_place).
+    pub fn transform<S: Scalar>(&self, x: ArrayView2<'_, S>) -> Result<Array2<S>> {
+        let mut out = x.to_owned();
+        self.transform_in_place(out.view_mut())?;
+        Ok(out)
+    }
+}
+
+/// One-hot encodes class labels: row i of the result is all zeros but a one
+/// in column `labels[i]`.
+///
+/// ```
+/// let y = backprop::preprocess::one_hot::<f32>(&[2, 0], 3)?;
+/// assert_eq!(y, ndarray::array![[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]);
+/// # Ok::<(), backprop::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::LabelOutOfRange`] for a label ≥ `n_classes`.
+pub fn one_hot<S: Scalar>(labels: &[usize], n_classes: usize) -> Result<Array2<S>> {
+    if let Some((index, &label)) = labels.iter().enumerate().find(|&(_, &l)| l >= n_classes) {
+        return Err(Error::LabelOutOfRange {
+            label,
+            index,
+            n_classes,
+        });
+    }
+    let mut y = Array2::zeros((labels.len(), n_classes));
+    for (i, &l) in labels.iter().enumerate() {
+        y[[i, l]] = S::one();
+    }
+    Ok(y)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    /// Statistics are f64 sums over a handful of exact inputs; 1e-12 covers
+    /// the rounding of a sqrt and a division.
+    const TOL: f64 = 1e-12;
+
+    #[test]
+    fn standard_gives_mean_zero_std_one() {
+        let x = array![[1.0f64, 7.0], [2.0, 7.0], [3.0, 7.0], [6.0, 7.0]];
+        let s = Scaler::fit(Scaling::Standard, x.view()).unwrap();
+        assert_eq!(s.shift(), &[3.0, 7.0]);
+        assert!((s.scale()[0] - 3.5f64.sqrt()).abs() < TOL);
+        assert_eq!(s.scale()[1], 1.0, "zero variance column keeps scale 1");
+        let t = s.transform(x.view()).unwrap();
+        let col = t.column(0);
+        assert!(col.sum().abs() < TOL);
+        assert!((col.mapv(|v| v * v).sum() / 4.0 - 1.0).abs() < TOL);
+        assert!(t.column(1).iter().all(|&v| v == 0.0));
+    }
+
+    #[test]
+    fn min_max_maps_training_data_to_unit_interval() {
+        let x = array![[-1.0f32, 0.0], [3.0, 255.0]];
+        let s = Scaler::fit(Scaling::MinMax, x.view()).unwrap();
+        assert_eq!(
+            s.transform(x.view()).unwrap(),
+            array![[0.0, 0.0], [1.0, 1.0]]
+        );
+    }
+
+    #[test]
+    fn errors() {
+        let x = array![[1.0f32, 2.0]];
+        let s = Scaler::fit(Scaling::MinMax, x.view()).unwrap();
+        let err = s.transform(array![[1.0f32]].view()).unwrap_err();
+        assert_eq!(
+            err,
+            Error::InputWidth {
+                got: 1,
+                expected: 2
+            }
+        );
+        let empty = Array2::<f32>::zeros((0, 2));
+        assert!(Scaler::fit(Scaling::Standard, empty.view()).is_err());
+        let nan = array![[f32::NAN]];
+        assert!(matches!(
+            Scaler::fit(Scaling::Standard, nan.view()),
+            Err(Error::NonFinite { .. })
+        ));
+        assert!(Scaler::from_parts(Scaling::MinMax, vec![0.0], vec![0.0]).is_err());
+        assert!(one_hot::<f32>(&[3], 3).is_err());
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for s in [Scaling::MinMax, Scaling::Standard] {
+            assert_eq!(s.name().parse::<Scaling>(), Ok(s));
+        }
+    }
+}
