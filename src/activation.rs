@@ -2,7 +2,7 @@
 //!
 //! All four have a derivative that can be written in terms of the output
 //! a = g(z) alone, so the backward pass never needs Z:
-//! σ′ = a(1 − a), tanh′ = 1 − a², ReLU′ = [a > 0], identity′ = 1.
+//! σ′ = a(1 − a), tanh′ = 1 − a², ReLU′ = \[a > 0\], identity′ = 1.
 //! The network therefore stores only A for hidden layers.
 
 use crate::Scalar;
