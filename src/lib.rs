@@ -44,15 +44,19 @@
 extern crate blas_src;
 
 pub mod activation;
+pub mod data;
 pub mod error;
 pub mod gradcheck;
 pub mod init;
 mod linalg;
 pub mod loss;
+pub mod metrics;
 pub mod network;
 pub mod optim;
 pub mod parallel;
 pub mod scalar;
+pub mod schedule;
+pub mod train;
 
 pub use activation::Activation;
 pub use error::{Error, Result};
@@ -60,5 +64,11 @@ pub use gradcheck::{GradCheck, GradCheckReport, LayerCheck, check_gradient};
 pub use init::{BiasInit, Init};
 pub use loss::{Loss, Targets};
 pub use network::{Gradient, Layout, Network, NetworkBuilder, Workspace};
-pub use optim::{Optimizer, Sgd};
+pub use data::Dataset;
+pub use optim::{Adam, AdamW, Optimizer, Rmsprop, Sgd};
+pub use schedule::{Schedule, Scheduler};
+pub use train::{
+    Callback, Control, EarlyStopping, EpochRecord, History, Monitor, Restarts, RunReport, Solver,
+    Trainer,
+};
 pub use scalar::Scalar;
