@@ -46,6 +46,7 @@ extern crate blas_src;
 pub mod activation;
 pub mod data;
 pub mod error;
+pub mod estimator;
 pub mod gradcheck;
 pub mod init;
 mod linalg;
@@ -60,6 +61,7 @@ pub mod train;
 
 pub use activation::Activation;
 pub use error::{Error, Result};
+pub use estimator::{ClassWeight, Classifier, MultiLabelClassifier, Regressor};
 pub use gradcheck::{GradCheck, GradCheckReport, LayerCheck, check_gradient};
 pub use init::{BiasInit, Init};
 pub use loss::{Loss, Targets};

@@ -481,6 +481,32 @@ impl Trainer {
         self.learning_rate
     }
 
+    /// The number of runs [`fit_restarts`](Self::fit_restarts) makes.
+    pub fn n_restarts(&self) -> usize {
+        self.restarts
+    }
+
+    /// A fresh optimizer from the [`Solver`] and η₀.
+    ///
+    /// # Errors
+    /// As [`Solver::build`].
+    pub fn build_optimizer<S: Scalar>(&self) -> Result<Box<dyn Optimizer<S>>> {
+        self.solver.build(self.learning_rate)
+    }
+
+    /// This trainer reduced to one pass over the data, without hold-out or
+    /// early stopping, shuffling with `seed` (what `partial_fit` runs).
+    pub(crate) fn one_pass(&self, seed: u64) -> Trainer {
+        Trainer {
+            epochs: 1,
+            validation_fraction: None,
+            early_stopping: None,
+            restarts: 1,
+            seed,
+            ..self.clone()
+        }
+    }
+
     /// Checks every setting.
     ///
     /// # Errors
