@@ -60,17 +60,17 @@ pub mod schedule;
 pub mod train;
 
 pub use activation::Activation;
+pub use data::Dataset;
 pub use error::{Error, Result};
 pub use estimator::{ClassWeight, Classifier, MultiLabelClassifier, Regressor};
 pub use gradcheck::{GradCheck, GradCheckReport, LayerCheck, check_gradient};
 pub use init::{BiasInit, Init};
 pub use loss::{Loss, Targets};
 pub use network::{Gradient, Layout, Network, NetworkBuilder, Workspace};
-pub use data::Dataset;
 pub use optim::{Adam, AdamW, Optimizer, Rmsprop, Sgd};
+pub use scalar::Scalar;
 pub use schedule::{Schedule, Scheduler};
 pub use train::{
     Callback, Control, EarlyStopping, EpochRecord, History, Monitor, Restarts, RunReport, Solver,
     Trainer,
 };
-pub use scalar::Scalar;

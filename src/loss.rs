@@ -358,7 +358,12 @@ mod tests {
         let loss = Loss::CategoricalCrossEntropy;
         let mut d1 = Array2::zeros((2, 3));
         let mut d2 = Array2::zeros((2, 3));
-        let j1 = loss.cost_and_delta(z.view(), &Targets::Classes(&labels), Some(d1.view_mut()), None);
+        let j1 = loss.cost_and_delta(
+            z.view(),
+            &Targets::Classes(&labels),
+            Some(d1.view_mut()),
+            None,
+        );
         let j2 = loss.cost_and_delta(z.view(), &onehot.view().into(), Some(d2.view_mut()), None);
         assert!((j1 - j2).abs() < 1e-14);
         assert!((&d1 - &d2).iter().all(|v| v.abs() < 1e-15));

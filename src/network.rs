@@ -746,8 +746,12 @@ impl<S: Scalar> Network<S> {
         let k = self.n_outputs();
         let data = {
             let (z, d) = (&ws.z_out, &mut ws.delta[0]);
-            self.loss
-                .cost_and_delta(rows(z, m, k), y, Some(rows_mut(&mut d[..m * k], m, k)), weights)
+            self.loss.cost_and_delta(
+                rows(z, m, k),
+                y,
+                Some(rows_mut(&mut d[..m * k], m, k)),
+                weights,
+            )
         };
         let cost = self.regularized(data, lambda.wide(), m);
 
@@ -860,6 +864,8 @@ fn check_lambda<S: Scalar>(lambda: S) -> Result<()> {
 }
 
 /// [`Error::NonFinite`] naming the first NaN or infinity in `a`.
+// x − x is 0 for finite x and NaN otherwise: the subtraction is the point.
+#[allow(clippy::eq_op)]
 pub(crate) fn check_finite<S: Scalar>(what: &'static str, a: ArrayView2<'_, S>) -> Result<()> {
     // Fast path: one pass with no branching per element.
     let all_finite = match a.as_slice_memory_order() {

@@ -35,11 +35,11 @@ use std::time::Instant;
 use ndarray::{Array2, ArrayView1, s};
 
 use crate::data::{Batcher, Dataset, OwnedDataset, holdout_split};
-use crate::optim::{
-    Adam, AdamW, Rmsprop, check_learning_rate, check_non_negative, check_positive,
-};
+use crate::optim::{Adam, AdamW, Rmsprop, check_learning_rate, check_non_negative, check_positive};
 use crate::schedule::{Schedule, Scheduler};
-use crate::{Error, Layout, Loss, Network, NetworkBuilder, Optimizer, Result, Scalar, Sgd, Targets};
+use crate::{
+    Error, Layout, Loss, Network, NetworkBuilder, Optimizer, Result, Scalar, Sgd, Targets,
+};
 
 /// Which optimizer a [`Trainer`] builds for each run (the learning rate is
 /// set separately, with [`Trainer::learning_rate`]).
@@ -861,6 +861,7 @@ pub(crate) fn check_data<S: Scalar>(
 }
 
 /// The first layer whose weights or biases hold a NaN or infinity.
+#[allow(clippy::eq_op)] // x − x is the finiteness test
 fn first_non_finite_layer<S: Scalar>(layout: &Layout, flat: &[S]) -> Option<usize> {
     // Fast path: x − x is 0 for finite x and NaN otherwise.
     if flat.iter().fold(S::zero(), |acc, &v| acc + (v - v)) == S::zero() {
@@ -937,9 +938,8 @@ impl<S: Scalar> ValEval<S> {
             (Loss::CategoricalCrossEntropy, Targets::Dense(y)) => {
                 net.predict_into(&mut self.ws, v.x, self.out.view_mut())?;
                 let w = v.sample_weight;
-                let hit = |i: usize| {
-                    f64::from(u8::from(argmax(self.out.row(i)) == argmax(y.row(i))))
-                };
+                let hit =
+                    |i: usize| f64::from(u8::from(argmax(self.out.row(i)) == argmax(y.row(i))));
                 crate::metrics::weighted_mean(m, w, hit)
             }
             (Loss::BinaryCrossEntropy, Targets::Dense(y)) => {

@@ -112,8 +112,8 @@ fn optimizers_match_hand_computed_steps() {
     let x = array![[1.0f64]];
     let y = array![[0.0f64]];
     let two_steps = |opt: &mut dyn Optimizer<f64>| {
-        let mut net = Network::<f64>::from_params(&[1, 1], &[], Loss::SquaredError, vec![0.5, 0.0])
-            .unwrap();
+        let mut net =
+            Network::<f64>::from_params(&[1, 1], &[], Loss::SquaredError, vec![0.5, 0.0]).unwrap();
         let mut ws = net.workspace(1);
         let mut out = Vec::new();
         for _ in 0..2 {
@@ -179,7 +179,13 @@ fn every_optimizer_decreases_the_loss() {
         ),
         (
             "nesterov",
-            Box::new(Sgd::new(0.05).unwrap().momentum(0.9).unwrap().nesterov(true)),
+            Box::new(
+                Sgd::new(0.05)
+                    .unwrap()
+                    .momentum(0.9)
+                    .unwrap()
+                    .nesterov(true),
+            ),
         ),
         ("adam", Box::new(Adam::new(0.01).unwrap())),
         ("adamw", Box::new(AdamW::new(0.01, 0.01).unwrap())),
@@ -252,7 +258,9 @@ fn early_stopping_restores_the_best_weights() {
 #[test]
 fn a_divergent_learning_rate_is_reported_and_leaves_a_finite_model() {
     let x = Array2::from_shape_fn((16, 2), |(i, j)| (i * 3 + j) as f32);
-    let y = x.map_axis(ndarray::Axis(1), |r| 100.0 * r.sum()).insert_axis(ndarray::Axis(1));
+    let y = x
+        .map_axis(ndarray::Axis(1), |r| 100.0 * r.sum())
+        .insert_axis(ndarray::Axis(1));
     let mut net = Network::<f32>::builder(2)
         .hidden(8, Activation::Relu)
         .output(1, Loss::SquaredError)
