@@ -98,24 +98,24 @@ impl<S: Scalar> Core<S> {
             (net, h)
         } else {
             let mut net = builder.build()?;
-            let mut opt = self.trainer.build_optimizer::<S>()?;
-            let h = self
-                .trainer
-                .fit_with(&mut net, opt.as_mut(), data, None, &mut [])?;
+            let h = self.trainer.fit(&mut net, data, None)?;
             (net, h)
         };
         self.net = Some(net);
-        self.optimizer = Some(self.trainer.build_optimizer::<S>()?);
+        // L-BFGS has no step-wise optimizer; partial_fit then reports it.
+        self.optimizer = self.trainer.build_optimizer::<S>().ok();
         self.passes = 0;
         Ok(self.history.insert(history))
     }
 
     /// One pass over `data`, warm (building the network on the first call).
     fn partial_fit(&mut self, n_out: usize, loss: Loss, data: Dataset<'_, S>) -> Result<()> {
-        if self.net.is_none() {
+        if self.optimizer.is_none() {
             self.trainer.validate()?;
-            self.net = Some(self.builder(data.x.ncols(), n_out, loss).build()?);
             self.optimizer = Some(self.trainer.build_optimizer::<S>()?);
+        }
+        if self.net.is_none() {
+            self.net = Some(self.builder(data.x.ncols(), n_out, loss).build()?);
         }
         let net = self.net.as_mut().expect("set above");
         let opt = self.optimizer.as_mut().expect("set with the network");

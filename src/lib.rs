@@ -49,6 +49,7 @@ pub mod error;
 pub mod estimator;
 pub mod gradcheck;
 pub mod init;
+pub mod lbfgs;
 mod linalg;
 pub mod loss;
 pub mod metrics;

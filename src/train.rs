@@ -79,6 +79,16 @@ pub enum Solver {
         /// ε > 0.
         epsilon: f64,
     },
+    /// Full-batch L-BFGS (see [`lbfgs`](crate::lbfgs)): each epoch is one
+    /// quasi-Newton iteration with a backtracking line search over the whole
+    /// training set; batch size, learning rate and schedule are ignored, and
+    /// the recorded "learning rate" is the accepted step length. Training
+    /// ends early when no step decreases the cost. Only
+    /// [`Trainer::fit`] and [`Trainer::fit_restarts`] run it.
+    Lbfgs {
+        /// Number of (s, y) pairs kept (≥ 1); scipy's default is 10.
+        memory: usize,
+    },
 }
 
 impl Default for Solver {
@@ -121,6 +131,11 @@ impl Solver {
         }
     }
 
+    /// L-BFGS keeping 10 pairs.
+    pub fn lbfgs() -> Self {
+        Solver::Lbfgs { memory: 10 }
+    }
+
     /// RMSprop with α = 0.99, ε = 10⁻⁸.
     pub fn rmsprop() -> Self {
         Solver::Rmsprop {
@@ -132,7 +147,9 @@ impl Solver {
     /// A fresh optimizer with learning rate η.
     ///
     /// # Errors
-    /// [`Error::InvalidHyperparameter`] naming the setting out of range.
+    /// [`Error::InvalidHyperparameter`] naming the setting out of range, or
+    /// naming `solver` for [`Solver::Lbfgs`], which is not a step-wise
+    /// optimizer.
     pub fn build<S: Scalar>(&self, learning_rate: f64) -> Result<Box<dyn Optimizer<S>>> {
         Ok(match *self {
             Solver::Sgd { momentum, nesterov } => Box::new(
@@ -164,6 +181,15 @@ impl Solver {
                     .alpha(alpha)?
                     .epsilon(epsilon)?,
             ),
+            Solver::Lbfgs { .. } => {
+                return Err(Error::InvalidHyperparameter {
+                    name: "solver",
+                    value: "lbfgs".into(),
+                    reason: "L-BFGS works on the full batch and has no step-wise optimizer; \
+                             train with Trainer::fit or fit_restarts (partial_fit and fit_with \
+                             need a step-wise solver)",
+                });
+            }
         })
     }
 }
@@ -547,7 +573,10 @@ impl Trainer {
             at_least_one("patience", es.patience)?;
             check_non_negative("min_delta", es.min_delta)?;
         }
-        self.solver.build::<f64>(self.learning_rate).map(|_| ())
+        match self.solver {
+            Solver::Lbfgs { memory } => at_least_one("memory", memory),
+            _ => self.solver.build::<f64>(self.learning_rate).map(|_| ()),
+        }
     }
 
     /// Trains `net` from its current parameters with a fresh optimizer
@@ -568,8 +597,13 @@ impl Trainer {
         val: Option<Dataset<'_, S>>,
     ) -> Result<History> {
         self.validate()?;
-        let mut opt = self.solver.build::<S>(self.learning_rate)?;
-        self.fit_with(net, opt.as_mut(), train, val, &mut [])
+        match self.solver {
+            Solver::Lbfgs { .. } => self.fit_inner(net, None, train, val, &mut []),
+            _ => {
+                let mut opt = self.solver.build::<S>(self.learning_rate)?;
+                self.fit_inner(net, Some(opt.as_mut()), train, val, &mut [])
+            }
+        }
     }
 
     /// As [`fit`](Self::fit), with a caller-owned optimizer (any
@@ -587,6 +621,17 @@ impl Trainer {
         callbacks: &mut [&mut dyn Callback<S>],
     ) -> Result<History> {
         self.validate()?;
+        self.fit_inner(net, Some(opt), train, val, callbacks)
+    }
+
+    fn fit_inner<S: Scalar>(
+        &self,
+        net: &mut Network<S>,
+        opt: Option<&mut dyn Optimizer<S>>,
+        train: Dataset<'_, S>,
+        val: Option<Dataset<'_, S>>,
+        callbacks: &mut [&mut dyn Callback<S>],
+    ) -> Result<History> {
         let split;
         let (train, val) = match (&val, self.validation_fraction) {
             (Some(v), _) => (train.reborrow(), Some(v.reborrow())),
@@ -632,8 +677,13 @@ impl Trainer {
         for k in 0..self.restarts {
             let seed = self.seed.wrapping_add(k as u64);
             let mut net = builder.clone().seed(seed).build()?;
-            let mut opt = self.solver.build::<S>(self.learning_rate)?;
-            let outcome = self.run(&mut net, opt.as_mut(), train, val, seed, &mut []);
+            let outcome = match self.solver {
+                Solver::Lbfgs { .. } => self.run(&mut net, None, train, val, seed, &mut []),
+                _ => {
+                    let mut opt = self.solver.build::<S>(self.learning_rate)?;
+                    self.run(&mut net, Some(opt.as_mut()), train, val, seed, &mut [])
+                }
+            };
             match &outcome {
                 Ok(h) => {
                     log::info!("restart {k} (seed {seed}): score {:.6e}", h.score);
@@ -662,10 +712,11 @@ impl Trainer {
         }
     }
 
+    /// The loop; `opt = None` runs L-BFGS.
     fn run<S: Scalar>(
         &self,
         net: &mut Network<S>,
-        opt: &mut dyn Optimizer<S>,
+        mut opt: Option<&mut dyn Optimizer<S>>,
         train: Dataset<'_, S>,
         val: Option<Dataset<'_, S>>,
         seed: u64,
@@ -692,7 +743,13 @@ impl Trainer {
         let m = train.len();
         let batch = self.batch_size.unwrap_or(DEFAULT_BATCH_SIZE).min(m);
         let mut batcher = Batcher::new(&train, batch, shuffle_seed(seed))?;
-        let mut ws = net.workspace(batch);
+        let mut lbfgs = match self.solver {
+            Solver::Lbfgs { memory } if opt.is_none() => {
+                Some(crate::lbfgs::Lbfgs::new(net.n_params(), memory))
+            }
+            _ => None,
+        };
+        let mut ws = net.workspace(if lbfgs.is_some() { m } else { batch });
         let mut val_eval = val.as_ref().map(|v| ValEval::new(net, v));
         let lambda = S::cast(self.lambda);
         let mut scheduler = Scheduler::new(self.schedule, self.learning_rate)?;
@@ -715,57 +772,99 @@ impl Trainer {
         for epoch in 0..self.epochs {
             let started = Instant::now();
             epoch_start.copy_from_slice(net.params());
-            let eta = scheduler.learning_rate();
-            opt.set_learning_rate(eta)?;
-            if self.shuffle {
-                batcher.shuffle();
-            }
-            let mut loss_sum = 0.0f64;
-            for b in 0..batcher.n_batches() {
-                let (xb, yb, wb) = batcher.gather(&train, b);
-                let rows = xb.nrows();
-                let cost = match wb {
-                    None => net.compute_gradient(&mut ws, xb, yb, lambda)?,
-                    Some(w) => net.compute_gradient_weighted(&mut ws, xb, yb, w, lambda)?,
-                };
-                let diverged = |layer, what| Error::Diverged {
-                    epoch,
-                    batch: b,
-                    layer,
-                    what,
-                };
-                let norm = ws.gradient().norm();
-                if !norm.is_finite() {
-                    let layer = first_non_finite_layer(net.layout(), ws.gradient().as_slice())
-                        .unwrap_or(net.depth() - 1);
-                    net.params_mut().copy_from_slice(&epoch_start);
-                    log::warn!("gradient not finite at epoch {epoch}, batch {b}");
-                    return Err(diverged(layer, "gradient"));
+            let (train_loss, eta) = match (&mut opt, &mut lbfgs) {
+                (_, Some(state)) => {
+                    let outcome = state.iterate(net, |n, g| {
+                        let j = match train.sample_weight {
+                            None => n.compute_gradient(&mut ws, train.x, train.y, lambda)?,
+                            Some(w) => {
+                                n.compute_gradient_weighted(&mut ws, train.x, train.y, w, lambda)?
+                            }
+                        };
+                        for (gi, v) in g.iter_mut().zip(ws.gradient().as_slice()) {
+                            *gi = v.wide();
+                        }
+                        Ok(j.wide())
+                    })?;
+                    match outcome {
+                        Some(crate::lbfgs::Outcome::Moved { step, cost }) => (cost, step),
+                        Some(crate::lbfgs::Outcome::Stalled) => {
+                            log::info!(
+                                "L-BFGS: no decrease along the search direction at epoch {epoch}; stopping"
+                            );
+                            history.stopped_early = true;
+                            break;
+                        }
+                        None => {
+                            let layer =
+                                first_non_finite_layer(net.layout(), ws.gradient().as_slice())
+                                    .unwrap_or(net.depth() - 1);
+                            net.params_mut().copy_from_slice(&epoch_start);
+                            return Err(Error::Diverged {
+                                epoch,
+                                batch: 0,
+                                layer,
+                                what: "loss",
+                            });
+                        }
+                    }
                 }
-                if !cost.is_finite() {
-                    net.params_mut().copy_from_slice(&epoch_start);
-                    log::warn!("loss not finite at epoch {epoch}, batch {b}");
-                    return Err(diverged(net.depth() - 1, "loss"));
+                (Some(opt), None) => {
+                    let eta = scheduler.learning_rate();
+                    opt.set_learning_rate(eta)?;
+                    if self.shuffle {
+                        batcher.shuffle();
+                    }
+                    let mut loss_sum = 0.0f64;
+                    for b in 0..batcher.n_batches() {
+                        let (xb, yb, wb) = batcher.gather(&train, b);
+                        let rows = xb.nrows();
+                        let cost = match wb {
+                            None => net.compute_gradient(&mut ws, xb, yb, lambda)?,
+                            Some(w) => net.compute_gradient_weighted(&mut ws, xb, yb, w, lambda)?,
+                        };
+                        let diverged = |layer, what| Error::Diverged {
+                            epoch,
+                            batch: b,
+                            layer,
+                            what,
+                        };
+                        let norm = ws.gradient().norm();
+                        if !norm.is_finite() {
+                            let layer =
+                                first_non_finite_layer(net.layout(), ws.gradient().as_slice())
+                                    .unwrap_or(net.depth() - 1);
+                            net.params_mut().copy_from_slice(&epoch_start);
+                            log::warn!("gradient not finite at epoch {epoch}, batch {b}");
+                            return Err(diverged(layer, "gradient"));
+                        }
+                        if !cost.is_finite() {
+                            net.params_mut().copy_from_slice(&epoch_start);
+                            log::warn!("loss not finite at epoch {epoch}, batch {b}");
+                            return Err(diverged(net.depth() - 1, "loss"));
+                        }
+                        if let Some(c) = self.clip_norm
+                            && norm > c
+                        {
+                            let f = S::cast(c / norm);
+                            ws.gradient_mut()
+                                .as_mut_slice()
+                                .iter_mut()
+                                .for_each(|g| *g = *g * f);
+                        }
+                        opt.step(net, ws.gradient())?;
+                        if let Some(layer) = first_non_finite_layer(net.layout(), net.params()) {
+                            net.params_mut().copy_from_slice(&epoch_start);
+                            log::warn!("parameters not finite at epoch {epoch}, batch {b}");
+                            return Err(diverged(layer, "parameters"));
+                        }
+                        loss_sum += cost.wide() * rows as f64;
+                    }
+                    (loss_sum / m as f64, eta)
                 }
-                if let Some(c) = self.clip_norm
-                    && norm > c
-                {
-                    let f = S::cast(c / norm);
-                    ws.gradient_mut()
-                        .as_mut_slice()
-                        .iter_mut()
-                        .for_each(|g| *g = *g * f);
-                }
-                opt.step(net, ws.gradient())?;
-                if let Some(layer) = first_non_finite_layer(net.layout(), net.params()) {
-                    net.params_mut().copy_from_slice(&epoch_start);
-                    log::warn!("parameters not finite at epoch {epoch}, batch {b}");
-                    return Err(diverged(layer, "parameters"));
-                }
-                loss_sum += cost.wide() * rows as f64;
-            }
+                (None, None) => unreachable!("run without an optimizer is L-BFGS"),
+            };
             samples_seen += m as u64;
-            let train_loss = loss_sum / m as f64;
             let (val_loss, val_metric) = match (&mut val_eval, &val) {
                 (Some(e), Some(v)) => {
                     let (l, s) = e.evaluate(net, v)?;

@@ -164,3 +164,19 @@ fn multilabel_subset_accuracy() {
     clf.fit(x.view(), y.view(), None).unwrap();
     assert_eq!(clf.score(x.view(), y.view()).unwrap(), 1.0);
 }
+
+#[test]
+fn lbfgs_regressor_and_no_partial_fit_with_it() {
+    let x = Array2::from_shape_fn((20, 1), |(i, _)| i as f64 / 19.0);
+    let y = x.mapv(|v| 2.0 * v - 1.0);
+    let mut reg = Regressor::<f64>::new()
+        .hidden_layers(&[(4, Activation::Tanh)])
+        .trainer(Trainer::new().solver(backprop::Solver::lbfgs()).epochs(200));
+    reg.fit(x.view(), y.view(), None).unwrap();
+    assert!(reg.score(x.view(), y.view()).unwrap() > 0.999);
+    let err = reg.partial_fit(x.view(), y.view(), None).unwrap_err();
+    assert!(
+        matches!(err, Error::InvalidHyperparameter { name: "solver", .. }),
+        "{err}"
+    );
+}

@@ -466,3 +466,30 @@ fn validation_metric_monitor_and_holdout() {
         (a - a.round()).abs() < 1e-9
     }));
 }
+
+#[test]
+fn lbfgs_learns_xor_and_refuses_step_wise_use() {
+    let (x, y) = xor();
+    let mut net = Network::<f32>::builder(2)
+        .hidden(4, Activation::Tanh)
+        .output(1, Loss::BinaryCrossEntropy)
+        .seed(3)
+        .build()
+        .unwrap();
+    let t = Trainer::new()
+        .solver(Solver::lbfgs())
+        .lambda(0.0)
+        .epochs(200);
+    let h = t.fit(&mut net, Dataset::new(x.view(), &y), None).unwrap();
+    assert_eq!(net.predict_classes(x.view()).unwrap(), y);
+    let losses = h.train_losses();
+    assert!(
+        losses.windows(2).all(|w| w[1] <= w[0]),
+        "monotone: {losses:?}"
+    );
+    let err = Solver::lbfgs().build::<f32>(0.1).err().unwrap();
+    assert!(matches!(
+        err,
+        Error::InvalidHyperparameter { name: "solver", .. }
+    ));
+}
