@@ -390,6 +390,7 @@ pub struct Trainer {
     restarts: usize,
     seed: u64,
     shuffle: bool,
+    progress: bool,
 }
 
 impl Default for Trainer {
@@ -417,6 +418,7 @@ impl Trainer {
             restarts: 1,
             seed: 0,
             shuffle: true,
+            progress: false,
         }
     }
 
@@ -499,6 +501,15 @@ impl Trainer {
     /// samples in their given order.
     pub fn shuffle(mut self, shuffle: bool) -> Self {
         self.shuffle = shuffle;
+        self
+    }
+
+    /// Show a progress bar on stderr (epoch, batch, training loss,
+    /// samples/s). Default false: library use stays silent; `log` records
+    /// are emitted either way. Needs the `progress` feature.
+    #[cfg(feature = "progress")]
+    pub fn progress(mut self, on: bool) -> Self {
+        self.progress = on;
         self
     }
 
@@ -768,6 +779,12 @@ impl Trainer {
             score: f64::NAN,
         };
         let mut samples_seen = 0u64;
+        let n_steps = if lbfgs.is_some() {
+            1
+        } else {
+            batcher.n_batches()
+        };
+        let progress = Progress::new(self.progress, self.epochs, n_steps);
 
         for epoch in 0..self.epochs {
             let started = Instant::now();
@@ -859,6 +876,7 @@ impl Trainer {
                             return Err(diverged(layer, "parameters"));
                         }
                         loss_sum += cost.wide() * rows as f64;
+                        progress.batch();
                     }
                     (loss_sum / m as f64, eta)
                 }
@@ -881,6 +899,7 @@ impl Trainer {
                 seconds: started.elapsed().as_secs_f64(),
             };
             history.epochs.push(record);
+            progress.epoch(&record, m);
             log::debug!(
                 "epoch {epoch}: train loss {train_loss:.6e}, val loss {val_loss:?}, \
                  val metric {val_metric:?}, lr {eta:.3e}"
@@ -923,6 +942,7 @@ impl Trainer {
             scheduler.advance(epoch + 1, samples_seen, plateau_loss);
         }
 
+        progress.finish();
         history.score = history.last().map_or(f64::NAN, |r| monitor.read(r));
         if let (Some(bp), Some((e, v))) = (&best_params, best) {
             net.params_mut().copy_from_slice(bp);
@@ -940,6 +960,63 @@ fn shuffle_seed(seed: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
+}
+
+/// The optional terminal progress bar; a no-op unless switched on (and
+/// compiled in with the `progress` feature).
+struct Progress {
+    #[cfg(feature = "progress")]
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl Progress {
+    #[cfg_attr(not(feature = "progress"), allow(unused_variables))]
+    fn new(on: bool, epochs: usize, batches: usize) -> Self {
+        #[cfg(feature = "progress")]
+        {
+            let bar = on.then(|| {
+                let bar = indicatif::ProgressBar::new((epochs * batches) as u64);
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "{bar:30} batch {pos}/{len} [{elapsed_precise}] {msg}",
+                    )
+                    .expect("static template"),
+                );
+                bar
+            });
+            Progress { bar }
+        }
+        #[cfg(not(feature = "progress"))]
+        Progress {}
+    }
+
+    fn batch(&self) {
+        #[cfg(feature = "progress")]
+        if let Some(bar) = &self.bar {
+            bar.inc(1);
+        }
+    }
+
+    #[cfg_attr(not(feature = "progress"), allow(unused_variables))]
+    fn epoch(&self, r: &EpochRecord, m: usize) {
+        #[cfg(feature = "progress")]
+        if let Some(bar) = &self.bar {
+            let rate = m as f64 / r.seconds.max(1e-12);
+            bar.set_message(format!(
+                "epoch {} loss {:.4e} {:.0} samples/s",
+                r.epoch + 1,
+                r.train_loss,
+                rate
+            ));
+        }
+    }
+
+    fn finish(&self) {
+        #[cfg(feature = "progress")]
+        if let Some(bar) = &self.bar {
+            bar.finish();
+        }
+    }
 }
 
 /// Checks a whole data set against the network once, before training.

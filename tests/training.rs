@@ -493,3 +493,21 @@ fn lbfgs_learns_xor_and_refuses_step_wise_use() {
         Error::InvalidHyperparameter { name: "solver", .. }
     ));
 }
+
+#[cfg(feature = "progress")]
+#[test]
+fn progress_bar_can_be_switched_on() {
+    let (x, y) = xor();
+    let mut net = Network::<f32>::builder(2)
+        .hidden(3, Activation::Tanh)
+        .output(2, Loss::CategoricalCrossEntropy)
+        .build()
+        .unwrap();
+    let h = Trainer::new()
+        .epochs(3)
+        .batch_size(2)
+        .progress(true)
+        .fit(&mut net, Dataset::new(x.view(), &y), None)
+        .unwrap();
+    assert_eq!(h.epochs.len(), 3);
+}
