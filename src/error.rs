@@ -195,4 +195,72 @@ pub enum Error {
         /// What does not match, and how to fix it.
         reason: String,
     },
+
+    // ---- training ----
+    /// A non-finite loss, gradient or parameter stopped training.
+    #[error(
+        "training diverged at epoch {epoch}, batch {batch}: the {what} is not finite in layer \
+         {layer} (0-based); lower the learning rate, clip the gradient norm or scale the inputs. \
+         The network holds the last finite weights (from the start of epoch {epoch})"
+    )]
+    Diverged {
+        /// 0-based epoch.
+        epoch: usize,
+        /// 0-based mini-batch within the epoch.
+        batch: usize,
+        /// 0-based layer where the first non-finite value was found.
+        layer: usize,
+        /// `"loss"`, `"gradient"` or `"parameters"`.
+        what: &'static str,
+    },
+
+    /// A sample weight that cannot be used.
+    #[error("sample weight {value} at index {index} is invalid: {reason}")]
+    InvalidSampleWeight {
+        /// Sample index.
+        index: usize,
+        /// The weight (or the sum of weights, see `reason`).
+        value: f64,
+        /// What is required.
+        reason: &'static str,
+    },
+
+    /// A hold-out split that leaves a side without samples.
+    #[error(
+        "holding out {fraction} of {n_samples} samples leaves {reason}; \
+         use a fraction in (0, 1) that keeps both sides non-empty, or pass a validation set"
+    )]
+    ValidationSplit {
+        /// Samples before the split.
+        n_samples: usize,
+        /// The fraction asked for.
+        fraction: f64,
+        /// Which side would be empty.
+        reason: &'static str,
+    },
+
+    /// A method that needs a fitted model was called before `fit`.
+    #[error("{what} is not fitted yet; call `fit` (or `partial_fit`) first")]
+    NotFitted {
+        /// The estimator.
+        what: &'static str,
+    },
+
+    /// A label that the fitted classes do not contain.
+    #[error("label {label} at sample {index} is not one of the classes {classes}")]
+    UnknownClass {
+        /// The label, formatted.
+        label: String,
+        /// Sample index.
+        index: usize,
+        /// The known classes, formatted.
+        classes: String,
+    },
+
+    /// Classification targets with fewer than two distinct classes.
+    #[error("the targets hold {found} distinct class(es); a classifier needs at least 2")]
+    TooFewClasses {
+        /// Distinct classes found.
+        found: usize,
+    },
 }

@@ -44,26 +44,39 @@
 extern crate blas_src;
 
 pub mod activation;
+pub mod data;
 pub mod error;
+pub mod estimator;
 pub mod gradcheck;
 pub mod init;
 pub mod io;
+pub mod lbfgs;
 mod linalg;
 pub mod loss;
+pub mod metrics;
 pub mod network;
 pub mod optim;
 pub mod parallel;
 pub mod preprocess;
 pub mod scalar;
+pub mod schedule;
+pub mod train;
 
 pub use activation::Activation;
+pub use data::Dataset;
 pub use error::{Error, Result};
+pub use estimator::{ClassWeight, Classifier, MultiLabelClassifier, Regressor};
 pub use gradcheck::{GradCheck, GradCheckReport, LayerCheck, check_gradient};
 pub use init::{BiasInit, Init};
 pub use loss::{Loss, Targets};
 pub use network::{Gradient, Layout, Network, NetworkBuilder, Workspace};
-pub use optim::{Optimizer, Sgd};
+pub use optim::{Adam, AdamW, Optimizer, Rmsprop, Sgd};
 pub use scalar::Scalar;
+pub use schedule::{Schedule, Scheduler};
+pub use train::{
+    Callback, Control, EarlyStopping, EpochRecord, History, Monitor, Restarts, RunReport, Solver,
+    Trainer,
+};
 
 /// The README's code example, compiled and run as a doc test.
 #[cfg(doctest)]

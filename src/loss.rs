@@ -190,14 +190,23 @@ impl Loss {
     /// Σᵢ J⁽ⁱ⁾ over the batch (not divided by m), accumulated in f64, and,
     /// when `delta` is given, δᴸ = aᴸ − y written into it. `z` holds one
     /// sample per row. Targets must have been validated.
+    ///
+    /// With `weights = Some((w, s))`, row i's cost and delta are multiplied by
+    /// wᵢ·s (the caller passes s = m/Σw so that the mean over m becomes the
+    /// weighted mean (1/Σw)·Σ wᵢ J⁽ⁱ⁾). `None` is the unweighted path.
     pub(crate) fn cost_and_delta<S: Scalar>(
         self,
         z: ArrayView2<'_, S>,
         y: &Targets<'_, S>,
         mut delta: Option<ArrayViewMut2<'_, S>>,
+        weights: Option<(&[S], f64)>,
     ) -> f64 {
         let mut total = 0.0f64;
         for (i, zr) in z.rows().into_iter().enumerate() {
+            let sum_before_row = total;
+            if weights.is_some() {
+                total = 0.0;
+            }
             let mut dr = delta.as_mut().map(|d| d.row_mut(i));
             let target = |k: usize| -> S {
                 match y {
@@ -253,6 +262,14 @@ impl Loss {
                             d[k] = (zk - lse).exp() - target(k);
                         }
                     }
+                }
+            }
+            if let Some((w, scale)) = weights {
+                let f = w[i].wide() * scale;
+                total = sum_before_row + f * total;
+                if let Some(d) = dr.as_mut() {
+                    let fs = S::cast(f);
+                    d.iter_mut().for_each(|v| *v = *v * fs);
                 }
             }
         }
@@ -321,7 +338,7 @@ mod tests {
         // formula is accurate.
         let z = array![[0.3f64, -1.2]];
         let y = array![[1.0, 0.25]];
-        let j = Loss::BinaryCrossEntropy.cost_and_delta(z.view(), &y.view().into(), None);
+        let j = Loss::BinaryCrossEntropy.cost_and_delta(z.view(), &y.view().into(), None, None);
         let direct: f64 = z
             .iter()
             .zip(y.iter())
@@ -341,8 +358,13 @@ mod tests {
         let loss = Loss::CategoricalCrossEntropy;
         let mut d1 = Array2::zeros((2, 3));
         let mut d2 = Array2::zeros((2, 3));
-        let j1 = loss.cost_and_delta(z.view(), &Targets::Classes(&labels), Some(d1.view_mut()));
-        let j2 = loss.cost_and_delta(z.view(), &onehot.view().into(), Some(d2.view_mut()));
+        let j1 = loss.cost_and_delta(
+            z.view(),
+            &Targets::Classes(&labels),
+            Some(d1.view_mut()),
+            None,
+        );
+        let j2 = loss.cost_and_delta(z.view(), &onehot.view().into(), Some(d2.view_mut()), None);
         assert!((j1 - j2).abs() < 1e-14);
         assert!((&d1 - &d2).iter().all(|v| v.abs() < 1e-15));
     }

@@ -416,8 +416,79 @@ impl<S: Scalar> Network<S> {
         check_lambda(lambda)?;
         self.forward(ws, x);
         let m = x.nrows();
-        let data = self.loss.cost_and_delta(ws.output(m), &y, None);
+        let data = self.loss.cost_and_delta(ws.output(m), &y, None, None);
         Ok(S::cast(self.regularized(data, lambda.wide(), m)))
+    }
+
+    /// The cost with per-sample weights wᵢ ≥ 0:
+    /// J = (1/Σw)·Σᵢ wᵢ·J⁽ⁱ⁾ + (λ/2m)·Σ_ℓ Σ (w⁽ˡ⁾)², m the number of rows.
+    /// Equal weights give [`cost`](Self::cost); integer weights give the cost
+    /// of the batch with sample i repeated wᵢ times (up to the L2 term's m).
+    ///
+    /// # Errors
+    /// As [`cost`](Self::cost), and [`Error::InvalidSampleWeight`] for a
+    /// negative or non-finite weight, a zero sum, or a length that differs
+    /// from the number of rows (reported as [`Error::SampleCount`]).
+    pub fn cost_weighted<'a>(
+        &self,
+        ws: &mut Workspace<S>,
+        x: ArrayView2<'_, S>,
+        y: impl Into<Targets<'a, S>>,
+        sample_weight: &[S],
+        lambda: S,
+    ) -> Result<S> {
+        let y = y.into();
+        self.check_batch(ws, x, Some(&y), false)?;
+        check_lambda(lambda)?;
+        let scale = weight_scale(sample_weight, x.nrows())?;
+        self.forward(ws, x);
+        let m = x.nrows();
+        let data = self
+            .loss
+            .cost_and_delta(ws.output(m), &y, None, Some((sample_weight, scale)));
+        Ok(S::cast(self.regularized(data, lambda.wide(), m)))
+    }
+
+    /// [`compute_gradient`](Self::compute_gradient) with per-sample weights:
+    /// J as in [`cost_weighted`](Self::cost_weighted), and
+    /// ∂J/∂W⁽ˡ⁾ = (1/Σw)·Δ⁽ˡ⁾·diag(w)·A⁽ˡ⁻¹⁾ᵀ + (λ/m)·W⁽ˡ⁾ — computed by scaling
+    /// row i of Δᴸ by wᵢ·m/Σw, so the GEMMs are those of the unweighted pass.
+    /// Allocates nothing.
+    ///
+    /// # Errors
+    /// As [`compute_gradient`](Self::compute_gradient) and
+    /// [`cost_weighted`](Self::cost_weighted).
+    ///
+    /// # Example
+    /// ```
+    /// use backprop::{Loss, Network};
+    /// use ndarray::array;
+    /// let net = Network::<f64>::builder(1).output(1, Loss::SquaredError).build()?;
+    /// let x = array![[1.0], [2.0]];
+    /// let y = array![[0.0], [0.0]];
+    /// let mut ws = net.workspace(2);
+    /// // Weight 2 on the first row equals repeating it.
+    /// let j = net.compute_gradient_weighted(&mut ws, x.view(), &y, &[2.0, 1.0], 0.0)?;
+    /// let x3 = array![[1.0], [1.0], [2.0]];
+    /// let y3 = array![[0.0], [0.0], [0.0]];
+    /// let mut ws3 = net.workspace(3);
+    /// let j3 = net.compute_gradient(&mut ws3, x3.view(), &y3, 0.0)?;
+    /// assert!((j - j3).abs() < 1e-12);
+    /// # Ok::<(), backprop::Error>(())
+    /// ```
+    pub fn compute_gradient_weighted<'a>(
+        &self,
+        ws: &mut Workspace<S>,
+        x: ArrayView2<'_, S>,
+        y: impl Into<Targets<'a, S>>,
+        sample_weight: &[S],
+        lambda: S,
+    ) -> Result<S> {
+        let y = y.into();
+        self.check_batch(ws, x, Some(&y), true)?;
+        check_lambda(lambda)?;
+        let scale = weight_scale(sample_weight, x.nrows())?;
+        Ok(self.forward_backward(ws, x, &y, Some((sample_weight, scale)), lambda))
     }
 
     /// Forward and backward pass over the batch `x` (one sample per row) with
@@ -464,7 +535,7 @@ impl<S: Scalar> Network<S> {
         let y = y.into();
         self.check_batch(ws, x, Some(&y), true)?;
         check_lambda(lambda)?;
-        Ok(self.forward_backward(ws, x, &y, lambda))
+        Ok(self.forward_backward(ws, x, &y, None, lambda))
     }
 
     /// Outputs aᴸ for every row of `x`, written into `out` (m × n_L), in
@@ -664,6 +735,7 @@ impl<S: Scalar> Network<S> {
         ws: &mut Workspace<S>,
         x: ArrayView2<'_, S>,
         y: &Targets<'_, S>,
+        weights: Option<(&[S], f64)>,
         lambda: S,
     ) -> S {
         let m = x.nrows();
@@ -674,8 +746,12 @@ impl<S: Scalar> Network<S> {
         let k = self.n_outputs();
         let data = {
             let (z, d) = (&ws.z_out, &mut ws.delta[0]);
-            self.loss
-                .cost_and_delta(rows(z, m, k), y, Some(rows_mut(&mut d[..m * k], m, k)))
+            self.loss.cost_and_delta(
+                rows(z, m, k),
+                y,
+                Some(rows_mut(&mut d[..m * k], m, k)),
+                weights,
+            )
         };
         let cost = self.regularized(data, lambda.wide(), m);
 
@@ -742,6 +818,37 @@ fn class_of<S: Scalar>(row: ArrayView1<'_, S>) -> usize {
         }
     }
     best
+}
+
+/// m/Σw for valid sample weights (see [`Network::cost_weighted`]).
+fn weight_scale<S: Scalar>(w: &[S], m: usize) -> Result<f64> {
+    if w.len() != m {
+        return Err(Error::SampleCount {
+            inputs: m,
+            targets: w.len(),
+        });
+    }
+    let mut sum = 0.0f64;
+    for (index, &v) in w.iter().enumerate() {
+        if !(v.is_finite() && v >= S::zero()) {
+            return Err(Error::InvalidSampleWeight {
+                index,
+                value: v.wide(),
+                reason: "sample weights must be finite and >= 0",
+            });
+        }
+        sum += v.wide();
+    }
+    if sum > 0.0 {
+        Ok(m as f64 / sum)
+    } else {
+        Err(Error::InvalidSampleWeight {
+            index: 0,
+            value: sum,
+            reason: "the sample weights sum to 0 (the value shown is the sum); \
+                     at least one sample needs a positive weight",
+        })
+    }
 }
 
 fn check_lambda<S: Scalar>(lambda: S) -> Result<()> {

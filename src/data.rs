@@ -1,0 +1,447 @@
+//! Data sets, seeded shuffling, mini-batches and hold-out splits.
+//!
+//! # Mini-batches
+//! Each epoch draws a fresh seeded permutation of the m samples and cuts it
+//! into ⌈m/B⌉ consecutive batches: every sample is visited exactly once per
+//! epoch (sampling without replacement), and the last batch holds the
+//! m − B·(⌈m/B⌉ − 1) samples left over instead of being dropped. B = m is
+//! full-batch gradient descent, B = 1 plain stochastic gradient descent.
+//! Rows are gathered into buffers allocated once by [`Batcher::new`], so
+//! visiting batches allocates nothing.
+
+use ndarray::{Array2, ArrayView2, Axis};
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+
+use crate::{Error, Result, Scalar, Targets};
+
+/// Inputs, targets and optional per-sample weights, borrowed.
+#[derive(Debug, Clone, Copy)]
+pub struct Dataset<'a, S> {
+    /// One sample per row (m × n₀).
+    pub x: ArrayView2<'a, S>,
+    /// Targets: dense m × n_L, or one class index per sample.
+    pub y: Targets<'a, S>,
+    /// Per-sample weights wᵢ ≥ 0 (see
+    /// [`Network::cost_weighted`](crate::Network::cost_weighted)); `None`
+    /// weighs every sample 1.
+    pub sample_weight: Option<&'a [S]>,
+}
+
+impl<'a, S: Scalar> Dataset<'a, S> {
+    /// A data set without sample weights.
+    ///
+    /// ```
+    /// use backprop::data::Dataset;
+    /// use ndarray::array;
+    /// let x = array![[0.0f32, 1.0], [1.0, 0.0]];
+    /// let labels = vec![1usize, 0];
+    /// let d = Dataset::new(x.view(), &labels);
+    /// assert_eq!(d.len(), 2);
+    /// ```
+    pub fn new(x: ArrayView2<'a, S>, y: impl Into<Targets<'a, S>>) -> Self {
+        Dataset {
+            x,
+            y: y.into(),
+            sample_weight: None,
+        }
+    }
+
+    /// The same data, borrowed for a shorter lifetime.
+    pub fn reborrow(&self) -> Dataset<'_, S> {
+        Dataset {
+            x: self.x.view(),
+            y: match &self.y {
+                Targets::Dense(y) => Targets::Dense(y.view()),
+                Targets::Classes(c) => Targets::Classes(c),
+            },
+            sample_weight: self.sample_weight,
+        }
+    }
+
+    /// The same data with per-sample weights.
+    pub fn with_sample_weight(mut self, w: &'a [S]) -> Self {
+        self.sample_weight = Some(w);
+        self
+    }
+
+    /// Number of samples m.
+    pub fn len(&self) -> usize {
+        self.x.nrows()
+    }
+
+    /// True when there are no samples.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Checks that the parts agree on m and that weights are valid.
+    ///
+    /// # Errors
+    /// [`Error::Empty`], [`Error::SampleCount`], [`Error::InvalidSampleWeight`].
+    pub fn check(&self, what: &'static str) -> Result<()> {
+        if self.is_empty() {
+            return Err(Error::Empty { what });
+        }
+        if self.y.len() != self.len() {
+            return Err(Error::SampleCount {
+                inputs: self.len(),
+                targets: self.y.len(),
+            });
+        }
+        if let Some(w) = self.sample_weight {
+            if w.len() != self.len() {
+                return Err(Error::SampleCount {
+                    inputs: self.len(),
+                    targets: w.len(),
+                });
+            }
+            let mut sum = 0.0;
+            for (index, &v) in w.iter().enumerate() {
+                if !(v.is_finite() && v >= S::zero()) {
+                    return Err(Error::InvalidSampleWeight {
+                        index,
+                        value: v.wide(),
+                        reason: "sample weights must be finite and >= 0",
+                    });
+                }
+                sum += v.wide();
+            }
+            if sum <= 0.0 {
+                return Err(Error::InvalidSampleWeight {
+                    index: 0,
+                    value: sum,
+                    reason: "the sample weights sum to 0 (the value shown is the sum)",
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The rows `idx`, copied.
+    pub fn subset(&self, idx: &[usize]) -> OwnedDataset<S> {
+        let x = self.x.select(Axis(0), idx);
+        let y = match self.y {
+            Targets::Dense(y) => OwnedTargets::Dense(y.select(Axis(0), idx)),
+            Targets::Classes(c) => OwnedTargets::Classes(idx.iter().map(|&i| c[i]).collect()),
+        };
+        let sample_weight = self
+            .sample_weight
+            .map(|w| idx.iter().map(|&i| w[i]).collect());
+        OwnedDataset {
+            x,
+            y,
+            sample_weight,
+        }
+    }
+}
+
+/// Targets owned by a split.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OwnedTargets<S> {
+    /// m × n_L.
+    Dense(Array2<S>),
+    /// One class per sample.
+    Classes(Vec<usize>),
+}
+
+/// A data set that owns its arrays (the result of a split).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OwnedDataset<S> {
+    /// Inputs, one sample per row.
+    pub x: Array2<S>,
+    /// Targets.
+    pub y: OwnedTargets<S>,
+    /// Optional per-sample weights.
+    pub sample_weight: Option<Vec<S>>,
+}
+
+impl<S: Scalar> OwnedDataset<S> {
+    /// A borrowed view.
+    pub fn view(&self) -> Dataset<'_, S> {
+        Dataset {
+            x: self.x.view(),
+            y: match &self.y {
+                OwnedTargets::Dense(y) => Targets::Dense(y.view()),
+                OwnedTargets::Classes(c) => Targets::Classes(c),
+            },
+            sample_weight: self.sample_weight.as_deref(),
+        }
+    }
+}
+
+/// Splits off ⌈fraction·m⌉ samples for validation, drawn with the seeded
+/// stream `seed`. With class targets the split is stratified: each class
+/// contributes in proportion to its count (largest remainders first), so rare
+/// classes appear on both sides whenever their count allows. Returns
+/// (training, validation), each in the original sample order.
+///
+/// # Errors
+/// [`Error::InvalidHyperparameter`] unless 0 < fraction < 1;
+/// [`Error::ValidationSplit`] when either side would be empty.
+///
+/// ```
+/// use backprop::data::{Dataset, holdout_split};
+/// use ndarray::Array2;
+/// let x = Array2::<f32>::zeros((10, 2));
+/// let labels: Vec<usize> = (0..10).map(|i| usize::from(i >= 8)).collect();
+/// let (train, val) = holdout_split(&Dataset::new(x.view(), &labels), 0.5, 0)?;
+/// assert_eq!((train.x.nrows(), val.x.nrows()), (5, 5));
+/// # Ok::<(), backprop::Error>(())
+/// ```
+pub fn holdout_split<S: Scalar>(
+    data: &Dataset<'_, S>,
+    fraction: f64,
+    seed: u64,
+) -> Result<(OwnedDataset<S>, OwnedDataset<S>)> {
+    if !(fraction.is_finite() && fraction > 0.0 && fraction < 1.0) {
+        return Err(Error::InvalidHyperparameter {
+            name: "validation_fraction",
+            value: fraction.to_string(),
+            reason: "must lie in (0, 1)",
+        });
+    }
+    let m = data.len();
+    let n_val = (fraction * m as f64).ceil() as usize;
+    let fail = |reason| Error::ValidationSplit {
+        n_samples: m,
+        fraction,
+        reason,
+    };
+    if n_val == 0 || m == 0 {
+        return Err(fail("no validation sample"));
+    }
+    if n_val >= m {
+        return Err(fail("no training sample"));
+    }
+    let mut rng = crate::init::rng(seed);
+    let mut is_val = vec![false; m];
+    match data.y {
+        Targets::Classes(labels) => {
+            let k = labels.iter().copied().max().unwrap_or(0) + 1;
+            let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); k];
+            for (i, &c) in labels.iter().enumerate() {
+                by_class[c].push(i);
+            }
+            // Proportional quotas, remainders to the largest fractional parts.
+            let exact: Vec<f64> = by_class
+                .iter()
+                .map(|v| n_val as f64 * v.len() as f64 / m as f64)
+                .collect();
+            let mut quota: Vec<usize> = exact.iter().map(|e| e.floor() as usize).collect();
+            let mut left = n_val - quota.iter().sum::<usize>();
+            let mut order: Vec<usize> = (0..k).collect();
+            order.sort_by(|&a, &b| {
+                let (fa, fb) = (exact[a] - exact[a].floor(), exact[b] - exact[b].floor());
+                fb.total_cmp(&fa).then(a.cmp(&b))
+            });
+            for &c in order.iter().cycle().take(2 * k) {
+                if left == 0 {
+                    break;
+                }
+                if quota[c] < by_class[c].len() {
+                    quota[c] += 1;
+                    left -= 1;
+                }
+            }
+            for (c, idx) in by_class.iter_mut().enumerate() {
+                idx.shuffle(&mut rng);
+                for &i in &idx[..quota[c]] {
+                    is_val[i] = true;
+                }
+            }
+        }
+        Targets::Dense(_) => {
+            let mut order: Vec<usize> = (0..m).collect();
+            order.shuffle(&mut rng);
+            for &i in &order[..n_val] {
+                is_val[i] = true;
+            }
+        }
+    }
+    let (val, train): (Vec<usize>, Vec<usize>) = (0..m).partition(|&i| is_val[i]);
+    Ok((data.subset(&train), data.subset(&val)))
+}
+
+/// Gathers seeded mini-batches into buffers allocated once.
+#[derive(Debug, Clone)]
+pub struct Batcher<S> {
+    order: Vec<usize>,
+    batch_size: usize,
+    x: Array2<S>,
+    y_dense: Array2<S>,
+    y_classes: Vec<usize>,
+    w: Vec<S>,
+    rng: ChaCha8Rng,
+}
+
+impl<S: Scalar> Batcher<S> {
+    /// Buffers for batches of min(`batch_size`, m) rows of `data`; the
+    /// permutation stream is seeded by `seed`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidHyperparameter`] for a batch size of 0,
+    /// [`Error::Empty`] for an empty data set.
+    pub fn new(data: &Dataset<'_, S>, batch_size: usize, seed: u64) -> Result<Self> {
+        if batch_size == 0 {
+            return Err(Error::InvalidHyperparameter {
+                name: "batch_size",
+                value: "0".into(),
+                reason: "a batch needs at least one sample",
+            });
+        }
+        let m = data.len();
+        if m == 0 {
+            return Err(Error::Empty {
+                what: "training set",
+            });
+        }
+        let b = batch_size.min(m);
+        let (y_dense, y_classes) = match data.y {
+            Targets::Dense(y) => (Array2::zeros((b, y.ncols())), Vec::new()),
+            Targets::Classes(_) => (Array2::zeros((0, 0)), vec![0; b]),
+        };
+        Ok(Batcher {
+            order: (0..m).collect(),
+            batch_size: b,
+            x: Array2::zeros((b, data.x.ncols())),
+            y_dense,
+            y_classes,
+            w: if data.sample_weight.is_some() {
+                vec![S::zero(); b]
+            } else {
+                Vec::new()
+            },
+            rng: crate::init::rng(seed),
+        })
+    }
+
+    /// Rows per full batch, B = min(batch_size, m).
+    pub fn batch_size(&self) -> usize {
+        self.batch_size
+    }
+
+    /// ⌈m/B⌉.
+    pub fn n_batches(&self) -> usize {
+        self.order.len().div_ceil(self.batch_size)
+    }
+
+    /// Draws the next epoch's permutation (identity order before the first
+    /// call). Allocates nothing.
+    pub fn shuffle(&mut self) {
+        for (i, o) in self.order.iter_mut().enumerate() {
+            *o = i;
+        }
+        self.order.shuffle(&mut self.rng);
+    }
+
+    /// The sample indices of batch `b` in the current permutation.
+    ///
+    /// # Panics
+    /// If `b >= n_batches()`.
+    pub fn indices(&self, b: usize) -> &[usize] {
+        let start = b * self.batch_size;
+        let end = (start + self.batch_size).min(self.order.len());
+        &self.order[start..end]
+    }
+
+    /// Copies batch `b` of `data` (the data given to [`new`](Self::new))
+    /// into the buffers and returns views of it. Allocates nothing.
+    ///
+    /// # Panics
+    /// If `b >= n_batches()` or `data` is not the data set the batcher was
+    /// made for.
+    pub fn gather<'s>(
+        &'s mut self,
+        data: &Dataset<'_, S>,
+        b: usize,
+    ) -> (ArrayView2<'s, S>, Targets<'s, S>, Option<&'s [S]>) {
+        let start = b * self.batch_size;
+        let end = (start + self.batch_size).min(self.order.len());
+        let idx = &self.order[start..end];
+        let n = idx.len();
+        for (r, &i) in idx.iter().enumerate() {
+            self.x.row_mut(r).assign(&data.x.row(i));
+        }
+        let y = match data.y {
+            Targets::Dense(y) => {
+                for (r, &i) in idx.iter().enumerate() {
+                    self.y_dense.row_mut(r).assign(&y.row(i));
+                }
+                Targets::Dense(self.y_dense.slice(ndarray::s![..n, ..]))
+            }
+            Targets::Classes(c) => {
+                for (r, &i) in idx.iter().enumerate() {
+                    self.y_classes[r] = c[i];
+                }
+                Targets::Classes(&self.y_classes[..n])
+            }
+        };
+        let w = data.sample_weight.map(|w| {
+            for (r, &i) in idx.iter().enumerate() {
+                self.w[r] = w[i];
+            }
+            &self.w[..n]
+        });
+        (self.x.slice(ndarray::s![..n, ..]), y, w)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array2;
+
+    #[test]
+    fn every_sample_once_per_epoch_last_batch_kept() {
+        let x = Array2::from_shape_fn((10, 1), |(i, _)| i as f64);
+        let y = Array2::from_shape_fn((10, 1), |(i, _)| i as f64);
+        let data = Dataset::new(x.view(), &y);
+        let mut b = Batcher::new(&data, 4, 3).unwrap();
+        assert_eq!(b.n_batches(), 3);
+        for _ in 0..3 {
+            b.shuffle();
+            let mut seen = Vec::new();
+            for k in 0..b.n_batches() {
+                let (xb, yb, _) = b.gather(&data, k);
+                assert_eq!(xb.nrows(), if k == 2 { 2 } else { 4 });
+                let Targets::Dense(yb) = yb else {
+                    unreachable!()
+                };
+                assert_eq!(xb, yb, "rows of x and y stay paired");
+                seen.extend(xb.iter().map(|&v| v as usize));
+            }
+            seen.sort_unstable();
+            assert_eq!(seen, (0..10).collect::<Vec<_>>());
+        }
+    }
+
+    #[test]
+    fn stratified_split_keeps_class_proportions() {
+        let x = Array2::<f32>::zeros((100, 1));
+        let labels: Vec<usize> = (0..100).map(|i| usize::from(i % 10 == 0)).collect();
+        let data = Dataset::new(x.view(), &labels);
+        let (tr, va) = holdout_split(&data, 0.2, 1).unwrap();
+        let count = |d: &OwnedDataset<f32>| match &d.y {
+            OwnedTargets::Classes(c) => c.iter().filter(|&&c| c == 1).count(),
+            _ => unreachable!(),
+        };
+        assert_eq!(va.x.nrows(), 20);
+        assert_eq!((count(&tr), count(&va)), (8, 2));
+    }
+
+    #[test]
+    fn split_errors() {
+        let x = Array2::<f32>::zeros((3, 1));
+        let y = Array2::<f32>::zeros((3, 1));
+        let d = Dataset::new(x.view(), &y);
+        assert!(matches!(
+            holdout_split(&d, 1.0, 0),
+            Err(Error::InvalidHyperparameter { .. })
+        ));
+        assert!(matches!(
+            holdout_split(&d, 0.99, 0),
+            Err(Error::ValidationSplit { .. })
+        ));
+    }
+}

@@ -1,0 +1,156 @@
+//! Scores for fitted models: accuracy and log-loss for classification; mean
+//! squared error, mean absolute error and R² for regression. Sums are taken
+//! in f64. Optional sample weights turn each mean into Σwᵢ·(…)/Σwᵢ.
+
+use ndarray::ArrayView2;
+
+use crate::Scalar;
+
+/// Fraction of `predicted` equal to `actual` (weighted by `w` if given).
+/// 0 for empty input.
+///
+/// ```
+/// assert_eq!(backprop::metrics::accuracy(&[0, 1, 1, 0], &[0, 1, 0, 0], None::<&[f32]>), 0.75);
+/// ```
+pub fn accuracy<S: Scalar>(predicted: &[usize], actual: &[usize], w: Option<&[S]>) -> f64 {
+    weighted_mean(predicted.len(), w, |i| {
+        f64::from(u8::from(predicted[i] == actual[i]))
+    })
+}
+
+/// Mean of −ln p(actual class), with probabilities clipped to
+/// [10⁻¹⁵, 1 − 10⁻¹⁵] as scikit-learn does. `proba` holds one row per sample
+/// and one column per class (a single column means p(class 1)).
+///
+/// ```
+/// use ndarray::array;
+/// let p = array![[0.5f64, 0.5], [0.25, 0.75]];
+/// let ll = backprop::metrics::log_loss(p.view(), &[0, 1], None);
+/// assert!((ll - (-(0.5f64.ln() + 0.75f64.ln()) / 2.0)).abs() < 1e-12);
+/// ```
+pub fn log_loss<S: Scalar>(proba: ArrayView2<'_, S>, actual: &[usize], w: Option<&[S]>) -> f64 {
+    const CLIP: f64 = 1e-15;
+    weighted_mean(actual.len(), w, |i| {
+        let p = if proba.ncols() == 1 {
+            let p1 = proba[[i, 0]].wide();
+            if actual[i] == 1 { p1 } else { 1.0 - p1 }
+        } else {
+            proba[[i, actual[i]]].wide()
+        };
+        -p.clamp(CLIP, 1.0 - CLIP).ln()
+    })
+}
+
+/// Mean over samples and outputs of (ŷ − y)².
+pub fn mean_squared_error<S: Scalar>(
+    predicted: ArrayView2<'_, S>,
+    actual: ArrayView2<'_, S>,
+    w: Option<&[S]>,
+) -> f64 {
+    let k = predicted.ncols().max(1) as f64;
+    weighted_mean(predicted.nrows(), w, |i| {
+        predicted
+            .row(i)
+            .iter()
+            .zip(actual.row(i))
+            .map(|(&p, &a)| (p.wide() - a.wide()).powi(2))
+            .sum::<f64>()
+            / k
+    })
+}
+
+/// Mean over samples and outputs of |ŷ − y|.
+pub fn mean_absolute_error<S: Scalar>(
+    predicted: ArrayView2<'_, S>,
+    actual: ArrayView2<'_, S>,
+    w: Option<&[S]>,
+) -> f64 {
+    let k = predicted.ncols().max(1) as f64;
+    weighted_mean(predicted.nrows(), w, |i| {
+        predicted
+            .row(i)
+            .iter()
+            .zip(actual.row(i))
+            .map(|(&p, &a)| (p.wide() - a.wide()).abs())
+            .sum::<f64>()
+            / k
+    })
+}
+
+/// Coefficient of determination R² = 1 − Σ(y − ŷ)²/Σ(y − ȳ)², computed per
+/// output and averaged uniformly over outputs (scikit-learn's
+/// `multioutput="uniform_average"`). An output with constant targets scores 1
+/// when predicted exactly and 0 otherwise, as in scikit-learn.
+///
+/// ```
+/// use ndarray::array;
+/// let y = array![[1.0f64], [2.0], [3.0]];
+/// assert_eq!(backprop::metrics::r2_score(y.view(), y.view(), None), 1.0);
+/// ```
+pub fn r2_score<S: Scalar>(
+    predicted: ArrayView2<'_, S>,
+    actual: ArrayView2<'_, S>,
+    w: Option<&[S]>,
+) -> f64 {
+    let m = actual.nrows();
+    let k = actual.ncols();
+    if m == 0 || k == 0 {
+        return 0.0;
+    }
+    let wt = |i: usize| w.map_or(1.0, |w| w[i].wide());
+    let sw: f64 = (0..m).map(wt).sum();
+    let mut total = 0.0;
+    for c in 0..k {
+        let mean = (0..m).map(|i| wt(i) * actual[[i, c]].wide()).sum::<f64>() / sw;
+        let (mut ss_res, mut ss_tot) = (0.0, 0.0);
+        for i in 0..m {
+            let (a, p) = (actual[[i, c]].wide(), predicted[[i, c]].wide());
+            ss_res += wt(i) * (a - p).powi(2);
+            ss_tot += wt(i) * (a - mean).powi(2);
+        }
+        total += if ss_tot > 0.0 {
+            1.0 - ss_res / ss_tot
+        } else if ss_res == 0.0 {
+            1.0
+        } else {
+            0.0
+        };
+    }
+    total / k as f64
+}
+
+/// Σwᵢ·f(i)/Σwᵢ, or the plain mean without weights; 0 for n = 0.
+pub(crate) fn weighted_mean<S: Scalar>(n: usize, w: Option<&[S]>, f: impl Fn(usize) -> f64) -> f64 {
+    if n == 0 {
+        return 0.0;
+    }
+    match w {
+        None => (0..n).map(&f).sum::<f64>() / n as f64,
+        Some(w) => {
+            let sw: f64 = w.iter().map(|v| v.wide()).sum();
+            (0..n).map(|i| w[i].wide() * f(i)).sum::<f64>() / sw
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn regression_metrics_by_hand() {
+        let y = array![[1.0f64], [2.0], [3.0], [4.0]];
+        let p = array![[1.5f64], [2.0], [2.0], [4.0]];
+        assert!((mean_squared_error(p.view(), y.view(), None) - 1.25 / 4.0).abs() < 1e-15);
+        assert!((mean_absolute_error(p.view(), y.view(), None) - 1.5 / 4.0).abs() < 1e-15);
+        // Σ(y − ȳ)² = 5, Σ(y − ŷ)² = 1.25.
+        assert!((r2_score(p.view(), y.view(), None) - 0.75).abs() < 1e-15);
+    }
+
+    #[test]
+    fn weighted_accuracy() {
+        let w = [3.0f64, 1.0];
+        assert_eq!(accuracy(&[1, 0], &[1, 1], Some(&w)), 0.75);
+    }
+}
