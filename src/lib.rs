@@ -58,6 +58,7 @@ pub mod network;
 pub mod optim;
 pub mod parallel;
 pub mod preprocess;
+pub mod recipes;
 pub mod scalar;
 pub mod schedule;
 pub mod train;

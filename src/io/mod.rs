@@ -369,7 +369,20 @@ static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 /// directory, which is flushed and fsynced, then renamed over `path`; the
 /// directory is fsynced too so the rename survives a crash. On any error the
 /// temporary file is removed and `path` is untouched.
-pub(crate) fn write_atomic(
+///
+/// ```
+/// use std::io::Write;
+/// # let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("notes.txt");
+/// backprop::io::write_atomic(&path, |w| w.write_all(b"hello"))?;
+/// assert_eq!(std::fs::read_to_string(&path)?, "hello");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+/// [`Error::Io`] naming the step that failed (creating, writing, flushing
+/// or renaming the temporary file).
+pub fn write_atomic(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<()> {

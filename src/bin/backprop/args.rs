@@ -1,0 +1,408 @@
+//! The command line, as clap types. Every option of `train` that is not
+//! given falls back to the Fashion-MNIST recipe ([`backprop::recipes`]).
+
+use std::path::PathBuf;
+
+use backprop::{Activation, Loss};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Train, evaluate and run multilayer perceptrons (BLAS-backed backpropagation).
+#[derive(Debug, Parser)]
+#[command(name = "backprop", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Threads for the matrix products and elementwise passes (default: the
+    /// library's: OPENBLAS_NUM_THREADS, else all cores, for BLAS).
+    #[arg(long, global = true, value_name = "N")]
+    pub threads: Option<usize>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Train a network; with no data argument, on Fashion-MNIST.
+    Train(Box<TrainArgs>),
+    /// Metrics of a saved model on a data set (default: the Fashion-MNIST test set).
+    Eval(EvalArgs),
+    /// Predictions of a saved model, written to CSV or NPY (by the output's extension).
+    Predict(PredictArgs),
+    /// Check backpropagation against finite differences on a small random network (f64).
+    Gradcheck(GradcheckArgs),
+    /// Architecture and metadata of a saved model.
+    Info(InfoArgs),
+}
+
+/// File formats for data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Guess from the file name: .csv/.tsv (optionally .gz) is CSV, .npy is
+    /// NPY, anything else is IDX.
+    Auto,
+    /// Comma- (or --delimiter-) separated values.
+    Csv,
+    /// IDX (MNIST layout), raw or gzip.
+    Idx,
+    /// NumPy .npy arrays.
+    Npy,
+}
+
+/// How a CSV file is read and where targets come from.
+#[derive(Debug, Clone, Args)]
+pub struct DataOptions {
+    /// Format of the data files.
+    #[arg(long, value_enum, default_value_t = Format::Auto)]
+    pub format: Format,
+
+    /// CSV field separator (one ASCII character; `tab` for tabs).
+    #[arg(long, default_value = ",", value_parser = parse_delimiter)]
+    pub delimiter: u8,
+
+    /// The CSV files have no header line.
+    #[arg(long)]
+    pub no_header: bool,
+
+    /// CSV target column: last, first, a 0-based index, a header name, or
+    /// none.
+    #[arg(long, value_name = "COLUMN")]
+    pub target: Option<String>,
+
+    /// Directory holding the four Fashion-MNIST (or MNIST) IDX gz files,
+    /// used when no data file is given [env: BACKPROP_FASHION_MNIST_DIR]
+    /// [default: /usr/share/datasets/fashion-mnist].
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// What the targets are, when the loss does not say it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Task {
+    /// Guess from the targets: integers or strings are classes, other
+    /// numbers are regression values.
+    Auto,
+    /// Class labels.
+    Classify,
+    /// Real values.
+    Regress,
+}
+
+/// Optimizers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OptimizerName {
+    /// Plain gradient descent.
+    Sgd,
+    /// Gradient descent with momentum (--momentum).
+    Momentum,
+    /// Nesterov's accelerated gradient (--momentum).
+    Nesterov,
+    /// Adam (--beta1, --beta2, --epsilon).
+    Adam,
+    /// AdamW (--weight-decay, --beta1, --beta2, --epsilon).
+    Adamw,
+    /// RMSprop (--rms-alpha, --epsilon).
+    Rmsprop,
+    /// Full-batch L-BFGS (--lbfgs-memory); ignores batch size and schedule.
+    Lbfgs,
+}
+
+/// Learning-rate schedules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScheduleName {
+    /// η₀ throughout.
+    Constant,
+    /// η₀·γ^⌊e/s⌋ (--gamma, --step-size).
+    Step,
+    /// η₀·γᵉ (--gamma).
+    Exponential,
+    /// Cosine annealing to --eta-min over the epochs.
+    Cosine,
+    /// η₀/(t+1)^p, t in samples (--power-t).
+    Invscaling,
+    /// Cut by --plateau-factor when the loss stalls for --plateau-patience epochs.
+    Plateau,
+}
+
+/// Feature scaling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScalingName {
+    /// Raw features.
+    None,
+    /// Each feature to [0, 1] on the training rows.
+    Minmax,
+    /// Each feature to mean 0, std 1 on the training rows.
+    Standard,
+}
+
+/// What early stopping watches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MonitorName {
+    /// Validation loss.
+    ValLoss,
+    /// Validation accuracy (R² for regression).
+    ValMetric,
+    /// Training loss.
+    TrainLoss,
+}
+
+/// `backprop train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Training data: a CSV file (features and target), or an IDX / NPY
+    /// feature file with --train-targets. Default: Fashion-MNIST.
+    #[arg(long, value_name = "FILE")]
+    pub train: Option<PathBuf>,
+    /// Targets for an IDX or NPY --train file.
+    #[arg(long, value_name = "FILE")]
+    pub train_targets: Option<PathBuf>,
+    /// Test data, as --train (reported, never trained on).
+    #[arg(long, value_name = "FILE")]
+    pub test: Option<PathBuf>,
+    /// Targets for an IDX or NPY --test file.
+    #[arg(long, value_name = "FILE")]
+    pub test_targets: Option<PathBuf>,
+    #[command(flatten)]
+    pub data: DataOptions,
+    /// Classification or regression, when --loss is not given.
+    #[arg(long, value_enum, default_value_t = Task::Auto)]
+    pub task: Task,
+
+    /// Hidden layer widths, input side first, e.g. 256,128 (`none` for
+    /// none) [default: 512,256].
+    #[arg(long, value_name = "N,N,...", value_parser = parse_layers)]
+    pub layers: Option<Layers>,
+    /// Hidden activation: identity, logistic, tanh, relu [default: relu].
+    #[arg(long)]
+    pub activation: Option<Activation>,
+    /// Loss: squared-error, binary-cross-entropy, categorical-cross-entropy
+    /// [default: inferred from the targets].
+    #[arg(long)]
+    pub loss: Option<Loss>,
+
+    /// Optimizer [default: adam].
+    #[arg(long, value_enum)]
+    pub optimizer: Option<OptimizerName>,
+    /// Initial learning rate η₀ [default: 0.001].
+    #[arg(long = "lr", value_name = "ETA")]
+    pub learning_rate: Option<f64>,
+    /// Momentum μ for momentum and nesterov.
+    #[arg(long, default_value_t = 0.9)]
+    pub momentum: f64,
+    /// Adam/AdamW β₁.
+    #[arg(long, default_value_t = 0.9)]
+    pub beta1: f64,
+    /// Adam/AdamW β₂.
+    #[arg(long, default_value_t = 0.999)]
+    pub beta2: f64,
+    /// Adam/AdamW/RMSprop ε.
+    #[arg(long, default_value_t = 1e-8)]
+    pub epsilon: f64,
+    /// AdamW decoupled weight decay.
+    #[arg(long, default_value_t = 0.01)]
+    pub weight_decay: f64,
+    /// RMSprop smoothing α.
+    #[arg(long, default_value_t = 0.99)]
+    pub rms_alpha: f64,
+    /// L-BFGS memory (pairs kept).
+    #[arg(long, default_value_t = 10)]
+    pub lbfgs_memory: usize,
+
+    /// Learning-rate schedule [default: cosine].
+    #[arg(long, value_enum)]
+    pub schedule: Option<ScheduleName>,
+    /// Factor γ of the step and exponential schedules.
+    #[arg(long, default_value_t = 0.5)]
+    pub gamma: f64,
+    /// Epochs between cuts of the step schedule.
+    #[arg(long, default_value_t = 10)]
+    pub step_size: usize,
+    /// Final η of the cosine schedule [default: 1e-5, or 0 when --lr is at or below it].
+    #[arg(long)]
+    pub eta_min: Option<f64>,
+    /// Exponent of the invscaling schedule.
+    #[arg(long, default_value_t = 0.5)]
+    pub power_t: f64,
+    /// Factor of the plateau schedule.
+    #[arg(long, default_value_t = 0.1)]
+    pub plateau_factor: f64,
+    /// Window (epochs) of the plateau schedule.
+    #[arg(long, default_value_t = 10)]
+    pub plateau_patience: usize,
+
+    /// Maximum number of epochs [default: 30].
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Rows per mini-batch [default: 128].
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// L2 coefficient λ of (λ/2m)·ΣW², m the batch's rows [default: 1e-4].
+    #[arg(long = "lambda")]
+    pub lambda: Option<f64>,
+    /// Rescale the gradient to this norm when it is longer.
+    #[arg(long)]
+    pub clip_norm: Option<f64>,
+    /// Seed of initialization, batch order and hold-out split [default: 0].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Fraction of the training data held out for validation (0 for none)
+    /// [default: 0.1].
+    #[arg(long)]
+    pub validation_fraction: Option<f64>,
+    /// Early stopping: epochs without improvement (0 turns it off)
+    /// [default: 8; off without a validation set].
+    #[arg(long)]
+    pub patience: Option<usize>,
+    /// Early stopping: smallest change that counts as an improvement.
+    #[arg(long, default_value_t = 0.0)]
+    pub min_delta: f64,
+    /// What early stopping watches [default: val-metric].
+    #[arg(long, value_enum)]
+    pub monitor: Option<MonitorName>,
+    /// Train this many networks (seeds seed, seed+1, ...) and keep the best.
+    #[arg(long, default_value_t = 1)]
+    pub restarts: usize,
+    /// Feature scaling, fitted on the training rows [default: standard].
+    #[arg(long, value_enum)]
+    pub scaling: Option<ScalingName>,
+
+    /// Where to write the model (safetensors); the history (.history.csv) and
+    /// learning curves (.curves.svg) go next to it.
+    #[arg(short, long, default_value = "model.safetensors", value_name = "FILE")]
+    pub output: PathBuf,
+    /// Also export the model to ONNX.
+    #[arg(long, value_name = "FILE")]
+    pub onnx: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// `backprop eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// The model (safetensors).
+    pub model: PathBuf,
+    /// Data: a CSV file, or an IDX / NPY feature file with --targets.
+    /// Default: the Fashion-MNIST test set.
+    pub data: Option<PathBuf>,
+    /// Targets for an IDX or NPY data file.
+    #[arg(long, value_name = "FILE")]
+    pub targets: Option<PathBuf>,
+    #[command(flatten)]
+    pub options: DataOptions,
+}
+
+/// `backprop predict`.
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// The model (safetensors).
+    pub model: PathBuf,
+    /// Features: CSV (every column a feature unless --target is given), IDX
+    /// or NPY.
+    pub data: PathBuf,
+    /// Output: .csv (predicted label and outputs) or .npy (the outputs).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+    #[command(flatten)]
+    pub options: DataOptions,
+}
+
+/// `backprop gradcheck`.
+#[derive(Debug, Args)]
+pub struct GradcheckArgs {
+    /// Input features n₀.
+    #[arg(long, default_value_t = 4)]
+    pub inputs: usize,
+    /// Hidden layer widths, e.g. 5,3 (`none` for none).
+    #[arg(long, default_value = "5,3", value_parser = parse_layers)]
+    pub layers: Layers,
+    /// Output units.
+    #[arg(long, default_value_t = 3)]
+    pub outputs: usize,
+    /// Hidden activation.
+    #[arg(long, default_value = "tanh")]
+    pub activation: Activation,
+    /// Loss.
+    #[arg(long, default_value = "categorical-cross-entropy")]
+    pub loss: Loss,
+    /// L2 coefficient λ.
+    #[arg(long = "lambda", default_value_t = 0.1)]
+    pub lambda: f64,
+    /// Samples in the batch.
+    #[arg(long, default_value_t = 7)]
+    pub samples: usize,
+    /// Seed of the network and the data.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Finite-difference step ε.
+    #[arg(long, default_value_t = 1e-5)]
+    pub step: f64,
+    /// Largest relative error that passes (exit code 1 above it).
+    #[arg(long, default_value_t = 1e-6)]
+    pub tolerance: f64,
+}
+
+/// `backprop info`.
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    /// The model (safetensors).
+    pub model: PathBuf,
+}
+
+/// Hidden layer widths.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layers(pub Vec<usize>);
+
+fn parse_layers(s: &str) -> Result<Layers, String> {
+    let s = s.trim();
+    if s.is_empty() || s.eq_ignore_ascii_case("none") {
+        return Ok(Layers(Vec::new()));
+    }
+    s.split(',')
+        .map(|p| {
+            let p = p.trim();
+            match p.parse::<usize>() {
+                Ok(0) => Err("a layer needs at least one unit".to_string()),
+                Ok(n) => Ok(n),
+                Err(_) => Err(format!(
+                    "`{p}` is not a layer width; expected positive integers separated by commas"
+                )),
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Layers)
+}
+
+fn parse_delimiter(s: &str) -> Result<u8, String> {
+    match s {
+        "tab" | "\\t" | "\t" => Ok(b'\t'),
+        _ if s.len() == 1 && s.is_ascii() => Ok(s.as_bytes()[0]),
+        _ => Err(format!("`{s}` is not one ASCII character")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn layers_parse() {
+        assert_eq!(parse_layers("256,128").unwrap(), Layers(vec![256, 128]));
+        assert_eq!(parse_layers("none").unwrap(), Layers(vec![]));
+        assert!(parse_layers("256,0").is_err());
+        assert!(parse_layers("a,b").is_err());
+    }
+
+    #[test]
+    fn delimiters_parse() {
+        assert_eq!(parse_delimiter(";").unwrap(), b';');
+        assert_eq!(parse_delimiter("tab").unwrap(), b'\t');
+        assert!(parse_delimiter(";;").is_err());
+    }
+}

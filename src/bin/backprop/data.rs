@@ -1,0 +1,346 @@
+//! Data files into features and targets: CSV, IDX and NPY, and the built-in
+//! Fashion-MNIST.
+
+use std::path::{Path, PathBuf};
+
+use backprop::io::{CsvOptions, CsvTarget, TargetColumn, TargetKind};
+use ndarray::{Array2, ArrayD, Axis, Ix2, IxDyn};
+
+use crate::CliError;
+use crate::args::{DataOptions, Format, Task};
+
+/// Where the Debian package `dataset-fashion-mnist` puts the files.
+pub const FASHION_MNIST_DIR: &str = "/usr/share/datasets/fashion-mnist";
+/// Environment variable that overrides [`FASHION_MNIST_DIR`].
+pub const FASHION_MNIST_ENV: &str = "BACKPROP_FASHION_MNIST_DIR";
+/// The four files, in the layout of the original distribution.
+const TRAIN_IMAGES: &str = "train-images-idx3-ubyte.gz";
+const TRAIN_LABELS: &str = "train-labels-idx1-ubyte.gz";
+const TEST_IMAGES: &str = "t10k-images-idx3-ubyte.gz";
+const TEST_LABELS: &str = "t10k-labels-idx1-ubyte.gz";
+/// Fashion-MNIST's class names, by label.
+pub const FASHION_MNIST_CLASSES: [&str; 10] = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+];
+
+/// Targets as read from a file.
+#[derive(Debug, Clone)]
+pub enum Targets {
+    /// No targets (features only).
+    None,
+    /// Class index per sample, and the name of each class.
+    Classes {
+        /// Class of each sample.
+        labels: Vec<usize>,
+        /// `names[k]` names class k.
+        names: Vec<String>,
+    },
+    /// Real values, one row per sample.
+    Values(Array2<f32>),
+}
+
+/// Features and targets.
+#[derive(Debug, Clone)]
+pub struct Data {
+    /// One sample per row.
+    pub x: Array2<f32>,
+    /// The targets.
+    pub y: Targets,
+}
+
+/// Which half of Fashion-MNIST.
+#[derive(Debug, Clone, Copy)]
+pub enum Split {
+    Train,
+    Test,
+}
+
+/// The Fashion-MNIST directory: `--data-dir`, else the environment
+/// variable, else the Debian package's.
+pub fn fashion_mnist_dir(opts: &DataOptions) -> PathBuf {
+    opts.data_dir
+        .clone()
+        .or_else(|| std::env::var_os(FASHION_MNIST_ENV).map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from(FASHION_MNIST_DIR))
+}
+
+/// One half of Fashion-MNIST (or of any data set in MNIST's file layout).
+pub fn fashion_mnist(dir: &Path, split: Split) -> Result<Data, CliError> {
+    let (images, labels) = match split {
+        Split::Train => (TRAIN_IMAGES, TRAIN_LABELS),
+        Split::Test => (TEST_IMAGES, TEST_LABELS),
+    };
+    for f in [images, labels] {
+        if !dir.join(f).is_file() {
+            return Err(CliError(format!(
+                "Fashion-MNIST not found: {} does not exist; install with \
+                 `apt-get install dataset-fashion-mnist` (or point --data-dir or {FASHION_MNIST_ENV} \
+                 at a directory holding the four IDX files, or give --train)",
+                dir.join(f).display()
+            )));
+        }
+    }
+    let x = backprop::io::read_idx_features::<f32>(dir.join(images))?;
+    let labels = backprop::io::read_idx_labels(dir.join(labels))?;
+    check_count(&x, labels.len(), &dir.join(images))?;
+    let k = labels.iter().copied().max().map_or(0, |m| m + 1);
+    let names = if k <= FASHION_MNIST_CLASSES.len() && dir_is_fashion(dir) {
+        FASHION_MNIST_CLASSES.iter().map(|s| s.to_string()).collect()
+    } else {
+        (0..k).map(|c| c.to_string()).collect()
+    };
+    Ok(Data {
+        x,
+        y: Targets::Classes { labels, names },
+    })
+}
+
+/// Class names are Fashion-MNIST's unless the directory is named like
+/// another MNIST-layout data set.
+fn dir_is_fashion(dir: &Path) -> bool {
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    !(name.contains("mnist") && !name.contains("fashion"))
+}
+
+fn format_of(path: &Path, format: Format) -> Format {
+    if format != Format::Auto {
+        return format;
+    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    let name = name.strip_suffix(".gz").unwrap_or(&name);
+    if name.ends_with(".csv") || name.ends_with(".tsv") || name.ends_with(".txt") {
+        Format::Csv
+    } else if name.ends_with(".npy") {
+        Format::Npy
+    } else {
+        Format::Idx
+    }
+}
+
+/// How the targets are to be read.
+#[derive(Debug, Clone)]
+pub struct TargetSpec<'a> {
+    /// Classification, regression or a guess.
+    pub task: Task,
+    /// Class names fixed in advance (the training set's, or a model's).
+    pub classes: Option<&'a [String]>,
+    /// CSV target column when --target is not given.
+    pub default_column: TargetColumn,
+}
+
+/// Reads `path` (and `targets` for IDX and NPY features).
+pub fn load(
+    path: &Path,
+    targets: Option<&Path>,
+    opts: &DataOptions,
+    spec: &TargetSpec<'_>,
+    targets_flag: &str,
+) -> Result<Data, CliError> {
+    match format_of(path, opts.format) {
+        Format::Csv => {
+            if targets.is_some() {
+                return Err(CliError(format!(
+                    "{targets_flag} is for IDX and NPY feature files; the CSV file {} holds its \
+                     targets in a column (choose it with --target)",
+                    path.display()
+                )));
+            }
+            load_csv(path, opts, spec)
+        }
+        f => {
+            let x = if f == Format::Npy {
+                let a: ArrayD<f32> = backprop::io::read_npy::<f32, IxDyn>(path)?;
+                flatten(a, path)?
+            } else {
+                backprop::io::read_idx_features::<f32>(path)?
+            };
+            let y = match targets {
+                None => Targets::None,
+                Some(t) => read_targets(t, opts.format, spec)?,
+            };
+            match &y {
+                Targets::None => {}
+                Targets::Classes { labels, .. } => check_count(&x, labels.len(), t_path(targets))?,
+                Targets::Values(v) => check_count(&x, v.nrows(), t_path(targets))?,
+            }
+            Ok(Data { x, y })
+        }
+    }
+}
+
+fn t_path(p: Option<&Path>) -> &Path {
+    p.unwrap_or(Path::new(""))
+}
+
+fn check_count(x: &Array2<f32>, n: usize, targets: &Path) -> Result<(), CliError> {
+    if x.nrows() != n {
+        return Err(CliError(format!(
+            "the features hold {} samples but {} holds {n} targets",
+            x.nrows(),
+            targets.display()
+        )));
+    }
+    Ok(())
+}
+
+/// An m × d₁ × d₂ … array as m × (d₁·d₂·…).
+fn flatten(a: ArrayD<f32>, path: &Path) -> Result<Array2<f32>, CliError> {
+    let shape = a.shape().to_vec();
+    match shape.len() {
+        0 => Err(CliError(format!(
+            "{}: expected one sample per row, found a scalar",
+            path.display()
+        ))),
+        1 => Ok(a.insert_axis(Axis(1)).into_dimensionality::<Ix2>().expect("2-D")),
+        _ => {
+            let n: usize = shape[1..].iter().product();
+            let a = a.as_standard_layout().into_owned();
+            Ok(a.into_shape_with_order((shape[0], n)).expect("same element count"))
+        }
+    }
+}
+
+fn column(opts: &DataOptions, default: &TargetColumn) -> TargetColumn {
+    match opts.target.as_deref().map(str::trim) {
+        None => default.clone(),
+        Some(t) => match t.to_ascii_lowercase().as_str() {
+            "last" => TargetColumn::Last,
+            "first" => TargetColumn::First,
+            "none" => TargetColumn::None,
+            _ => match t.parse::<usize>() {
+                Ok(i) => TargetColumn::Index(i),
+                Err(_) => TargetColumn::Name(t.to_string()),
+            },
+        },
+    }
+}
+
+fn load_csv(path: &Path, opts: &DataOptions, spec: &TargetSpec<'_>) -> Result<Data, CliError> {
+    let base = CsvOptions::new()
+        .delimiter(opts.delimiter)
+        .header(!opts.no_header)
+        .target(column(opts, &spec.default_column));
+    let classes = |o: CsvOptions| match spec.classes {
+        Some(c) => o.target_kind(TargetKind::Classes).classes(c.to_vec()),
+        None => o.target_kind(TargetKind::Classes),
+    };
+    let read = |o: &CsvOptions| backprop::io::read_csv::<f32>(path, o);
+    let data = match spec.task {
+        Task::Regress => read(&base.target_kind(TargetKind::Values))?,
+        Task::Classify => read(&classes(base))?,
+        Task::Auto => {
+            let d = read(&classes(base.clone()))?;
+            // Labels that all read as numbers, some of them fractional, are
+            // regression values.
+            let real = match &d.target {
+                CsvTarget::Classes { names, .. } if spec.classes.is_none() => {
+                    let v: Option<Vec<f64>> = names.iter().map(|n| n.parse().ok()).collect();
+                    v.is_some_and(|v| v.iter().any(|x| x.fract() != 0.0))
+                }
+                _ => false,
+            };
+            if real {
+                read(&base.target_kind(TargetKind::Values))?
+            } else {
+                d
+            }
+        }
+    };
+    let y = match data.target {
+        CsvTarget::None => Targets::None,
+        CsvTarget::Classes { labels, names } => Targets::Classes { labels, names },
+        CsvTarget::Values(v) => Targets::Values(v.insert_axis(Axis(1))),
+    };
+    Ok(Data {
+        x: data.features,
+        y,
+    })
+}
+
+/// Targets from an IDX or NPY file.
+fn read_targets(path: &Path, format: Format, spec: &TargetSpec<'_>) -> Result<Targets, CliError> {
+    let values: ArrayD<f64> = match format_of(path, format) {
+        Format::Npy => backprop::io::read_npy::<f64, IxDyn>(path)?,
+        Format::Idx => backprop::io::read_idx::<f64>(path)?,
+        Format::Csv | Format::Auto => {
+            return Err(CliError(format!(
+                "{}: targets must be an IDX or NPY file",
+                path.display()
+            )));
+        }
+    };
+    let whole = values.iter().all(|v| *v >= 0.0 && v.fract() == 0.0 && *v < 1e15);
+    let classify = match spec.task {
+        Task::Classify => true,
+        Task::Regress => false,
+        Task::Auto => spec.classes.is_some() || (values.ndim() == 1 && whole),
+    };
+    if classify {
+        if values.ndim() != 1 || !whole {
+            return Err(CliError(format!(
+                "{}: class labels must be a 1-D array of whole numbers >= 0 (shape {:?})",
+                path.display(),
+                values.shape()
+            )));
+        }
+        let labels: Vec<usize> = values.iter().map(|&v| v as usize).collect();
+        let names = match spec.classes {
+            Some(c) => {
+                if let Some((i, &l)) = labels.iter().enumerate().find(|(_, l)| **l >= c.len()) {
+                    return Err(CliError(format!(
+                        "{}: label {l} at sample {i} is not one of the model's {} classes",
+                        path.display(),
+                        c.len()
+                    )));
+                }
+                c.to_vec()
+            }
+            None => {
+                let k = labels.iter().copied().max().map_or(0, |m| m + 1);
+                (0..k).map(|c| c.to_string()).collect()
+            }
+        };
+        Ok(Targets::Classes { labels, names })
+    } else {
+        let v = values.mapv(|v| v as f32);
+        Ok(Targets::Values(flatten(v, path)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_from_names() {
+        let f = |n: &str| format_of(Path::new(n), Format::Auto);
+        assert_eq!(f("a.csv"), Format::Csv);
+        assert_eq!(f("a.CSV.gz"), Format::Csv);
+        assert_eq!(f("x.npy"), Format::Npy);
+        assert_eq!(f("train-images-idx3-ubyte.gz"), Format::Idx);
+        assert_eq!(format_of(Path::new("a.dat"), Format::Csv), Format::Csv);
+    }
+
+    #[test]
+    fn arrays_flatten_per_sample() {
+        let a = ArrayD::<f32>::zeros(IxDyn(&[3, 2, 2]));
+        assert_eq!(flatten(a, Path::new("x")).unwrap().dim(), (3, 4));
+        let a = ArrayD::<f32>::zeros(IxDyn(&[5]));
+        assert_eq!(flatten(a, Path::new("x")).unwrap().dim(), (5, 1));
+    }
+}

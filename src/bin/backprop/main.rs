@@ -1,0 +1,99 @@
+//! `backprop`: train, evaluate and run multilayer perceptrons from the
+//! command line.
+//!
+//! ```text
+//! backprop train                      # Fashion-MNIST with the default recipe
+//! backprop train --train data.csv --layers 64,32 --epochs 50 -o m.safetensors
+//! backprop eval m.safetensors test.csv
+//! backprop predict m.safetensors new.csv -o predictions.csv
+//! backprop gradcheck --layers 5,3 --activation relu
+//! backprop info m.safetensors
+//! ```
+//!
+//! Every user mistake (a bad path, number or file, data that does not fit
+//! the model) ends the program with one `error: ...` line on stderr and exit
+//! code 1 (2 for a command line clap cannot parse).
+
+mod args;
+mod data;
+mod evaluate;
+mod gradcheck;
+mod info;
+mod plot;
+mod predict;
+mod report;
+mod train;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use args::{Cli, Command};
+
+/// An error for the user: one line, printed after `error: `.
+#[derive(Debug)]
+pub struct CliError(pub String);
+
+impl From<backprop::Error> for CliError {
+    fn from(e: backprop::Error) -> Self {
+        CliError(e.to_string())
+    }
+}
+
+impl std::fmt::Display for CliError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(
+                e.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                let _ = e.print();
+                return if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                    ExitCode::from(2)
+                } else {
+                    ExitCode::SUCCESS
+                };
+            }
+            // clap's message spans several lines (usage, a hint); keep its
+            // first line, which says what was wrong.
+            let text = e.render().to_string();
+            let first = text
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("invalid command line");
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            eprintln!("error: {first} (see `backprop --help`)");
+            return ExitCode::from(2);
+        }
+    };
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {}", e.0.replace('\n', " "));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode, CliError> {
+    if let Some(n) = cli.threads {
+        backprop::parallel::set_num_threads(n)?;
+    }
+    match cli.command {
+        Command::Train(a) => train::run(&a).map(|()| ExitCode::SUCCESS),
+        Command::Eval(a) => evaluate::run(&a).map(|()| ExitCode::SUCCESS),
+        Command::Predict(a) => predict::run(&a).map(|()| ExitCode::SUCCESS),
+        Command::Gradcheck(a) => gradcheck::run(&a),
+        Command::Info(a) => info::run(&a).map(|()| ExitCode::SUCCESS),
+    }
+}

@@ -1,0 +1,98 @@
+//! `backprop predict`: a saved model's outputs for new data, to CSV or NPY.
+
+
+use backprop::io::{SavedModel, TargetColumn};
+
+use crate::CliError;
+use crate::args::{PredictArgs, Task};
+use crate::data::{self, TargetSpec};
+use crate::evaluate::model_classes;
+
+/// A CSV field, quoted when it holds a comma, quote or line break.
+fn field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+pub fn run(a: &PredictArgs) -> Result<(), CliError> {
+    let name = a
+        .output
+        .file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    let npy = if name.ends_with(".npy") {
+        true
+    } else if name.ends_with(".csv") {
+        false
+    } else {
+        return Err(CliError(format!(
+            "{}: unknown output format; name the file .csv (labels and outputs) or .npy \
+             (outputs)",
+            a.output.display()
+        )));
+    };
+    let model = SavedModel::<f32>::load(&a.model)?;
+    let spec = TargetSpec {
+        task: Task::Auto,
+        classes: None,
+        default_column: TargetColumn::None,
+    };
+    let d = data::load(&a.data, None, &a.options, &spec, "--targets")?;
+    let out = model.predict(d.x.view())?;
+    if npy {
+        backprop::io::write_npy(&a.output, out.view())?;
+    } else {
+        let classes = model_classes(&model);
+        let mut text = String::new();
+        let mut header: Vec<String> = Vec::new();
+        if classes.is_some() {
+            header.push("prediction".into());
+        }
+        let n_out = out.ncols();
+        for j in 0..n_out {
+            header.push(match &classes {
+                Some(c) if c.len() == n_out => field(&format!("p({})", c[j])),
+                Some(c) if n_out == 1 => field(&format!("p({})", c[1])),
+                _ => format!("output_{}", j + 1),
+            });
+        }
+        text.push_str(&header.join(","));
+        text.push('\n');
+        let pred = match &classes {
+            Some(_) => Some(model.predict_classes(d.x.view())?),
+            None => None,
+        };
+        for (i, row) in out.rows().into_iter().enumerate() {
+            let mut cells: Vec<String> = Vec::with_capacity(n_out + 1);
+            if let (Some(p), Some(c)) = (&pred, &classes) {
+                cells.push(field(&c[p[i]]));
+            }
+            cells.extend(row.iter().map(|v| v.to_string()));
+            text.push_str(&cells.join(","));
+            text.push('\n');
+        }
+        backprop::io::write_atomic(&a.output, |w| w.write_all(text.as_bytes()))?;
+    }
+    println!(
+        "wrote {} predictions ({} column(s) of outputs) to {}",
+        out.nrows(),
+        out.ncols(),
+        a.output.display()
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_are_quoted_when_needed() {
+        assert_eq!(field("cat"), "cat");
+        assert_eq!(field("a,b"), "\"a,b\"");
+        assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"");
+    }
+}

@@ -1,0 +1,533 @@
+//! `backprop train`: data in, a trained model, its history and learning
+//! curves out. Options not given come from [`backprop::recipes`]'s
+//! Fashion-MNIST constants.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use backprop::data::{Dataset, OwnedTargets, holdout_split};
+use backprop::io::{SavedModel, TargetColumn};
+use backprop::preprocess::{Scaler, Scaling};
+use backprop::recipes::{
+    FASHION_MNIST_ACTIVATION as ACTIVATION, FASHION_MNIST_BATCH_SIZE as BATCH_SIZE,
+    FASHION_MNIST_EPOCHS as EPOCHS, FASHION_MNIST_ETA_MIN as ETA_MIN,
+    FASHION_MNIST_HIDDEN as HIDDEN, FASHION_MNIST_LAMBDA as LAMBDA,
+    FASHION_MNIST_LEARNING_RATE as LEARNING_RATE, FASHION_MNIST_PATIENCE as PATIENCE,
+    FASHION_MNIST_SCALING as SCALING, FASHION_MNIST_SEED as SEED,
+    FASHION_MNIST_VALIDATION_FRACTION as VALIDATION_FRACTION,
+};
+use backprop::{EarlyStopping, History, Loss, Monitor, Network, Schedule, Solver, Trainer};
+use ndarray::Array2;
+
+use crate::CliError;
+use crate::args::{MonitorName, OptimizerName, ScalingName, ScheduleName, TrainArgs};
+use crate::data::{self, Data, Split, TargetSpec, Targets};
+use crate::report::{self, Scores};
+
+/// Targets in the form the network is trained on, plus class indices for
+/// accuracy when the task is classification.
+struct Prepared {
+    x: Array2<f32>,
+    y: OwnedTargets<f32>,
+    labels: Option<Vec<usize>>,
+}
+
+impl Prepared {
+    fn dataset(&self) -> Dataset<'_, f32> {
+        match &self.y {
+            OwnedTargets::Dense(d) => Dataset::new(self.x.view(), d),
+            OwnedTargets::Classes(c) => Dataset::new(self.x.view(), c),
+        }
+    }
+
+    fn score(&self, net: &Network<f32>) -> Result<Scores, CliError> {
+        report::score(net, self.x.view(), self.dataset().y, self.labels.as_deref())
+    }
+}
+
+/// The head (outputs, loss) for these targets.
+fn head(y: &Targets, loss: Option<Loss>) -> Result<(usize, Loss), CliError> {
+    match y {
+        Targets::None => Err(CliError(
+            "the training data has no targets; choose the target column with --target".into(),
+        )),
+        Targets::Classes { names, .. } => {
+            let k = names.len();
+            if k < 2 {
+                return Err(CliError(format!(
+                    "the training targets hold {k} class(es); a classifier needs at least 2 \
+                     (use --task regress for real-valued targets)"
+                )));
+            }
+            match loss {
+                None if k == 2 => Ok((1, Loss::BinaryCrossEntropy)),
+                None | Some(Loss::CategoricalCrossEntropy) => {
+                    Ok((k, Loss::CategoricalCrossEntropy))
+                }
+                Some(Loss::BinaryCrossEntropy) if k == 2 => Ok((1, Loss::BinaryCrossEntropy)),
+                Some(Loss::BinaryCrossEntropy) => Err(CliError(format!(
+                    "binary-cross-entropy needs 2 classes, the targets hold {k}; use \
+                     categorical-cross-entropy"
+                ))),
+                Some(l) => Ok((k, l)),
+            }
+        }
+        Targets::Values(v) => Ok((v.ncols(), loss.unwrap_or(Loss::SquaredError))),
+    }
+}
+
+/// Targets as the loss wants them: class indices, a one-hot matrix (squared
+/// error on classes) or the values.
+fn prepare(d: Data, n_out: usize, loss: Loss) -> Result<Prepared, CliError> {
+    let (y, labels) = match d.y {
+        Targets::Classes { labels, .. } if loss == Loss::SquaredError => (
+            OwnedTargets::Dense(backprop::preprocess::one_hot(&labels, n_out)?),
+            Some(labels),
+        ),
+        Targets::Classes { labels, .. } => (OwnedTargets::Classes(labels.clone()), Some(labels)),
+        Targets::Values(v) => (OwnedTargets::Dense(v), None),
+        Targets::None => {
+            return Err(CliError(
+                "the test data has no targets; choose the target column with --target".into(),
+            ));
+        }
+    };
+    Ok(Prepared { x: d.x, y, labels })
+}
+
+/// Class indices of split targets: the labels, or the hot column of one-hot
+/// rows; `None` for regression.
+fn labels_of(y: &OwnedTargets<f32>, classify: bool) -> Option<Vec<usize>> {
+    match y {
+        OwnedTargets::Classes(c) => Some(c.clone()),
+        OwnedTargets::Dense(d) if classify => Some(
+            d.rows()
+                .into_iter()
+                .map(|r| r.iter().position(|&v| v == 1.0).unwrap_or(0))
+                .collect(),
+        ),
+        OwnedTargets::Dense(_) => None,
+    }
+}
+
+/// `x.history.csv` and `x.curves.svg` for the model `x.safetensors`.
+pub fn sibling(model: &Path, suffix: &str) -> PathBuf {
+    model.with_extension(suffix)
+}
+
+fn check_dir(path: &Path, flag: &str) -> Result<(), CliError> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(CliError(format!(
+            "{flag} {}: the directory {} does not exist",
+            path.display(),
+            dir.display()
+        )));
+    }
+    if path.is_dir() {
+        return Err(CliError(format!(
+            "{flag} {} is a directory; give a file name",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+fn trainer(a: &TrainArgs, has_val: bool) -> Result<(Trainer, String), CliError> {
+    let epochs = a.epochs.unwrap_or(EPOCHS);
+    let lr = a.learning_rate.unwrap_or(LEARNING_RATE);
+    let opt = a.optimizer.unwrap_or(OptimizerName::Adam);
+    let solver = match opt {
+        OptimizerName::Sgd => Solver::sgd(),
+        OptimizerName::Momentum => Solver::momentum(a.momentum, false),
+        OptimizerName::Nesterov => Solver::momentum(a.momentum, true),
+        OptimizerName::Adam => Solver::Adam {
+            beta1: a.beta1,
+            beta2: a.beta2,
+            epsilon: a.epsilon,
+        },
+        OptimizerName::Adamw => Solver::AdamW {
+            beta1: a.beta1,
+            beta2: a.beta2,
+            epsilon: a.epsilon,
+            weight_decay: a.weight_decay,
+        },
+        OptimizerName::Rmsprop => Solver::Rmsprop {
+            alpha: a.rms_alpha,
+            epsilon: a.epsilon,
+        },
+        OptimizerName::Lbfgs => Solver::Lbfgs {
+            memory: a.lbfgs_memory,
+        },
+    };
+    let sched = a.schedule.unwrap_or(ScheduleName::Cosine);
+    let schedule = match sched {
+        ScheduleName::Constant => Schedule::Constant,
+        ScheduleName::Step => Schedule::Step {
+            step_size: a.step_size,
+            gamma: a.gamma,
+        },
+        ScheduleName::Exponential => Schedule::Exponential { gamma: a.gamma },
+        ScheduleName::Cosine => Schedule::Cosine {
+            t_max: epochs.max(1),
+            eta_min: a
+                .eta_min
+                .unwrap_or(if lr > ETA_MIN { ETA_MIN } else { 0.0 }),
+        },
+        ScheduleName::Invscaling => Schedule::InvScaling {
+            power_t: a.power_t,
+        },
+        ScheduleName::Plateau => Schedule::ReduceOnPlateau {
+            factor: a.plateau_factor,
+            patience: a.plateau_patience,
+            threshold: 1e-4,
+            min_lr: 0.0,
+        },
+    };
+    let batch = a.batch_size.unwrap_or(BATCH_SIZE);
+    let lambda = a.lambda.unwrap_or(LAMBDA);
+    let seed = a.seed.unwrap_or(SEED);
+    let mut t = Trainer::new()
+        .solver(solver)
+        .learning_rate(lr)
+        .schedule(schedule)
+        .epochs(epochs)
+        .batch_size(batch)
+        .lambda(lambda)
+        .seed(seed)
+        .restarts(a.restarts)
+        .progress(!a.no_progress && std::io::stderr().is_terminal());
+    if let Some(c) = a.clip_norm {
+        t = t.clip_norm(c);
+    }
+    let monitor = match a.monitor.unwrap_or(MonitorName::ValMetric) {
+        MonitorName::ValLoss => Monitor::ValLoss,
+        MonitorName::ValMetric => Monitor::ValMetric,
+        MonitorName::TrainLoss => Monitor::TrainLoss,
+    };
+    let patience = a.patience.unwrap_or(PATIENCE);
+    let mut es_text = "off".to_string();
+    if patience > 0 {
+        let needs_val = monitor != Monitor::TrainLoss;
+        if needs_val && !has_val {
+            if a.patience.is_some() || a.monitor.is_some() {
+                return Err(CliError(
+                    "early stopping on a validation quantity needs a validation set: set \
+                     --validation-fraction above 0, or --monitor train-loss, or --patience 0"
+                        .into(),
+                ));
+            }
+        } else {
+            t = t.early_stopping(EarlyStopping {
+                monitor,
+                patience,
+                min_delta: a.min_delta,
+                restore_best: true,
+            });
+            es_text = format!("patience {patience} on {monitor:?}");
+        }
+    }
+    let text = format!(
+        "{opt:?} lr {lr}, {sched:?} schedule, {epochs} epochs max, batch {batch}, lambda {lambda}, \
+         seed {seed}, early stopping {es_text}"
+    )
+    .to_lowercase();
+    t.validate()?;
+    Ok((t, text))
+}
+
+pub fn run(a: &TrainArgs) -> Result<(), CliError> {
+    check_dir(&a.output, "--output")?;
+    if let Some(p) = &a.onnx {
+        check_dir(p, "--onnx")?;
+    }
+    if let Some(f) = a.validation_fraction
+        && !(f.is_finite() && (0.0..1.0).contains(&f))
+    {
+        return Err(CliError(format!(
+            "invalid --validation-fraction {f}: must lie in [0, 1) (0 for no validation set)"
+        )));
+    }
+    // Settings are checked before any data is read.
+    let fraction = a.validation_fraction.unwrap_or(VALIDATION_FRACTION);
+    trainer(a, fraction > 0.0)?;
+
+    let t0 = Instant::now();
+    let (train_data, test_data, source) = match &a.train {
+        None => {
+            if a.test.is_some() || a.train_targets.is_some() {
+                return Err(CliError(
+                    "--test and --train-targets need --train (without it, Fashion-MNIST is used)"
+                        .into(),
+                ));
+            }
+            let dir = data::fashion_mnist_dir(&a.data);
+            let train = data::fashion_mnist(&dir, Split::Train)?;
+            let test = data::fashion_mnist(&dir, Split::Test)?;
+            (train, Some(test), format!("Fashion-MNIST ({})", dir.display()))
+        }
+        Some(path) => {
+            let spec = TargetSpec {
+                task: a.task,
+                classes: None,
+                default_column: TargetColumn::Last,
+            };
+            let train = data::load(
+                path,
+                a.train_targets.as_deref(),
+                &a.data,
+                &spec,
+                "--train-targets",
+            )?;
+            let test = match &a.test {
+                None => None,
+                Some(tp) => {
+                    let names = match &train.y {
+                        Targets::Classes { names, .. } => Some(names.as_slice()),
+                        _ => None,
+                    };
+                    let spec = TargetSpec {
+                        task: if names.is_some() {
+                            crate::args::Task::Classify
+                        } else if matches!(train.y, Targets::Values(_)) {
+                            crate::args::Task::Regress
+                        } else {
+                            a.task
+                        },
+                        classes: names,
+                        default_column: TargetColumn::Last,
+                    };
+                    Some(data::load(
+                        tp,
+                        a.test_targets.as_deref(),
+                        &a.data,
+                        &spec,
+                        "--test-targets",
+                    )?)
+                }
+            };
+            (train, test, path.display().to_string())
+        }
+    };
+    let load_seconds = t0.elapsed().as_secs_f64();
+
+    let (n_out, loss) = head(&train_data.y, a.loss)?;
+    let class_names = match &train_data.y {
+        Targets::Classes { names, .. } => Some(names.clone()),
+        _ => None,
+    };
+    let n_in = train_data.x.ncols();
+    let m_all = train_data.x.nrows();
+    let train_all = prepare(train_data, n_out, loss)?;
+    let mut test = test_data.map(|d| prepare(d, n_out, loss)).transpose()?;
+    if let Some(t) = &test
+        && t.x.ncols() != n_in
+    {
+        return Err(CliError(format!(
+            "the test data has {} features, the training data {n_in}",
+            t.x.ncols()
+        )));
+    }
+
+    let seed = a.seed.unwrap_or(SEED);
+    let (mut train, mut val) = if fraction > 0.0 {
+        let (t, v) = holdout_split(&train_all.dataset(), fraction, seed)?;
+        let classify = train_all.labels.is_some();
+        let part = |d: backprop::data::OwnedDataset<f32>| Prepared {
+            labels: labels_of(&d.y, classify),
+            x: d.x,
+            y: d.y,
+        };
+        (part(t), Some(part(v)))
+    } else {
+        (train_all, None)
+    };
+
+    let scaling = match a.scaling {
+        None => Some(SCALING),
+        Some(ScalingName::None) => None,
+        Some(ScalingName::Minmax) => Some(Scaling::MinMax),
+        Some(ScalingName::Standard) => Some(Scaling::Standard),
+    };
+    let scaler = match scaling {
+        Some(s) => {
+            let sc = Scaler::fit(s, train.x.view())?;
+            sc.transform_in_place(train.x.view_mut())?;
+            for p in val.iter_mut().chain(test.iter_mut()) {
+                sc.transform_in_place(p.x.view_mut())?;
+            }
+            Some(sc)
+        }
+        None => None,
+    };
+
+    let (trainer, trainer_text) = trainer(a, val.is_some())?;
+    let hidden: Vec<usize> = a.layers.as_ref().map_or(HIDDEN.to_vec(), |l| l.0.clone());
+    let activation = a.activation.unwrap_or(ACTIVATION);
+    let mut builder = Network::<f32>::builder(n_in)
+        .output(n_out, loss)
+        .seed(seed);
+    for &n in &hidden {
+        builder = builder.hidden(n, activation);
+    }
+    let probe = builder.build()?;
+    let sizes: Vec<String> = probe.sizes().iter().map(|n| n.to_string()).collect();
+    println!(
+        "data: {source}: {} samples ({} train, {} validation{}), {n_in} features, {}; loaded in {load_seconds:.1} s",
+        m_all,
+        train.x.nrows(),
+        val.as_ref().map_or(0, |v| v.x.nrows()),
+        test.as_ref()
+            .map_or(String::new(), |t| format!(", {} test", t.x.nrows())),
+        class_names
+            .as_ref()
+            .map_or(format!("{n_out} target value(s)"), |c| format!("{} classes", c.len())),
+    );
+    println!(
+        "network: {}, {activation}, {loss} ({} output), {} parameters; scaling {}",
+        sizes.join("-"),
+        loss.output_activation(),
+        probe.n_params(),
+        scaler.as_ref().map_or("none", |s| s.scaling().name()),
+    );
+    println!("training: {trainer_text}");
+    let _ = std::io::stdout().flush();
+
+    let val_set = val.as_ref().map(|v| v.dataset());
+    let start = Instant::now();
+    let (net, history, total_epochs) = if a.restarts > 1 {
+        let (net, report) = trainer.fit_restarts(&builder, train.dataset(), val_set)?;
+        let mut total = 0;
+        for (k, r) in report.runs.iter().enumerate() {
+            match &r.outcome {
+                Ok(h) => {
+                    total += h.epochs.len();
+                    println!(
+                        "restart {k} (seed {}): {} epochs, score {:.6}{}",
+                        r.seed,
+                        h.epochs.len(),
+                        h.score,
+                        if k == report.best { "  <- kept" } else { "" }
+                    );
+                }
+                Err(e) => println!("restart {k} (seed {}): failed: {e}", r.seed),
+            }
+        }
+        let h = report.runs[report.best]
+            .outcome
+            .clone()
+            .map_err(CliError::from)?;
+        (net, h, total)
+    } else {
+        let mut net = probe;
+        let h = trainer.fit(&mut net, train.dataset(), val_set)?;
+        let n = h.epochs.len();
+        (net, h, n)
+    };
+    let seconds = start.elapsed().as_secs_f64();
+    let rate = (total_epochs * train.x.nrows()) as f64 / seconds.max(1e-9);
+
+    let mut rows = vec![("train", train.score(&net)?)];
+    if let Some(v) = &val {
+        rows.push(("validation", v.score(&net)?));
+    }
+    if let Some(t) = &test {
+        rows.push(("test", t.score(&net)?));
+    }
+    let ending = match (history.stopped_early, history.best_epoch) {
+        (true, Some(b)) => format!(", stopped early; weights of epoch {}", b + 1),
+        (true, None) => ", stopped early".to_string(),
+        (false, Some(b)) => format!("; weights of epoch {}", b + 1),
+        (false, None) => String::new(),
+    };
+    println!(
+        "trained {} epoch(s){ending} in {seconds:.1} s ({rate:.0} samples/s)",
+        history.epochs.len()
+    );
+    print!("{}", report::table(&rows, loss));
+
+    let mut model = SavedModel::new(net);
+    if let Some(s) = scaler {
+        model = model.with_scaler(s)?;
+    }
+    if let Some(c) = class_names {
+        model = model.with_class_labels(c)?;
+    }
+    model.save(&a.output)?;
+    let hist_path = sibling(&a.output, "history.csv");
+    write_history(&hist_path, &history)?;
+    let svg_path = sibling(&a.output, "curves.svg");
+    crate::plot::learning_curves(&svg_path, &history, loss, model.class_labels.is_some())?;
+    let mut wrote = vec![
+        a.output.display().to_string(),
+        hist_path.display().to_string(),
+        svg_path.display().to_string(),
+    ];
+    if let Some(p) = &a.onnx {
+        backprop::io::export_onnx(p, &model)?;
+        wrote.push(p.display().to_string());
+    }
+    println!("wrote {}", wrote.join(", "));
+    Ok(())
+}
+
+/// One line per epoch: epoch (from 1), training loss, validation loss and
+/// metric (empty without a validation set), learning rate, seconds.
+fn write_history(path: &Path, h: &History) -> Result<(), CliError> {
+    let opt = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
+    let mut text = String::from("epoch,train_loss,val_loss,val_metric,learning_rate,seconds\n");
+    for r in &h.epochs {
+        text.push_str(&format!(
+            "{},{},{},{},{},{}\n",
+            r.epoch + 1,
+            r.train_loss,
+            opt(r.val_loss),
+            opt(r.val_metric),
+            r.learning_rate,
+            r.seconds
+        ));
+    }
+    backprop::io::write_atomic(path, |w| w.write_all(text.as_bytes()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heads_follow_the_targets() {
+        let classes = |k: usize| Targets::Classes {
+            labels: vec![0],
+            names: (0..k).map(|c| c.to_string()).collect(),
+        };
+        assert_eq!(
+            head(&classes(2), None).unwrap(),
+            (1, Loss::BinaryCrossEntropy)
+        );
+        assert_eq!(
+            head(&classes(3), None).unwrap(),
+            (3, Loss::CategoricalCrossEntropy)
+        );
+        assert!(head(&classes(3), Some(Loss::BinaryCrossEntropy)).is_err());
+        assert!(head(&classes(1), None).is_err());
+        let values = Targets::Values(Array2::zeros((4, 2)));
+        assert_eq!(head(&values, None).unwrap(), (2, Loss::SquaredError));
+    }
+
+    #[test]
+    fn siblings_replace_the_extension() {
+        assert_eq!(
+            sibling(Path::new("out/model.safetensors"), "history.csv"),
+            Path::new("out/model.history.csv")
+        );
+        assert_eq!(
+            sibling(Path::new("model"), "curves.svg"),
+            Path::new("model.curves.svg")
+        );
+    }
+}
