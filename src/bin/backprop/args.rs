@@ -23,12 +23,14 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Train a network; with no data argument, on Fashion-MNIST.
+    #[command(allow_negative_numbers = true)]
     Train(Box<TrainArgs>),
     /// Metrics of a saved model on a data set (default: the Fashion-MNIST test set).
     Eval(EvalArgs),
     /// Predictions of a saved model, written to CSV or NPY (by the output's extension).
     Predict(PredictArgs),
     /// Check backpropagation against finite differences on a small random network (f64).
+    #[command(allow_negative_numbers = true)]
     Gradcheck(GradcheckArgs),
     /// Architecture and metadata of a saved model.
     Info(InfoArgs),

@@ -94,7 +94,10 @@ pub fn fashion_mnist(dir: &Path, split: Split) -> Result<Data, CliError> {
     check_count(&x, labels.len(), &dir.join(images))?;
     let k = labels.iter().copied().max().map_or(0, |m| m + 1);
     let names = if k <= FASHION_MNIST_CLASSES.len() && dir_is_fashion(dir) {
-        FASHION_MNIST_CLASSES.iter().map(|s| s.to_string()).collect()
+        FASHION_MNIST_CLASSES
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
     } else {
         (0..k).map(|c| c.to_string()).collect()
     };
@@ -206,11 +209,15 @@ fn flatten(a: ArrayD<f32>, path: &Path) -> Result<Array2<f32>, CliError> {
             "{}: expected one sample per row, found a scalar",
             path.display()
         ))),
-        1 => Ok(a.insert_axis(Axis(1)).into_dimensionality::<Ix2>().expect("2-D")),
+        1 => Ok(a
+            .insert_axis(Axis(1))
+            .into_dimensionality::<Ix2>()
+            .expect("2-D")),
         _ => {
             let n: usize = shape[1..].iter().product();
             let a = a.as_standard_layout().into_owned();
-            Ok(a.into_shape_with_order((shape[0], n)).expect("same element count"))
+            Ok(a.into_shape_with_order((shape[0], n))
+                .expect("same element count"))
         }
     }
 }
@@ -284,7 +291,9 @@ fn read_targets(path: &Path, format: Format, spec: &TargetSpec<'_>) -> Result<Ta
             )));
         }
     };
-    let whole = values.iter().all(|v| *v >= 0.0 && v.fract() == 0.0 && *v < 1e15);
+    let whole = values
+        .iter()
+        .all(|v| *v >= 0.0 && v.fract() == 0.0 && *v < 1e15);
     let classify = match spec.task {
         Task::Classify => true,
         Task::Regress => false,

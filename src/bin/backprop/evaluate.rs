@@ -71,7 +71,11 @@ pub fn run(a: &EvalArgs) -> Result<(), CliError> {
             "the data has no targets; choose the target column with --target".into(),
         )),
         (Targets::Classes { labels, names }, Some(classes)) => {
-            if let Some((i, &l)) = labels.iter().enumerate().find(|(_, l)| **l >= classes.len()) {
+            if let Some((i, &l)) = labels
+                .iter()
+                .enumerate()
+                .find(|(_, l)| **l >= classes.len())
+            {
                 return Err(CliError(format!(
                     "label {l} at sample {i} is not one of the model's {} classes",
                     classes.len()
@@ -136,8 +140,13 @@ pub fn classification_report(pred: &[usize], actual: &[usize], classes: &[String
             cm[t][p] += 1;
         }
     }
-    let w = classes.iter().map(|c| c.len()).max().unwrap_or(1).clamp(5, 16);
-    let short = |c: &str| c.chars().take(w).collect::<String>();
+    let w = classes
+        .iter()
+        .map(|c| c.chars().count() + 3)
+        .max()
+        .unwrap_or(1)
+        .clamp(9, 19);
+    let short = |c: &str| c.chars().take(w - 3).collect::<String>();
     let cell = (0..k)
         .flat_map(|i| cm[i].iter())
         .max()
@@ -165,9 +174,21 @@ pub fn classification_report(pred: &[usize], actual: &[usize], classes: &[String
         let tp = cm[c][c] as f64;
         let predicted: usize = (0..k).map(|t| cm[t][c]).sum();
         let support: usize = cm[c].iter().sum();
-        let p = if predicted > 0 { tp / predicted as f64 } else { 0.0 };
-        let r = if support > 0 { tp / support as f64 } else { 0.0 };
-        let f = if p + r > 0.0 { 2.0 * p * r / (p + r) } else { 0.0 };
+        let p = if predicted > 0 {
+            tp / predicted as f64
+        } else {
+            0.0
+        };
+        let r = if support > 0 {
+            tp / support as f64
+        } else {
+            0.0
+        };
+        let f = if p + r > 0.0 {
+            2.0 * p * r / (p + r)
+        } else {
+            0.0
+        };
         sp += p;
         sr += r;
         sf += f;

@@ -39,7 +39,11 @@ pub fn run(a: &InfoArgs) -> Result<(), CliError> {
         );
     }
     match &model.scaler {
-        Some(s) => println!("scaling:     {} over {} features", s.scaling(), s.n_features()),
+        Some(s) => println!(
+            "scaling:     {} over {} features",
+            s.scaling(),
+            s.n_features()
+        ),
         None => println!("scaling:     none"),
     }
     match &model.class_labels {

@@ -1,6 +1,5 @@
 //! `backprop predict`: a saved model's outputs for new data, to CSV or NPY.
 
-
 use backprop::io::{SavedModel, TargetColumn};
 
 use crate::CliError;

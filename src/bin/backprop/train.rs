@@ -178,9 +178,7 @@ fn trainer(a: &TrainArgs, has_val: bool) -> Result<(Trainer, String), CliError> 
                 .eta_min
                 .unwrap_or(if lr > ETA_MIN { ETA_MIN } else { 0.0 }),
         },
-        ScheduleName::Invscaling => Schedule::InvScaling {
-            power_t: a.power_t,
-        },
+        ScheduleName::Invscaling => Schedule::InvScaling { power_t: a.power_t },
         ScheduleName::Plateau => Schedule::ReduceOnPlateau {
             factor: a.plateau_factor,
             patience: a.plateau_patience,
@@ -228,14 +226,20 @@ fn trainer(a: &TrainArgs, has_val: bool) -> Result<(Trainer, String), CliError> 
                 min_delta: a.min_delta,
                 restore_best: true,
             });
-            es_text = format!("patience {patience} on {monitor:?}");
+            let watched = match monitor {
+                Monitor::ValLoss => "validation loss",
+                Monitor::ValMetric => "validation accuracy (R² for regression)",
+                Monitor::TrainLoss => "training loss",
+            };
+            es_text = format!("patience {patience} on {watched}");
         }
     }
     let text = format!(
-        "{opt:?} lr {lr}, {sched:?} schedule, {epochs} epochs max, batch {batch}, lambda {lambda}, \
-         seed {seed}, early stopping {es_text}"
-    )
-    .to_lowercase();
+        "{} lr {lr}, {} schedule, {epochs} epochs max, batch {batch}, lambda {lambda}, \
+         seed {seed}, early stopping {es_text}",
+        format!("{opt:?}").to_lowercase(),
+        format!("{sched:?}").to_lowercase()
+    );
     t.validate()?;
     Ok((t, text))
 }
@@ -268,7 +272,11 @@ pub fn run(a: &TrainArgs) -> Result<(), CliError> {
             let dir = data::fashion_mnist_dir(&a.data);
             let train = data::fashion_mnist(&dir, Split::Train)?;
             let test = data::fashion_mnist(&dir, Split::Test)?;
-            (train, Some(test), format!("Fashion-MNIST ({})", dir.display()))
+            (
+                train,
+                Some(test),
+                format!("Fashion-MNIST ({})", dir.display()),
+            )
         }
         Some(path) => {
             let spec = TargetSpec {
@@ -368,9 +376,7 @@ pub fn run(a: &TrainArgs) -> Result<(), CliError> {
     let (trainer, trainer_text) = trainer(a, val.is_some())?;
     let hidden: Vec<usize> = a.layers.as_ref().map_or(HIDDEN.to_vec(), |l| l.0.clone());
     let activation = a.activation.unwrap_or(ACTIVATION);
-    let mut builder = Network::<f32>::builder(n_in)
-        .output(n_out, loss)
-        .seed(seed);
+    let mut builder = Network::<f32>::builder(n_in).output(n_out, loss).seed(seed);
     for &n in &hidden {
         builder = builder.hidden(n, activation);
     }
@@ -385,7 +391,10 @@ pub fn run(a: &TrainArgs) -> Result<(), CliError> {
             .map_or(String::new(), |t| format!(", {} test", t.x.nrows())),
         class_names
             .as_ref()
-            .map_or(format!("{n_out} target value(s)"), |c| format!("{} classes", c.len())),
+            .map_or(format!("{n_out} target value(s)"), |c| format!(
+                "{} classes",
+                c.len()
+            )),
     );
     println!(
         "network: {}, {activation}, {loss} ({} output), {} parameters; scaling {}",

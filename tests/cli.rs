@@ -1,0 +1,428 @@
+//! The `backprop` command line, run as a program: training on small
+//! generated files, then `eval`, `predict` and `info` on the result;
+//! `gradcheck`; and one clear `error:` line for every user mistake.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use ndarray::Array2;
+
+const BIN: &str = env!("CARGO_BIN_EXE_backprop");
+
+fn run(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        // Keep the default data set away from a machine-wide install.
+        .env("BACKPROP_FASHION_MNIST_DIR", "/nonexistent/fashion-mnist")
+        .output()
+        .expect("the binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Runs and requires success.
+fn ok(args: &[&str]) -> String {
+    let o = run(args);
+    assert!(
+        o.status.success(),
+        "backprop {args:?} failed:\n{}\n{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    stdout(&o)
+}
+
+/// Runs and requires a user error: non-zero exit, one `error:` line on
+/// stderr, no panic. Returns that line.
+fn user_error(args: &[&str]) -> String {
+    let o = run(args);
+    let err = stderr(&o);
+    assert!(!o.status.success(), "backprop {args:?} succeeded");
+    assert!(
+        !err.contains("panicked"),
+        "backprop {args:?} panicked: {err}"
+    );
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "backprop {args:?}: not one line: {err}");
+    assert!(lines[0].starts_with("error: "), "{err}");
+    lines[0].to_string()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("temporary paths are UTF-8")
+}
+
+/// A deterministic jitter in [-1, 1] (no RNG needed for a fixed data set).
+fn jitter(i: usize, k: f64) -> f64 {
+    ((i as f64 + 1.0) * k).sin()
+}
+
+/// Three well-separated blobs in 2-D, string class labels.
+fn blobs_csv(path: &Path, n: usize, offset: usize) {
+    let names = ["cat", "dog", "emu"];
+    let mut text = String::from("a,b,species\n");
+    for i in offset..offset + n {
+        let c = i % 3;
+        let x = 3.0 * c as f64 + 0.6 * jitter(i, 12.9898);
+        let y = -2.0 * c as f64 + 0.6 * jitter(i, 78.233);
+        text.push_str(&format!("{x},{y},{}\n", names[c]));
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+/// y = 0.5·a − b + 0.25 on a grid: real-valued targets.
+fn regression_csv(path: &Path) {
+    let mut text = String::from("a,b,y\n");
+    for i in 0..15 {
+        for j in 0..15 {
+            let (a, b) = (i as f64 / 7.0 - 1.0, j as f64 / 7.0 - 1.0);
+            text.push_str(&format!("{a},{b},{}\n", 0.5 * a - b + 0.25));
+        }
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+/// The number after `label` on the line starting with `row`.
+fn table_value(out: &str, row: &str, column: usize) -> f64 {
+    let line = out
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(row))
+        .unwrap_or_else(|| panic!("no `{row}` row in:\n{out}"));
+    let cell = line.split_whitespace().nth(column).unwrap();
+    cell.trim_end_matches('%').parse().unwrap()
+}
+
+const SMALL: &[&str] = &[
+    "--layers",
+    "8",
+    "--epochs",
+    "40",
+    "--batch-size",
+    "16",
+    "--lr",
+    "0.03",
+    "--no-progress",
+];
+
+#[test]
+fn train_eval_predict_info_on_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let (train, test) = (dir.path().join("train.csv"), dir.path().join("test.csv"));
+    blobs_csv(&train, 150, 0);
+    blobs_csv(&test, 60, 1000);
+    let model = dir.path().join("m.safetensors");
+    let onnx = dir.path().join("m.onnx");
+    let mut args = vec![
+        "train",
+        "--train",
+        s(&train),
+        "--test",
+        s(&test),
+        "-o",
+        s(&model),
+        "--onnx",
+        s(&onnx),
+    ];
+    args.extend_from_slice(SMALL);
+    let out = ok(&args);
+    // Separated by more than 4 jitter widths: a working fit gets them all
+    // but the odd point right.
+    assert!(table_value(&out, "test", 3) >= 90.0, "{out}");
+    assert!(out.contains("samples/s"), "{out}");
+    for f in ["m.safetensors", "m.history.csv", "m.curves.svg", "m.onnx"] {
+        assert!(dir.path().join(f).is_file(), "{f} missing");
+    }
+    let history = std::fs::read_to_string(dir.path().join("m.history.csv")).unwrap();
+    assert!(history.starts_with("epoch,train_loss,val_loss,val_metric,learning_rate,seconds\n"));
+    let epochs = history.lines().count() - 1;
+    assert!((1..=40).contains(&epochs), "{history}");
+    let svg = std::fs::read_to_string(dir.path().join("m.curves.svg")).unwrap();
+    assert!(
+        svg.starts_with("<svg") && svg.contains("polyline"),
+        "not an SVG plot"
+    );
+
+    let out = ok(&["eval", s(&model), s(&test)]);
+    assert!(table_value(&out, "data", 3) >= 90.0, "{out}");
+    assert!(out.contains("confusion matrix"), "{out}");
+    assert!(
+        out.contains("precision") && out.contains("macro avg"),
+        "{out}"
+    );
+    for name in ["cat", "dog", "emu"] {
+        assert!(out.contains(name), "{out}");
+    }
+
+    let csv = dir.path().join("p.csv");
+    ok(&[
+        "predict",
+        s(&model),
+        s(&test),
+        "--target",
+        "last",
+        "-o",
+        s(&csv),
+    ]);
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("prediction,p(cat),p(dog),p(emu)"));
+    assert_eq!(lines.count(), 60);
+
+    let npy = dir.path().join("p.npy");
+    ok(&[
+        "predict",
+        s(&model),
+        s(&test),
+        "--target",
+        "last",
+        "-o",
+        s(&npy),
+    ]);
+    let p: Array2<f32> = backprop::io::read_npy(&npy).unwrap();
+    assert_eq!(p.dim(), (60, 3));
+    for row in p.rows() {
+        // Softmax rows sum to 1 up to f32 rounding of three terms.
+        assert!((row.sum() - 1.0).abs() < 1e-5);
+    }
+
+    let out = ok(&["info", s(&model)]);
+    assert!(out.contains("2-8-3"), "{out}");
+    assert!(out.contains("cat, dog, emu"), "{out}");
+    assert!(out.contains("standard"), "{out}");
+}
+
+#[test]
+fn regression_targets_are_inferred() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("reg.csv");
+    regression_csv(&data);
+    let model = dir.path().join("r.safetensors");
+    let mut args = vec!["train", "--train", s(&data), "-o", s(&model)];
+    args.extend_from_slice(SMALL);
+    let out = ok(&args);
+    assert!(out.contains("squared-error"), "{out}");
+    let out = ok(&["eval", s(&model), s(&data)]);
+    // A plane is easy for 8 ReLU units: R² well above 0.9.
+    assert!(table_value(&out, "data", 5) > 0.9, "{out}");
+    let info = ok(&["info", s(&model)]);
+    assert!(info.contains("classes:     none"), "{info}");
+}
+
+/// Writes an IDX file: zero bytes, type `0x08` (u8), the dimensions, data.
+fn write_idx(path: &Path, dims: &[u32], data: &[u8]) {
+    let mut b = vec![0, 0, 0x08, dims.len() as u8];
+    for d in dims {
+        b.extend_from_slice(&d.to_be_bytes());
+    }
+    b.extend_from_slice(data);
+    std::fs::write(path, b).unwrap();
+}
+
+/// m 4×4 images of two classes (bright top half or bright bottom half).
+fn tiny_idx(dir: &Path, images: &str, labels: &str, m: usize) -> (PathBuf, PathBuf) {
+    let mut pix = Vec::new();
+    let mut lab = Vec::new();
+    for i in 0..m {
+        let c = i % 2;
+        for r in 0..4 {
+            for col in 0..4 {
+                let bright = (r < 2) == (c == 0);
+                let base: u8 = if bright { 200 } else { 30 };
+                pix.push(base.wrapping_add(((i * 7 + r * 3 + col) % 20) as u8));
+            }
+        }
+        lab.push(c as u8);
+    }
+    let (pi, pl) = (dir.join(images), dir.join(labels));
+    write_idx(&pi, &[m as u32, 4, 4], &pix);
+    write_idx(&pl, &[m as u32], &lab);
+    (pi, pl)
+}
+
+#[test]
+fn idx_pairs_and_the_default_data_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("fashion");
+    std::fs::create_dir(&data).unwrap();
+    let (xi, yi) = tiny_idx(
+        &data,
+        "train-images-idx3-ubyte.gz",
+        "train-labels-idx1-ubyte.gz",
+        40,
+    );
+    let (ti, tl) = tiny_idx(
+        &data,
+        "t10k-images-idx3-ubyte.gz",
+        "t10k-labels-idx1-ubyte.gz",
+        20,
+    );
+    // The default job, pointed at a directory in Fashion-MNIST's layout
+    // (the reader takes raw IDX even under a .gz name).
+    let model = dir.path().join("d.safetensors");
+    let mut args = vec!["train", "--data-dir", s(&data), "-o", s(&model)];
+    args.extend_from_slice(SMALL);
+    let out = ok(&args);
+    assert!(out.contains("Fashion-MNIST"), "{out}");
+    assert!(table_value(&out, "test", 3) >= 90.0, "{out}");
+    let out = ok(&["eval", s(&model), "--data-dir", s(&data)]);
+    assert!(out.contains("confusion matrix"), "{out}");
+
+    // The same files given explicitly.
+    let model = dir.path().join("e.safetensors");
+    let mut args = vec![
+        "train",
+        "--train",
+        s(&xi),
+        "--train-targets",
+        s(&yi),
+        "--test",
+        s(&ti),
+        "--test-targets",
+        s(&tl),
+        "-o",
+        s(&model),
+    ];
+    args.extend_from_slice(SMALL);
+    let out = ok(&args);
+    assert!(table_value(&out, "test", 3) >= 90.0, "{out}");
+    // Two classes: one logistic output, as the Classifier does.
+    let info = ok(&["info", s(&model)]);
+    assert!(
+        info.contains("16-8-1") && info.contains("logistic"),
+        "{info}"
+    );
+    let out = ok(&["eval", s(&model), s(&ti), "--targets", s(&tl)]);
+    assert!(table_value(&out, "data", 3) >= 90.0, "{out}");
+}
+
+#[test]
+fn gradcheck_prints_the_per_layer_table() {
+    for (act, loss) in [
+        ("tanh", "categorical-cross-entropy"),
+        ("relu", "squared-error"),
+        ("logistic", "binary-cross-entropy"),
+    ] {
+        let out = ok(&[
+            "gradcheck",
+            "--layers",
+            "5,4",
+            "--activation",
+            act,
+            "--loss",
+            loss,
+            "--lambda",
+            "0.3",
+        ]);
+        assert!(out.contains("max rel err W"), "{out}");
+        let rows: Vec<&str> = out
+            .lines()
+            .filter(|l| {
+                l.split_whitespace()
+                    .next()
+                    .is_some_and(|w| w.parse::<usize>().is_ok())
+            })
+            .collect();
+        assert_eq!(rows.len(), 3, "{out}");
+        for r in rows {
+            let cells: Vec<f64> = r.split_whitespace().map(|c| c.parse().unwrap()).collect();
+            // Central differences in f64 at ε = 1e-5 agree to ~1e-9; 1e-6
+            // leaves room for rounding without hiding a wrong gradient
+            // (those show errors of order 1).
+            assert!(cells[2] < 1e-6 && cells[4] < 1e-6, "{out}");
+        }
+        assert!(out.contains("PASS"), "{out}");
+    }
+}
+
+#[test]
+fn missing_fashion_mnist_says_how_to_install() {
+    let e = user_error(&["train", "--no-progress"]);
+    assert!(e.contains("apt-get install dataset-fashion-mnist"), "{e}");
+    let e = user_error(&["train", "--data-dir", "/nonexistent/elsewhere"]);
+    assert!(e.contains("apt-get install dataset-fashion-mnist"), "{e}");
+}
+
+#[test]
+fn user_errors_are_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let train = dir.path().join("train.csv");
+    blobs_csv(&train, 30, 0);
+    let model = dir.path().join("m.safetensors");
+    let mut args = vec!["train", "--train", s(&train), "-o", s(&model)];
+    args.extend_from_slice(SMALL);
+    ok(&args);
+    let wide = dir.path().join("wide.csv");
+    std::fs::write(&wide, "a,b,c,y\n1,2,3,cat\n4,5,6,dog\n").unwrap();
+    let corrupt = dir.path().join("corrupt.safetensors");
+    std::fs::write(&corrupt, b"\xff\xff\xff\xff\xff\xff\xff\x7fgarbage").unwrap();
+    let text = dir.path().join("text.csv");
+    std::fs::write(&text, "a,y\n1,cat\nfoo,dog\n").unwrap();
+    let missing = dir.path().join("missing.csv");
+    let nodir = dir.path().join("no/such/dir/m.safetensors");
+
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["train", "--train", s(&missing)], "missing.csv"),
+        (
+            vec!["train", "--train", s(&train), "--epochs", "abc"],
+            "--epochs",
+        ),
+        (
+            vec!["train", "--train", s(&train), "--layers", "8,0"],
+            "--layers",
+        ),
+        (
+            vec!["train", "--train", s(&train), "--lr", "-1"],
+            "learning_rate",
+        ),
+        (
+            vec![
+                "train",
+                "--train",
+                s(&train),
+                "--validation-fraction",
+                "1.5",
+            ],
+            "validation-fraction",
+        ),
+        (
+            vec!["train", "--train", s(&train), "-o", s(&nodir)],
+            "does not exist",
+        ),
+        (vec!["train", "--train", s(&text)], "line 3"),
+        (
+            vec!["train", "--train", s(&train), "--target", "nope"],
+            "nope",
+        ),
+        (vec!["eval", s(&corrupt), s(&train)], "corrupt.safetensors"),
+        (vec!["eval", s(&model), s(&wide)], "3 features"),
+        (vec!["info", s(&missing)], "missing.csv"),
+        (
+            vec![
+                "predict",
+                s(&model),
+                s(&train),
+                "--target",
+                "last",
+                "-o",
+                "p.txt",
+            ],
+            ".csv",
+        ),
+        (vec!["gradcheck", "--layers", "x"], "--layers"),
+        (vec!["--threads", "0", "info", s(&model)], "threads"),
+        (vec!["frobnicate"], "frobnicate"),
+    ];
+    for (args, needle) in cases {
+        let e = user_error(&args);
+        assert!(
+            e.contains(needle),
+            "backprop {args:?}: `{e}` lacks `{needle}`"
+        );
+    }
+}
