@@ -114,7 +114,7 @@ fn dir_is_fashion(dir: &Path) -> bool {
         .file_name()
         .map(|n| n.to_string_lossy().to_lowercase())
         .unwrap_or_default();
-    !(name.contains("mnist") && !name.contains("fashion"))
+    !name.contains("mnist") || name.contains("fashion")
 }
 
 fn format_of(path: &Path, format: Format) -> Format {
