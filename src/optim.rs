@@ -36,7 +36,7 @@ use crate::{Error, Gradient, Network, Result, Scalar, parallel};
 
 /// Updates a network's parameters from a gradient. State such as momentum
 /// lives in the optimizer, allocated on the first step.
-pub trait Optimizer<S: Scalar> {
+pub trait Optimizer<S: Scalar>: Send {
     /// Applies one update θ ← θ − (step computed from ∂J/∂θ).
     ///
     /// # Errors

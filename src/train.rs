@@ -36,6 +36,7 @@ use ndarray::{Array2, ArrayView1, s};
 
 use crate::data::{Batcher, Dataset, OwnedDataset, holdout_split};
 use crate::optim::{Adam, AdamW, Rmsprop, check_learning_rate, check_non_negative, check_positive};
+use crate::parallel;
 use crate::schedule::{Schedule, Scheduler};
 use crate::{
     Error, Layout, Loss, Network, NetworkBuilder, Optimizer, Result, Scalar, Sgd, Targets,
@@ -274,12 +275,12 @@ pub enum Control {
 /// Called after every epoch with its record and the network.
 ///
 /// Closures `FnMut(&EpochRecord, &Network<S>) -> Control` are callbacks.
-pub trait Callback<S: Scalar> {
+pub trait Callback<S: Scalar>: Send {
     /// Inspects the epoch just finished; returns whether to go on.
     fn on_epoch_end(&mut self, record: &EpochRecord, net: &Network<S>) -> Control;
 }
 
-impl<S: Scalar, F: FnMut(&EpochRecord, &Network<S>) -> Control> Callback<S> for F {
+impl<S: Scalar, F: FnMut(&EpochRecord, &Network<S>) -> Control + Send> Callback<S> for F {
     fn on_epoch_end(&mut self, record: &EpochRecord, net: &Network<S>) -> Control {
         self(record, net)
     }
@@ -724,7 +725,22 @@ impl Trainer {
     }
 
     /// The loop; `opt = None` runs L-BFGS.
+    /// Runs the loop on a thread of the elementwise pool (see
+    /// [`parallel::install`]): the pool is entered once per run, so steps
+    /// allocate nothing whatever the thread count.
     fn run<S: Scalar>(
+        &self,
+        net: &mut Network<S>,
+        opt: Option<&mut dyn Optimizer<S>>,
+        train: Dataset<'_, S>,
+        val: Option<Dataset<'_, S>>,
+        seed: u64,
+        callbacks: &mut [&mut dyn Callback<S>],
+    ) -> Result<History> {
+        parallel::install(|| self.run_in_pool(net, opt, train, val, seed, callbacks))
+    }
+
+    fn run_in_pool<S: Scalar>(
         &self,
         net: &mut Network<S>,
         mut opt: Option<&mut dyn Optimizer<S>>,

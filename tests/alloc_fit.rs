@@ -1,10 +1,11 @@
 //! Epochs of `Trainer::fit` allocate nothing: all buffers (mini-batch,
 //! workspace, optimizer state, validation, history) are made before the
 //! first epoch, so a fit of 12 epochs allocates exactly as often as a fit of
-//! 2. Allocations are counted on the test's own thread only.
+//! 2. Allocations are counted on every thread (the caller's, the elementwise
+//! pool's, OpenBLAS's); this file holds one test so nothing else runs.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
 
 use backprop::data::Dataset;
 use backprop::{Activation, EarlyStopping, Loss, Network, Solver, Trainer};
@@ -12,17 +13,14 @@ use ndarray::Array2;
 
 struct Counting;
 
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-    static COUNT: Cell<u64> = const { Cell::new(0) };
-}
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static COUNT: AtomicU64 = AtomicU64::new(0);
 
-// SAFETY: defers to the system allocator; the bookkeeping touches only
-// const-initialized thread-locals, which never allocate.
+// SAFETY: defers to the system allocator; the bookkeeping is two atomics.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.with(|c| c.get()) {
-            COUNT.with(|n| n.set(n.get() + 1));
+        if COUNTING.load(SeqCst) {
+            COUNT.fetch_add(1, SeqCst);
         }
         // SAFETY: same contract as the caller's.
         unsafe { System.alloc(layout) }
@@ -32,8 +30,8 @@ unsafe impl GlobalAlloc for Counting {
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if COUNTING.with(|c| c.get()) {
-            COUNT.with(|n| n.set(n.get() + 1));
+        if COUNTING.load(SeqCst) {
+            COUNT.fetch_add(1, SeqCst);
         }
         // SAFETY: same contract as the caller's.
         unsafe { System.realloc(ptr, layout, new_size) }
@@ -43,12 +41,14 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-fn allocations_for(epochs: usize, solver: Solver) -> u64 {
-    let x = Array2::from_shape_fn((50, 3), |(i, j)| ((i * 7 + j) % 11) as f32 / 5.0 - 1.0);
+fn allocations_for(epochs: usize, solver: Solver, n_inputs: usize) -> u64 {
+    let x = Array2::from_shape_fn((50, n_inputs), |(i, j)| {
+        ((i * 7 + j) % 11) as f32 / 5.0 - 1.0
+    });
     let labels: Vec<usize> = (0..50).map(|i| i % 3).collect();
     let w: Vec<f32> = (0..50).map(|i| 1.0 + (i % 2) as f32).collect();
-    let mut net = Network::<f32>::builder(3)
-        .hidden(8, Activation::Relu)
+    let mut net = Network::<f32>::builder(n_inputs)
+        .hidden(8 * n_inputs, Activation::Relu)
         .output(3, Loss::CategoricalCrossEntropy)
         .seed(1)
         .build()
@@ -65,20 +65,32 @@ fn allocations_for(epochs: usize, solver: Solver) -> u64 {
             ..EarlyStopping::default()
         });
     let data = Dataset::new(x.view(), &labels).with_sample_weight(&w);
-    COUNT.with(|n| n.set(0));
-    COUNTING.with(|c| c.set(true));
+    COUNT.store(0, SeqCst);
+    COUNTING.store(true, SeqCst);
     let h = trainer.fit(&mut net, data, None).unwrap();
-    COUNTING.with(|c| c.set(false));
+    COUNTING.store(false, SeqCst);
     assert_eq!(h.epochs.len(), epochs);
-    COUNT.with(|n| n.get())
+    COUNT.load(SeqCst)
 }
 
 #[test]
 fn epochs_allocate_nothing() {
+    // The counter is global: let the test harness finish starting up (its
+    // main thread allocates while this test begins) before counting.
+    allocations_for(1, Solver::sgd(), 3);
+    // One thread: everything runs on the caller.
     for solver in [Solver::adam(), Solver::momentum(0.9, true), Solver::sgd()] {
-        let short = allocations_for(2, solver);
-        let long = allocations_for(12, solver);
+        let short = allocations_for(2, solver, 3);
+        let long = allocations_for(12, solver, 3);
         assert!(short > 0, "the counter sees the setup allocations");
         assert_eq!(short, long, "{solver:?}: per-epoch allocations");
     }
+    // Two threads, with a network (N ≈ 81 000) whose SGD update is large
+    // enough to go to the elementwise pool.
+    backprop::parallel::set_num_threads(2).unwrap();
+    let n_inputs = 100;
+    assert!(8 * n_inputs * (n_inputs + 4) >= backprop::parallel::PAR_MIN_ELEMS);
+    let short = allocations_for(2, Solver::sgd(), n_inputs);
+    let long = allocations_for(12, Solver::sgd(), n_inputs);
+    assert_eq!(short, long, "per-epoch allocations with a thread pool");
 }

@@ -174,6 +174,13 @@ pub fn step_flops(sizes: &[usize], batch: usize) -> f64 {
     6.0 * batch as f64 * n_weights(sizes) as f64
 }
 
+/// Floating-point operations the step's GEMMs actually perform:
+/// 6·B·N_weights less the first layer's back-propagated delta
+/// (2·B·n₀·n₁), which nothing consumes and the network skips.
+pub fn step_gemm_flops(sizes: &[usize], batch: usize) -> f64 {
+    step_flops(sizes, batch) - 2.0 * batch as f64 * (sizes[0] * sizes[1]) as f64
+}
+
 /// Floating-point operations of a forward pass: 2·B·N_weights.
 pub fn forward_flops(sizes: &[usize], batch: usize) -> f64 {
     2.0 * batch as f64 * n_weights(sizes) as f64
