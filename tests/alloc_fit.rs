@@ -2,7 +2,7 @@
 //! workspace, optimizer state, validation, history) are made before the
 //! first epoch, so a fit of 12 epochs allocates exactly as often as a fit of
 //! 2. Allocations are counted on every thread (the caller's, the elementwise
-//! pool's, OpenBLAS's); this file holds one test so nothing else runs.
+//! pool's, OpenBLAS's); the file runs without libtest, so nothing else runs.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
@@ -73,11 +73,7 @@ fn allocations_for(epochs: usize, solver: Solver, n_inputs: usize) -> u64 {
     COUNT.load(SeqCst)
 }
 
-#[test]
 fn epochs_allocate_nothing() {
-    // The counter is global: let the test harness finish starting up (its
-    // main thread allocates while this test begins) before counting.
-    allocations_for(1, Solver::sgd(), 3);
     // One thread: everything runs on the caller.
     for solver in [Solver::adam(), Solver::momentum(0.9, true), Solver::sgd()] {
         let short = allocations_for(2, solver, 3);
@@ -93,4 +89,12 @@ fn epochs_allocate_nothing() {
     let short = allocations_for(2, Solver::sgd(), n_inputs);
     let long = allocations_for(12, Solver::sgd(), n_inputs);
     assert_eq!(short, long, "per-epoch allocations with a thread pool");
+}
+
+/// Runs without libtest (`harness = false` in Cargo.toml): the harness's own
+/// threads would allocate while the global counter is on.
+fn main() {
+    epochs_allocate_nothing();
+    println!("test epochs_allocate_nothing ... ok");
+    println!("test result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out");
 }
