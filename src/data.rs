@@ -90,30 +90,7 @@ impl<'a, S: Scalar> Dataset<'a, S> {
             });
         }
         if let Some(w) = self.sample_weight {
-            if w.len() != self.len() {
-                return Err(Error::SampleCount {
-                    inputs: self.len(),
-                    targets: w.len(),
-                });
-            }
-            let mut sum = 0.0;
-            for (index, &v) in w.iter().enumerate() {
-                if !(v.is_finite() && v >= S::zero()) {
-                    return Err(Error::InvalidSampleWeight {
-                        index,
-                        value: v.wide(),
-                        reason: "sample weights must be finite and >= 0",
-                    });
-                }
-                sum += v.wide();
-            }
-            if sum <= 0.0 {
-                return Err(Error::InvalidSampleWeight {
-                    index: 0,
-                    value: sum,
-                    reason: "the sample weights sum to 0 (the value shown is the sum)",
-                });
-            }
+            crate::network::weight_scale(w, self.len())?;
         }
         Ok(())
     }

@@ -411,13 +411,7 @@ impl<S: Scalar> Network<S> {
         y: impl Into<Targets<'a, S>>,
         lambda: S,
     ) -> Result<S> {
-        let y = y.into();
-        self.check_batch(ws, x, Some(&y), false)?;
-        check_lambda(lambda)?;
-        self.forward(ws, x);
-        let m = x.nrows();
-        let data = self.loss.cost_and_delta(ws.output(m), &y, None, None);
-        Ok(S::cast(self.regularized(data, lambda.wide(), m)))
+        self.cost_impl(ws, x, y.into(), None, lambda)
     }
 
     /// The cost with per-sample weights wᵢ ≥ 0:
@@ -437,15 +431,27 @@ impl<S: Scalar> Network<S> {
         sample_weight: &[S],
         lambda: S,
     ) -> Result<S> {
-        let y = y.into();
+        self.cost_impl(ws, x, y.into(), Some(sample_weight), lambda)
+    }
+
+    /// Forward pass and cost, optionally weighted per sample.
+    fn cost_impl(
+        &self,
+        ws: &mut Workspace<S>,
+        x: ArrayView2<'_, S>,
+        y: Targets<'_, S>,
+        sample_weight: Option<&[S]>,
+        lambda: S,
+    ) -> Result<S> {
         self.check_batch(ws, x, Some(&y), false)?;
         check_lambda(lambda)?;
-        let scale = weight_scale(sample_weight, x.nrows())?;
-        self.forward(ws, x);
         let m = x.nrows();
-        let data = self
-            .loss
-            .cost_and_delta(ws.output(m), &y, None, Some((sample_weight, scale)));
+        let weights = match sample_weight {
+            Some(w) => Some((w, weight_scale(w, m)?)),
+            None => None,
+        };
+        self.forward(ws, x);
+        let data = self.loss.cost_and_delta(ws.output(m), &y, None, weights);
         Ok(S::cast(self.regularized(data, lambda.wide(), m)))
     }
 
@@ -821,7 +827,7 @@ fn class_of<S: Scalar>(row: ArrayView1<'_, S>) -> usize {
 }
 
 /// m/Σw for valid sample weights (see [`Network::cost_weighted`]).
-fn weight_scale<S: Scalar>(w: &[S], m: usize) -> Result<f64> {
+pub(crate) fn weight_scale<S: Scalar>(w: &[S], m: usize) -> Result<f64> {
     if w.len() != m {
         return Err(Error::SampleCount {
             inputs: m,
