@@ -21,19 +21,25 @@
 //! machines the spinning OpenBLAS workers make a second elementwise pool a
 //! loss, see `BENCHMARKS.md`).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
 use rayon::prelude::*;
 
 use crate::{Error, Result};
 
-/// Arrays with fewer elements than this are processed on the calling thread:
-/// below it, handing the pass to a pool costs more than it saves. A fused
-/// bias + activation pass streams about 1 element per ns per core, so 2¹⁶
-/// elements take tens of µs, where a rayon fork-join round trip (a few µs,
-/// more when a sleeping worker must be woken) drops under 10% of the pass.
-/// `BENCHMARKS.md` records the measured crossover.
-pub const PAR_MIN_ELEMS: usize = 1 << 16;
+/// Arrays with fewer elements than this are processed on the calling thread.
+///
+/// Measured on 2 cores (`benches/elementwise.rs`, f32, see `BENCHMARKS.md`):
+/// the SGD update alone, in a sustained loop inside the pool, breaks even
+/// near 2¹⁶ elements (6.4 µs pooled against 6.9 µs) and halves at 2²⁰
+/// (64 µs against 133 µs); but inside a training step, right after GEMMs
+/// whose OpenBLAS workers are still spinning, the pooled bias + ReLU and ⊙ g′
+/// passes of a 256-4096-10 network only reach parity at 2²⁰ elements
+/// (12.0 ms against 11.9 ms per step) and lose below it. 2²⁰ is therefore the
+/// smallest size at which the pool is not a loss; adjust with
+/// [`set_min_parallel_len`] on machines with more cores.
+pub const PAR_MIN_ELEMS: usize = 1 << 20;
 
 static POOL: RwLock<Option<Arc<rayon::ThreadPool>>> = RwLock::new(None);
 
@@ -205,8 +211,30 @@ where
     }
 }
 
+static MIN_PARALLEL_LEN: AtomicUsize = AtomicUsize::new(PAR_MIN_ELEMS);
+
+/// Sets the smallest array (in elements) that an elementwise pass hands to
+/// the pool; default [`PAR_MIN_ELEMS`]. `usize::MAX` keeps every pass on the
+/// calling thread, 0 sends every pass to the pool (with more than one
+/// thread).
+///
+/// ```
+/// use backprop::parallel;
+/// parallel::set_min_parallel_len(1 << 18);
+/// assert_eq!(parallel::min_parallel_len(), 1 << 18);
+/// parallel::set_min_parallel_len(parallel::PAR_MIN_ELEMS);
+/// ```
+pub fn set_min_parallel_len(n: usize) {
+    MIN_PARALLEL_LEN.store(n, Ordering::Relaxed);
+}
+
+/// The current threshold set by [`set_min_parallel_len`].
+pub fn min_parallel_len() -> usize {
+    MIN_PARALLEL_LEN.load(Ordering::Relaxed)
+}
+
 fn large_pool(len: usize) -> Option<Arc<rayon::ThreadPool>> {
-    if len < PAR_MIN_ELEMS {
+    if len < min_parallel_len() {
         return None;
     }
     init_from_env();

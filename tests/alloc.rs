@@ -88,9 +88,10 @@ fn steps_allocate_nothing_after_warm_up() {
     assert_eq!(steps(&[37, 29, 11], 16, 20), 0);
     assert_eq!(steps(&[300, 1100, 10], 64, 20), 0);
 
-    // Two threads, arrays large enough for the pool, loop inside `install`.
+    // Two threads, every elementwise pass sent to the pool, loop inside
+    // `install`.
     backprop::parallel::set_num_threads(2).unwrap();
-    const { assert!(64 * 1100 >= backprop::parallel::PAR_MIN_ELEMS) };
+    backprop::parallel::set_min_parallel_len(0);
     let n = backprop::parallel::install(|| steps(&[300, 1100, 10], 64, 20));
     assert_eq!(n, 0);
 }

@@ -41,14 +41,12 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-fn allocations_for(epochs: usize, solver: Solver, n_inputs: usize) -> u64 {
-    let x = Array2::from_shape_fn((50, n_inputs), |(i, j)| {
-        ((i * 7 + j) % 11) as f32 / 5.0 - 1.0
-    });
+fn allocations_for(epochs: usize, solver: Solver) -> u64 {
+    let x = Array2::from_shape_fn((50, 3), |(i, j)| ((i * 7 + j) % 11) as f32 / 5.0 - 1.0);
     let labels: Vec<usize> = (0..50).map(|i| i % 3).collect();
     let w: Vec<f32> = (0..50).map(|i| 1.0 + (i % 2) as f32).collect();
-    let mut net = Network::<f32>::builder(n_inputs)
-        .hidden(8 * n_inputs, Activation::Relu)
+    let mut net = Network::<f32>::builder(3)
+        .hidden(8, Activation::Relu)
         .output(3, Loss::CategoricalCrossEntropy)
         .seed(1)
         .build()
@@ -76,18 +74,16 @@ fn allocations_for(epochs: usize, solver: Solver, n_inputs: usize) -> u64 {
 fn epochs_allocate_nothing() {
     // One thread: everything runs on the caller.
     for solver in [Solver::adam(), Solver::momentum(0.9, true), Solver::sgd()] {
-        let short = allocations_for(2, solver, 3);
-        let long = allocations_for(12, solver, 3);
+        let short = allocations_for(2, solver);
+        let long = allocations_for(12, solver);
         assert!(short > 0, "the counter sees the setup allocations");
         assert_eq!(short, long, "{solver:?}: per-epoch allocations");
     }
-    // Two threads, with a network (N ≈ 81 000) whose SGD update is large
-    // enough to go to the elementwise pool.
+    // Two threads, every elementwise pass sent to the pool.
     backprop::parallel::set_num_threads(2).unwrap();
-    let n_inputs = 100;
-    assert!(8 * n_inputs * (n_inputs + 4) >= backprop::parallel::PAR_MIN_ELEMS);
-    let short = allocations_for(2, Solver::sgd(), n_inputs);
-    let long = allocations_for(12, Solver::sgd(), n_inputs);
+    backprop::parallel::set_min_parallel_len(0);
+    let short = allocations_for(2, Solver::sgd());
+    let long = allocations_for(12, Solver::sgd());
     assert_eq!(short, long, "per-epoch allocations with a thread pool");
 }
 
