@@ -30,15 +30,16 @@ use crate::{Error, Result};
 
 /// Arrays with fewer elements than this are processed on the calling thread.
 ///
-/// Measured on 2 cores (`benches/elementwise.rs`, f32, see `BENCHMARKS.md`):
-/// the SGD update alone, in a sustained loop inside the pool, breaks even
-/// near 2¹⁶ elements (6.4 µs pooled against 6.9 µs) and halves at 2²⁰
-/// (64 µs against 133 µs); but inside a training step, right after GEMMs
-/// whose OpenBLAS workers are still spinning, the pooled bias + ReLU and ⊙ g′
-/// passes of a 256-4096-10 network only reach parity at 2²⁰ elements
-/// (12.0 ms against 11.9 ms per step) and lose below it. 2²⁰ is therefore the
-/// smallest size at which the pool is not a loss; adjust with
-/// [`set_min_parallel_len`] on machines with more cores.
+/// Measured on 2 cores with `benches/elementwise.rs` (f32, OpenBLAS and
+/// elementwise pool at 2 threads, pool forced on against forced off; see
+/// `BENCHMARKS.md`): a whole training step of a 256-4096-10 network, whose
+/// bias + ReLU and ⊙ g′ passes cover B·4096 elements right after GEMMs whose
+/// OpenBLAS workers are still spinning, loses with the pool below 2²⁰
+/// elements (1.27 ms against 1.04 ms per step at 2¹⁶, 3.9 against 3.3 ms at
+/// 2¹⁸) and is at parity from 2²⁰ on (12.1 against 11.9 ms). The SGD update
+/// alone lost with the pool at every size measured there (up to 2²²). So 2²⁰
+/// is the smallest size at which the pool is not a loss on this machine;
+/// with more cores the crossover moves down: see [`set_min_parallel_len`].
 pub const PAR_MIN_ELEMS: usize = 1 << 20;
 
 static POOL: RwLock<Option<Arc<rayon::ThreadPool>>> = RwLock::new(None);
