@@ -36,7 +36,9 @@
 //! The default `openblas` feature links the system OpenBLAS (Debian:
 //! `apt-get install libopenblas-dev`); `build.rs` stops with that command when
 //! it is missing. Built with `--no-default-features`, every product runs
-//! ndarray's pure-Rust GEMM instead. Thread counts: see [`parallel`].
+//! ndarray's pure-Rust GEMM instead (whose packing buffers are allocated on
+//! every call: the zero-allocation guarantee is the OpenBLAS backend's).
+//! Thread counts: see [`parallel`].
 
 #![warn(missing_docs)]
 
