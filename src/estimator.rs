@@ -590,7 +590,7 @@ impl<S: Scalar> Regressor<S> {
         let net = self.core.net("regressor")?;
         check_data(net, &Dataset::new(x, y), "scoring set")?;
         let p = net.predict(x)?;
-        Ok(crate::metrics::r2_score(p.view(), y, None))
+        crate::metrics::r2_score(p.view(), y, None)
     }
 }
 

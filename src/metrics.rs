@@ -1,36 +1,99 @@
 //! Scores for fitted models: accuracy and log-loss for classification; mean
 //! squared error, mean absolute error and R² for regression. Sums are taken
 //! in f64. Optional sample weights turn each mean into Σwᵢ·(…)/Σwᵢ.
+//!
+//! Every function checks its inputs: mismatched lengths or shapes, empty
+//! input, invalid weights and out-of-range labels are errors, never a panic.
 
 use ndarray::ArrayView2;
 
-use crate::Scalar;
+use crate::{Error, Result, Scalar};
+
+/// Validates `n` predictions against `n_actual` targets and the weights.
+fn check_samples<S: Scalar>(n: usize, n_actual: usize, w: Option<&[S]>) -> Result<()> {
+    if n != n_actual {
+        return Err(Error::SampleCount {
+            inputs: n,
+            targets: n_actual,
+        });
+    }
+    if n == 0 {
+        return Err(Error::Empty {
+            what: "metric input",
+        });
+    }
+    if let Some(w) = w {
+        crate::network::weight_scale(w, n)?;
+    }
+    Ok(())
+}
+
+/// As [`check_samples`], for two matrices that must have the same shape.
+fn check_shapes<S: Scalar>(
+    predicted: ArrayView2<'_, S>,
+    actual: ArrayView2<'_, S>,
+    w: Option<&[S]>,
+) -> Result<()> {
+    if predicted.dim() != actual.dim() {
+        return Err(Error::OutputShape {
+            got: predicted.shape().to_vec(),
+            expected: actual.shape().to_vec(),
+        });
+    }
+    check_samples(predicted.nrows(), actual.nrows(), w)
+}
 
 /// Fraction of `predicted` equal to `actual` (weighted by `w` if given).
-/// 0 for empty input.
+///
+/// # Errors
+/// [`Error::SampleCount`] for different lengths, [`Error::Empty`],
+/// [`Error::InvalidSampleWeight`].
 ///
 /// ```
-/// assert_eq!(backprop::metrics::accuracy(&[0, 1, 1, 0], &[0, 1, 0, 0], None::<&[f32]>), 0.75);
+/// let acc = backprop::metrics::accuracy(&[0, 1, 1, 0], &[0, 1, 0, 0], None::<&[f32]>)?;
+/// assert_eq!(acc, 0.75);
+/// # Ok::<(), backprop::Error>(())
 /// ```
-pub fn accuracy<S: Scalar>(predicted: &[usize], actual: &[usize], w: Option<&[S]>) -> f64 {
-    weighted_mean(predicted.len(), w, |i| {
+pub fn accuracy<S: Scalar>(predicted: &[usize], actual: &[usize], w: Option<&[S]>) -> Result<f64> {
+    check_samples(predicted.len(), actual.len(), w)?;
+    Ok(weighted_mean(predicted.len(), w, |i| {
         f64::from(u8::from(predicted[i] == actual[i]))
-    })
+    }))
 }
 
 /// Mean of −ln p(actual class), with probabilities clipped to
 /// [10⁻¹⁵, 1 − 10⁻¹⁵] as scikit-learn does. `proba` holds one row per sample
 /// and one column per class (a single column means p(class 1)).
 ///
+/// # Errors
+/// [`Error::SampleCount`], [`Error::Empty`], [`Error::InvalidSampleWeight`],
+/// [`Error::LabelOutOfRange`] for a class without a column,
+/// [`Error::NonFinite`] probabilities.
+///
 /// ```
 /// use ndarray::array;
 /// let p = array![[0.5f64, 0.5], [0.25, 0.75]];
-/// let ll = backprop::metrics::log_loss(p.view(), &[0, 1], None);
+/// let ll = backprop::metrics::log_loss(p.view(), &[0, 1], None)?;
 /// assert!((ll - (-(0.5f64.ln() + 0.75f64.ln()) / 2.0)).abs() < 1e-12);
+/// # Ok::<(), backprop::Error>(())
 /// ```
-pub fn log_loss<S: Scalar>(proba: ArrayView2<'_, S>, actual: &[usize], w: Option<&[S]>) -> f64 {
+pub fn log_loss<S: Scalar>(
+    proba: ArrayView2<'_, S>,
+    actual: &[usize],
+    w: Option<&[S]>,
+) -> Result<f64> {
     const CLIP: f64 = 1e-15;
-    weighted_mean(actual.len(), w, |i| {
+    check_samples(proba.nrows(), actual.len(), w)?;
+    crate::network::check_finite("probabilities", proba)?;
+    let n_classes = proba.ncols().max(2);
+    if let Some(index) = actual.iter().position(|&c| c >= n_classes) {
+        return Err(Error::LabelOutOfRange {
+            label: actual[index],
+            index,
+            n_classes,
+        });
+    }
+    Ok(weighted_mean(actual.len(), w, |i| {
         let p = if proba.ncols() == 1 {
             let p1 = proba[[i, 0]].wide();
             if actual[i] == 1 { p1 } else { 1.0 - p1 }
@@ -38,17 +101,22 @@ pub fn log_loss<S: Scalar>(proba: ArrayView2<'_, S>, actual: &[usize], w: Option
             proba[[i, actual[i]]].wide()
         };
         -p.clamp(CLIP, 1.0 - CLIP).ln()
-    })
+    }))
 }
 
 /// Mean over samples and outputs of (ŷ − y)².
+///
+/// # Errors
+/// [`Error::OutputShape`] for different shapes, [`Error::Empty`],
+/// [`Error::InvalidSampleWeight`].
 pub fn mean_squared_error<S: Scalar>(
     predicted: ArrayView2<'_, S>,
     actual: ArrayView2<'_, S>,
     w: Option<&[S]>,
-) -> f64 {
+) -> Result<f64> {
+    check_shapes(predicted, actual, w)?;
     let k = predicted.ncols().max(1) as f64;
-    weighted_mean(predicted.nrows(), w, |i| {
+    Ok(weighted_mean(predicted.nrows(), w, |i| {
         predicted
             .row(i)
             .iter()
@@ -56,17 +124,22 @@ pub fn mean_squared_error<S: Scalar>(
             .map(|(&p, &a)| (p.wide() - a.wide()).powi(2))
             .sum::<f64>()
             / k
-    })
+    }))
 }
 
 /// Mean over samples and outputs of |ŷ − y|.
+///
+/// # Errors
+/// [`Error::OutputShape`] for different shapes, [`Error::Empty`],
+/// [`Error::InvalidSampleWeight`].
 pub fn mean_absolute_error<S: Scalar>(
     predicted: ArrayView2<'_, S>,
     actual: ArrayView2<'_, S>,
     w: Option<&[S]>,
-) -> f64 {
+) -> Result<f64> {
+    check_shapes(predicted, actual, w)?;
     let k = predicted.ncols().max(1) as f64;
-    weighted_mean(predicted.nrows(), w, |i| {
+    Ok(weighted_mean(predicted.nrows(), w, |i| {
         predicted
             .row(i)
             .iter()
@@ -74,7 +147,7 @@ pub fn mean_absolute_error<S: Scalar>(
             .map(|(&p, &a)| (p.wide() - a.wide()).abs())
             .sum::<f64>()
             / k
-    })
+    }))
 }
 
 /// Coefficient of determination R² = 1 − Σ(y − ŷ)²/Σ(y − ȳ)², computed per
@@ -82,20 +155,28 @@ pub fn mean_absolute_error<S: Scalar>(
 /// `multioutput="uniform_average"`). An output with constant targets scores 1
 /// when predicted exactly and 0 otherwise, as in scikit-learn.
 ///
+/// # Errors
+/// [`Error::OutputShape`] for different shapes, [`Error::Empty`],
+/// [`Error::InvalidSampleWeight`].
+///
 /// ```
 /// use ndarray::array;
 /// let y = array![[1.0f64], [2.0], [3.0]];
-/// assert_eq!(backprop::metrics::r2_score(y.view(), y.view(), None), 1.0);
+/// assert_eq!(backprop::metrics::r2_score(y.view(), y.view(), None)?, 1.0);
+/// # Ok::<(), backprop::Error>(())
 /// ```
 pub fn r2_score<S: Scalar>(
     predicted: ArrayView2<'_, S>,
     actual: ArrayView2<'_, S>,
     w: Option<&[S]>,
-) -> f64 {
+) -> Result<f64> {
+    check_shapes(predicted, actual, w)?;
     let m = actual.nrows();
     let k = actual.ncols();
-    if m == 0 || k == 0 {
-        return 0.0;
+    if k == 0 {
+        return Err(Error::Empty {
+            what: "metric input",
+        });
     }
     let wt = |i: usize| w.map_or(1.0, |w| w[i].wide());
     let sw: f64 = (0..m).map(wt).sum();
@@ -116,7 +197,7 @@ pub fn r2_score<S: Scalar>(
             0.0
         };
     }
-    total / k as f64
+    Ok(total / k as f64)
 }
 
 /// Σwᵢ·f(i)/Σwᵢ, or the plain mean without weights; 0 for n = 0.
@@ -142,15 +223,40 @@ mod tests {
     fn regression_metrics_by_hand() {
         let y = array![[1.0f64], [2.0], [3.0], [4.0]];
         let p = array![[1.5f64], [2.0], [2.0], [4.0]];
-        assert!((mean_squared_error(p.view(), y.view(), None) - 1.25 / 4.0).abs() < 1e-15);
-        assert!((mean_absolute_error(p.view(), y.view(), None) - 1.5 / 4.0).abs() < 1e-15);
+        assert!((mean_squared_error(p.view(), y.view(), None).unwrap() - 1.25 / 4.0).abs() < 1e-15);
+        assert!((mean_absolute_error(p.view(), y.view(), None).unwrap() - 1.5 / 4.0).abs() < 1e-15);
         // Σ(y − ȳ)² = 5, Σ(y − ŷ)² = 1.25.
-        assert!((r2_score(p.view(), y.view(), None) - 0.75).abs() < 1e-15);
+        assert!((r2_score(p.view(), y.view(), None).unwrap() - 0.75).abs() < 1e-15);
+    }
+
+    #[test]
+    fn bad_input_is_an_error() {
+        let none = None::<&[f64]>;
+        assert!(matches!(
+            accuracy(&[1, 0], &[1], none),
+            Err(Error::SampleCount { .. })
+        ));
+        assert!(matches!(accuracy(&[], &[], none), Err(Error::Empty { .. })));
+        let p = array![[0.2f64, 0.8]];
+        assert!(matches!(
+            log_loss(p.view(), &[2], None),
+            Err(Error::LabelOutOfRange { .. })
+        ));
+        let y = array![[1.0f64, 2.0]];
+        let q = array![[1.0f64], [2.0]];
+        assert!(matches!(
+            r2_score(q.view(), y.view(), None),
+            Err(Error::OutputShape { .. })
+        ));
+        assert!(matches!(
+            mean_squared_error(y.view(), y.view(), Some(&[-1.0])),
+            Err(Error::InvalidSampleWeight { .. })
+        ));
     }
 
     #[test]
     fn weighted_accuracy() {
         let w = [3.0f64, 1.0];
-        assert_eq!(accuracy(&[1, 0], &[1, 1], Some(&w)), 0.75);
+        assert_eq!(accuracy(&[1, 0], &[1, 1], Some(&w)).unwrap(), 0.75);
     }
 }

@@ -63,7 +63,7 @@ pub fn score(
     match (labels, y) {
         (Some(l), _) => {
             let pred = net.predict_classes(x)?;
-            sc.accuracy = Some(backprop::metrics::accuracy::<f32>(&pred, l, None));
+            sc.accuracy = Some(backprop::metrics::accuracy::<f32>(&pred, l, None)?);
         }
         (None, Targets::Dense(d)) => {
             let pred = net.predict(x)?;
@@ -71,13 +71,13 @@ pub fn score(
                 pred.view(),
                 d,
                 None,
-            ));
+            )?);
             sc.mae = Some(backprop::metrics::mean_absolute_error::<f32>(
                 pred.view(),
                 d,
                 None,
-            ));
-            sc.r2 = Some(backprop::metrics::r2_score::<f32>(pred.view(), d, None));
+            )?);
+            sc.r2 = Some(backprop::metrics::r2_score::<f32>(pred.view(), d, None)?);
         }
         (None, Targets::Classes(_)) => {}
     }
