@@ -96,6 +96,10 @@ impl<'a, S: Scalar> Dataset<'a, S> {
     }
 
     /// The rows `idx`, copied.
+    ///
+    /// # Panics
+    /// If an index is out of range, as slice indexing and
+    /// `ArrayBase::select` do.
     pub fn subset(&self, idx: &[usize]) -> OwnedDataset<S> {
         let x = self.x.select(Axis(0), idx);
         let y = match self.y {
