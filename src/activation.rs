@@ -47,7 +47,7 @@ impl Activation {
         match self {
             Self::Identity => z,
             Self::Logistic => logistic(z),
-            Self::Tanh => z.tanh(),
+            Self::Tanh => z.tanh_fast(),
             Self::Relu => z.max(S::zero()),
         }
     }
