@@ -114,17 +114,7 @@ pub fn mean_squared_error<S: Scalar>(
     actual: ArrayView2<'_, S>,
     w: Option<&[S]>,
 ) -> Result<f64> {
-    check_shapes(predicted, actual, w)?;
-    let k = predicted.ncols().max(1) as f64;
-    Ok(weighted_mean(predicted.nrows(), w, |i| {
-        predicted
-            .row(i)
-            .iter()
-            .zip(actual.row(i))
-            .map(|(&p, &a)| (p.wide() - a.wide()).powi(2))
-            .sum::<f64>()
-            / k
-    }))
+    mean_per_entry(predicted, actual, w, |e| e * e)
 }
 
 /// Mean over samples and outputs of |ŷ − y|.
@@ -137,6 +127,16 @@ pub fn mean_absolute_error<S: Scalar>(
     actual: ArrayView2<'_, S>,
     w: Option<&[S]>,
 ) -> Result<f64> {
+    mean_per_entry(predicted, actual, w, f64::abs)
+}
+
+/// Weighted mean over samples of the mean over outputs of f(ŷ − y).
+fn mean_per_entry<S: Scalar>(
+    predicted: ArrayView2<'_, S>,
+    actual: ArrayView2<'_, S>,
+    w: Option<&[S]>,
+    f: impl Fn(f64) -> f64,
+) -> Result<f64> {
     check_shapes(predicted, actual, w)?;
     let k = predicted.ncols().max(1) as f64;
     Ok(weighted_mean(predicted.nrows(), w, |i| {
@@ -144,7 +144,7 @@ pub fn mean_absolute_error<S: Scalar>(
             .row(i)
             .iter()
             .zip(actual.row(i))
-            .map(|(&p, &a)| (p.wide() - a.wide()).abs())
+            .map(|(&p, &a)| f(p.wide() - a.wide()))
             .sum::<f64>()
             / k
     }))
