@@ -1,5 +1,6 @@
-//! Checks, before anything links, that the system OpenBLAS is installed when the
-//! default `openblas` feature is on, and stops with the one command that fixes it.
+//! With the default `openblas` feature: checks, before anything links, that the
+//! system OpenBLAS is installed (stopping with the one command that fixes it),
+//! then compiles the small C wrapper around the BLAS calls (`src/blas_ftz.c`).
 
 use std::path::Path;
 use std::process::Command;
@@ -10,16 +11,30 @@ fn main() {
     if std::env::var_os("CARGO_FEATURE_OPENBLAS").is_none() {
         return;
     }
-    if openblas_found() {
-        return;
-    }
-    panic!(
-        "\n\nbackprop: the system OpenBLAS was not found.\n\
+    if !openblas_found() {
+        panic!(
+            "\n\nbackprop: the system OpenBLAS was not found.\n\
          Install it with:    apt-get install libopenblas-dev\n\
          (or point OPENBLAS_LIB_DIR at the directory holding libopenblas.so,\n\
          or build with `--no-default-features` for the slower pure-Rust GEMM).\n\n"
-    );
+        );
+    }
+    compile_blas_wrapper();
 }
+
+/// The BLAS entry points, wrapped so that flush-to-zero is switched on around
+/// each call only (see src/denormal.rs).
+#[cfg(feature = "openblas")]
+fn compile_blas_wrapper() {
+    println!("cargo:rerun-if-changed=src/blas_ftz.c");
+    cc::Build::new()
+        .file("src/blas_ftz.c")
+        .warnings(true)
+        .compile("backprop_blas_ftz");
+}
+
+#[cfg(not(feature = "openblas"))]
+fn compile_blas_wrapper() {}
 
 fn openblas_found() -> bool {
     if let Some(dir) = std::env::var_os("OPENBLAS_LIB_DIR") {

@@ -6,7 +6,7 @@
 //! The network therefore stores only A for hidden layers.
 
 use crate::Scalar;
-use crate::parallel;
+use crate::{denormal, parallel};
 
 /// The activation g applied by a hidden layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -95,7 +95,14 @@ impl Activation {
     pub(crate) fn mul_derivative<S: Scalar>(self, delta: &mut [S], a: &[S]) {
         match self {
             Self::Identity => {}
-            _ => parallel::zip_apply(delta, a, |d, a| d * self.derivative_from_output(a)),
+            _ => {
+                // Subnormal products are flushed (see `denormal`): the next
+                // GEMM reads this buffer once per output column.
+                let tiny = denormal::threshold::<S>();
+                parallel::zip_apply(delta, a, |d, a| {
+                    denormal::flush(d * self.derivative_from_output(a), tiny)
+                })
+            }
         }
     }
 }

@@ -47,6 +47,7 @@ extern crate blas_src;
 
 pub mod activation;
 pub mod data;
+pub mod denormal;
 pub mod error;
 pub mod estimator;
 pub mod gradcheck;

@@ -1,7 +1,9 @@
 //! The only file that multiplies matrices.
 //!
 //! With the default `openblas` feature every product is one call to the system
-//! OpenBLAS (`cblas_sgemm`/`cblas_dgemm`, `cblas_sgemv`/`cblas_dgemv`).
+//! OpenBLAS (`cblas_sgemm`/`cblas_dgemm`, `cblas_sgemv`/`cblas_dgemv`), made
+//! through a few lines of C (`src/blas_ftz.c`) that switch flush-to-zero on
+//! around the call while [`denormal::flush_denormal`](crate::denormal) is on.
 //! Operands are ndarray views: a transpose is passed as a view (`w.t()`) and
 //! becomes BLAS's `Trans` flag with the original leading dimension, so no
 //! transposed copy is ever made. α and β scale and accumulate inside the call.
@@ -219,8 +221,9 @@ mod kernels {
                     #[cfg(feature = "openblas")]
                     // SAFETY: forwarded from the caller's contract.
                     unsafe {
-                        cblas_sys::$gemm(
-                            cblas_sys::CBLAS_LAYOUT::CblasRowMajor,
+                        ffi::$gemm(
+                            flush(),
+                            ROW_MAJOR,
                             trans(ta),
                             trans(tb),
                             blas_int(m),
@@ -255,8 +258,9 @@ mod kernels {
                     #[cfg(feature = "openblas")]
                     // SAFETY: forwarded from the caller's contract.
                     unsafe {
-                        cblas_sys::$gemv(
-                            cblas_sys::CBLAS_LAYOUT::CblasRowMajor,
+                        ffi::$gemv(
+                            flush(),
+                            ROW_MAJOR,
                             trans(ta),
                             blas_int(m),
                             blas_int(n),
@@ -264,10 +268,8 @@ mod kernels {
                             a,
                             blas_int(lda),
                             x,
-                            1,
                             beta,
                             y,
-                            1,
                         )
                     }
                     #[cfg(not(feature = "openblas"))]
@@ -277,16 +279,75 @@ mod kernels {
         };
     }
 
-    impl_kernels!(f32, cblas_sgemm, cblas_sgemv);
-    impl_kernels!(f64, cblas_dgemm, cblas_dgemv);
+    impl_kernels!(f32, backprop_sgemm, backprop_sgemv);
+    impl_kernels!(f64, backprop_dgemm, backprop_dgemv);
+
+    /// The wrappers in `src/blas_ftz.c`: the `cblas_?gemm`/`cblas_?gemv`
+    /// arguments (unit vector strides for gemv) after a `flush` flag that
+    /// switches flush-to-zero on for the duration of the call.
+    #[cfg(feature = "openblas")]
+    mod ffi {
+        use std::ffi::c_int;
+
+        macro_rules! declare {
+            ($t:ty, $gemm:ident, $gemv:ident) => {
+                unsafe extern "C" {
+                    pub fn $gemm(
+                        flush: c_int,
+                        layout: c_int,
+                        ta: c_int,
+                        tb: c_int,
+                        m: c_int,
+                        n: c_int,
+                        k: c_int,
+                        alpha: $t,
+                        a: *const $t,
+                        lda: c_int,
+                        b: *const $t,
+                        ldb: c_int,
+                        beta: $t,
+                        c: *mut $t,
+                        ldc: c_int,
+                    );
+                    pub fn $gemv(
+                        flush: c_int,
+                        layout: c_int,
+                        ta: c_int,
+                        m: c_int,
+                        n: c_int,
+                        alpha: $t,
+                        a: *const $t,
+                        lda: c_int,
+                        x: *const $t,
+                        beta: $t,
+                        y: *mut $t,
+                    );
+                }
+            };
+        }
+        declare!(f32, backprop_sgemm, backprop_sgemv);
+        declare!(f64, backprop_dgemm, backprop_dgemv);
+    }
 
     #[cfg(feature = "openblas")]
-    fn trans(t: bool) -> cblas_sys::CBLAS_TRANSPOSE {
-        if t {
+    const ROW_MAJOR: std::ffi::c_int = cblas_sys::CBLAS_LAYOUT::CblasRowMajor as std::ffi::c_int;
+
+    #[cfg(feature = "openblas")]
+    fn trans(t: bool) -> std::ffi::c_int {
+        let t = if t {
             cblas_sys::CBLAS_TRANSPOSE::CblasTrans
         } else {
             cblas_sys::CBLAS_TRANSPOSE::CblasNoTrans
-        }
+        };
+        t as std::ffi::c_int
+    }
+
+    /// The flushing flag for one BLAS call, after bringing OpenBLAS's
+    /// worker threads into the same mode.
+    #[cfg(feature = "openblas")]
+    fn flush() -> std::ffi::c_int {
+        crate::parallel::sync_blas_workers();
+        std::ffi::c_int::from(crate::denormal::flush_denormal())
     }
 
     /// BLAS takes 32-bit dimensions; a layer of 2³¹ units is a broken

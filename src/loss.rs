@@ -16,6 +16,7 @@
 use ndarray::{ArrayView2, ArrayViewMut2};
 
 use crate::activation::logistic;
+use crate::denormal::{self, flush};
 use crate::{Error, Result, Scalar};
 
 /// A loss J and its output activation gᴸ, fused.
@@ -188,7 +189,8 @@ impl Loss {
     }
 
     /// Σᵢ J⁽ⁱ⁾ over the batch (not divided by m), accumulated in f64, and,
-    /// when `delta` is given, δᴸ = aᴸ − y written into it. `z` holds one
+    /// when `delta` is given, δᴸ = aᴸ − y written into it (subnormal outputs
+    /// and deltas flushed to 0, see [`denormal`]). `z` holds one
     /// sample per row. Targets must have been validated.
     ///
     /// With `weights = Some((w, s))`, row i's cost and delta are multiplied by
@@ -202,6 +204,8 @@ impl Loss {
         weights: Option<(&[S], f64)>,
     ) -> f64 {
         let mut total = 0.0f64;
+        let tiny = denormal::threshold::<S>();
+        let ln_tiny = tiny.ln();
         for (i, zr) in z.rows().into_iter().enumerate() {
             let sum_before_row = total;
             if weights.is_some() {
@@ -230,7 +234,7 @@ impl Loss {
                         let e = zk - target(k);
                         total += 0.5 * e.wide() * e.wide();
                         if let Some(d) = dr.as_mut() {
-                            d[k] = e;
+                            d[k] = flush(e, tiny);
                         }
                     }
                 }
@@ -240,7 +244,7 @@ impl Loss {
                         let j = zk.max(S::zero()) - zk * yk + (-zk.abs()).exp().ln_1p();
                         total += j.wide();
                         if let Some(d) = dr.as_mut() {
-                            d[k] = logistic(zk) - yk;
+                            d[k] = flush(flush(logistic(zk), tiny) - yk, tiny);
                         }
                     }
                 }
@@ -259,7 +263,7 @@ impl Loss {
                     }
                     if let Some(d) = dr.as_mut() {
                         for (k, &zk) in zr.iter().enumerate() {
-                            d[k] = (zk - lse).exp() - target(k);
+                            d[k] = flush(exp_flushed(zk - lse, tiny, ln_tiny) - target(k), tiny);
                         }
                     }
                 }
@@ -269,25 +273,42 @@ impl Loss {
                 total = sum_before_row + f * total;
                 if let Some(d) = dr.as_mut() {
                     let fs = S::cast(f);
-                    d.iter_mut().for_each(|v| *v = *v * fs);
+                    d.iter_mut().for_each(|v| *v = flush(*v * fs, tiny));
                 }
             }
         }
         total
     }
 
-    /// Turns a row-major block of pre-activations zᴸ into outputs aᴸ in place.
+    /// Turns a row-major block of pre-activations zᴸ into outputs aᴸ in place
+    /// (probabilities below the smallest normal number are flushed to 0, see
+    /// [`denormal`]).
     pub(crate) fn activate_rows<S: Scalar>(self, z: &mut [S], n_outputs: usize) {
+        let tiny = denormal::threshold::<S>();
+        let ln_tiny = tiny.ln();
         match self {
             Self::SquaredError => {}
-            Self::BinaryCrossEntropy => z.iter_mut().for_each(|v| *v = logistic(*v)),
+            Self::BinaryCrossEntropy => z.iter_mut().for_each(|v| *v = flush(logistic(*v), tiny)),
             Self::CategoricalCrossEntropy => {
                 for row in z.chunks_exact_mut(n_outputs) {
                     let lse = log_sum_exp(row);
-                    row.iter_mut().for_each(|v| *v = (*v - lse).exp());
+                    row.iter_mut()
+                        .for_each(|v| *v = exp_flushed(*v - lse, tiny, ln_tiny));
                 }
             }
         }
+    }
+}
+
+/// e^t, or 0 where e^t would fall below `tiny` (from
+/// [`denormal::threshold`]; `ln_tiny` = ln(tiny)). Below ln(tiny) e^t is not evaluated at all:
+/// computing a subnormal result is itself slow on some processors.
+#[inline]
+fn exp_flushed<S: Scalar>(t: S, tiny: S, ln_tiny: S) -> S {
+    if t < ln_tiny {
+        S::zero()
+    } else {
+        flush(t.exp(), tiny)
     }
 }
 

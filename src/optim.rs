@@ -32,7 +32,7 @@
 //! [`AdamW`]'s ω is decoupled: it shrinks the weights directly and does not
 //! depend on the batch size.
 
-use crate::{Error, Gradient, Network, Result, Scalar, parallel};
+use crate::{Error, Gradient, Network, Result, Scalar, denormal, parallel};
 
 /// Updates a network's parameters from a gradient. State such as momentum
 /// lives in the optimizer, allocated on the first step.
@@ -129,6 +129,7 @@ impl<S: Scalar> Optimizer<S> for Sgd {
         ensure_state(&mut self.velocity, net.n_params())?;
         let (mu, lr) = (self.momentum, self.learning_rate);
         let nesterov = self.nesterov;
+        let tiny = denormal::threshold::<f64>();
         // State in f64 so that an f32 network and an f64 network follow the
         // same recurrence up to the rounding of θ and g.
         for ((w, &g), v) in net
@@ -138,7 +139,9 @@ impl<S: Scalar> Optimizer<S> for Sgd {
             .zip(&mut self.velocity)
         {
             let g = g.wide();
-            *v = mu * *v + g;
+            // Flushed: a unit whose gradient stays 0 decays v into the
+            // subnormal range (see `denormal`).
+            *v = denormal::flush(mu * *v + g, tiny);
             let d = if nesterov { g + mu * *v } else { *v };
             *w = S::cast(w.wide() - lr * d);
         }
@@ -229,6 +232,7 @@ impl Adam {
         let c1 = 1.0 - b1.powi(t);
         let c2 = 1.0 - b2.powi(t);
         let (lr, eps) = (self.learning_rate, self.epsilon);
+        let tiny = denormal::threshold::<f64>();
         for (((w, &g), m), v) in net
             .params_mut()
             .iter_mut()
@@ -237,8 +241,10 @@ impl Adam {
             .zip(&mut self.v)
         {
             let g = g.wide();
-            *m = b1 * *m + (1.0 - b1) * g;
-            *v = b2 * *v + (1.0 - b2) * g * g;
+            // Flushed: moments of a gradient that stays 0 decay into the
+            // subnormal range (see `denormal`).
+            *m = denormal::flush(b1 * *m + (1.0 - b1) * g, tiny);
+            *v = denormal::flush(b2 * *v + (1.0 - b2) * g * g, tiny);
             let step = lr * (*m / c1) / ((*v / c2).sqrt() + eps);
             *w = S::cast(w.wide() - step);
         }
@@ -388,6 +394,7 @@ impl<S: Scalar> Optimizer<S> for Rmsprop {
         check_layout(net, grad)?;
         ensure_state(&mut self.v, net.n_params())?;
         let (a, lr, eps) = (self.alpha, self.learning_rate, self.epsilon);
+        let tiny = denormal::threshold::<f64>();
         for ((w, &g), v) in net
             .params_mut()
             .iter_mut()
@@ -395,7 +402,7 @@ impl<S: Scalar> Optimizer<S> for Rmsprop {
             .zip(&mut self.v)
         {
             let g = g.wide();
-            *v = a * *v + (1.0 - a) * g * g;
+            *v = denormal::flush(a * *v + (1.0 - a) * g * g, tiny);
             *w = S::cast(w.wide() - lr * g / (v.sqrt() + eps));
         }
         Ok(())

@@ -21,8 +21,8 @@
 //! machines the spinning OpenBLAS workers make a second elementwise pool a
 //! loss, see `BENCHMARKS.md`).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 
 use rayon::prelude::*;
 
@@ -46,8 +46,13 @@ static POOL: RwLock<Option<Arc<rayon::ThreadPool>>> = RwLock::new(None);
 
 #[cfg(feature = "openblas")]
 unsafe extern "C" {
-    fn openblas_set_num_threads(n: std::ffi::c_int);
     fn openblas_get_num_threads() -> std::ffi::c_int;
+    /// `src/blas_ftz.c`: sets the thread count (`threads` > 0) and starts
+    /// OpenBLAS's workers again with flushing on or off.
+    fn backprop_blas_restart_workers(
+        flush: std::ffi::c_int,
+        threads: std::ffi::c_int,
+    ) -> std::ffi::c_int;
 }
 
 /// Sets the number of threads for both the BLAS and the elementwise pool.
@@ -75,15 +80,59 @@ pub fn set_num_threads(n: usize) -> Result<()> {
 }
 
 /// Sets the number of threads OpenBLAS uses inside each GEMM (no-op without
-/// the `openblas` feature).
+/// the `openblas` feature). Its worker threads are started again in the
+/// current [`denormal`](crate::denormal) mode; call it while no other thread
+/// is inside a BLAS call.
 pub fn set_blas_threads(n: usize) {
-    #[cfg(feature = "openblas")]
-    // SAFETY: plain setter of OpenBLAS's global thread count.
-    unsafe {
-        openblas_set_num_threads(n.clamp(1, i32::MAX as usize) as std::ffi::c_int)
+    restart_blas_workers(n.clamp(1, i32::MAX as usize));
+}
+
+/// How OpenBLAS's worker threads were last started.
+const WORKERS_AS_LOADED: u8 = 0;
+const WORKERS_FLUSHING: u8 = 1;
+const WORKERS_IEEE: u8 = 2;
+static WORKER_MODE: AtomicU8 = AtomicU8::new(WORKERS_AS_LOADED);
+static WORKER_RESTART: Mutex<()> = Mutex::new(());
+
+/// Before each BLAS call: makes OpenBLAS's worker threads flush subnormals
+/// exactly when [`denormal::flush_denormal`](crate::denormal::flush_denormal)
+/// says so. A worker keeps the floating-point mode it was started with, so a
+/// change means starting them again (once; afterwards this is two atomic
+/// loads).
+#[inline]
+#[cfg(feature = "openblas")]
+pub(crate) fn sync_blas_workers() {
+    let want = if crate::denormal::flush_denormal() {
+        WORKERS_FLUSHING
+    } else {
+        WORKERS_IEEE
     };
+    let have = WORKER_MODE.load(Ordering::Acquire);
+    if have != want && !(have == WORKERS_AS_LOADED && want == WORKERS_IEEE) {
+        restart_blas_workers(0);
+    }
+}
+
+/// Starts OpenBLAS's workers again in the current flushing mode, first
+/// setting the thread count when `threads` > 0.
+fn restart_blas_workers(threads: usize) {
+    let _one_at_a_time = WORKER_RESTART.lock().unwrap_or_else(|e| e.into_inner());
+    let flush = crate::denormal::flush_denormal();
+    #[cfg(feature = "openblas")]
+    // SAFETY: the C side sets the thread count and restarts the pool with
+    // the floating-point mode switched only inside the call; the lock keeps
+    // two restarts apart, and callers run it outside any BLAS call.
+    unsafe {
+        backprop_blas_restart_workers(std::ffi::c_int::from(flush), threads as std::ffi::c_int);
+    }
     #[cfg(not(feature = "openblas"))]
-    let _ = n;
+    let _ = threads;
+    let mode = if flush {
+        WORKERS_FLUSHING
+    } else {
+        WORKERS_IEEE
+    };
+    WORKER_MODE.store(mode, Ordering::Release);
 }
 
 /// Threads OpenBLAS uses inside each GEMM (1 without the `openblas` feature).
