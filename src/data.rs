@@ -138,6 +138,40 @@ pub struct OwnedDataset<S> {
 }
 
 impl<S: Scalar> OwnedDataset<S> {
+    /// [`holdout_split`] without a second copy of the data: the validation
+    /// rows (⌈fraction·m⌉) are copied out and the training rows are moved
+    /// up in place inside this set's own buffers, so the peak memory is the
+    /// data plus the validation part. Same split, same row order, same
+    /// values as [`holdout_split`].
+    ///
+    /// # Errors
+    /// As [`holdout_split`].
+    ///
+    /// ```
+    /// use backprop::data::{OwnedDataset, OwnedTargets};
+    /// use ndarray::Array2;
+    /// let x = Array2::from_shape_fn((10, 2), |(i, j)| (2 * i + j) as f32);
+    /// let labels: Vec<usize> = (0..10).map(|i| usize::from(i >= 8)).collect();
+    /// let all = OwnedDataset { x, y: OwnedTargets::Classes(labels), sample_weight: None };
+    /// let (train, val) = all.split_holdout(0.5, 0)?;
+    /// assert_eq!((train.x.nrows(), val.x.nrows()), (5, 5));
+    /// # Ok::<(), backprop::Error>(())
+    /// ```
+    pub fn split_holdout(self, fraction: f64, seed: u64) -> Result<(Self, Self)> {
+        let (train, val) = holdout_indices(&self.view(), fraction, seed)?;
+        let validation = self.view().subset(&val);
+        let y = match self.y {
+            OwnedTargets::Dense(y) => OwnedTargets::Dense(keep_rows(y, &train)),
+            OwnedTargets::Classes(c) => OwnedTargets::Classes(keep_entries(c, &train)),
+        };
+        let training = OwnedDataset {
+            x: keep_rows(self.x, &train),
+            y,
+            sample_weight: self.sample_weight.map(|w| keep_entries(w, &train)),
+        };
+        Ok((training, validation))
+    }
+
     /// A borrowed view.
     pub fn view(&self) -> Dataset<'_, S> {
         Dataset {
@@ -175,6 +209,17 @@ pub fn holdout_split<S: Scalar>(
     fraction: f64,
     seed: u64,
 ) -> Result<(OwnedDataset<S>, OwnedDataset<S>)> {
+    let (train, val) = holdout_indices(data, fraction, seed)?;
+    Ok((data.subset(&train), data.subset(&val)))
+}
+
+/// The rows [`holdout_split`] puts on each side: (training, validation), each
+/// ascending.
+fn holdout_indices<S: Scalar>(
+    data: &Dataset<'_, S>,
+    fraction: f64,
+    seed: u64,
+) -> Result<(Vec<usize>, Vec<usize>)> {
     if !(fraction.is_finite() && fraction > 0.0 && fraction < 1.0) {
         return Err(Error::InvalidHyperparameter {
             name: "validation_fraction",
@@ -241,7 +286,39 @@ pub fn holdout_split<S: Scalar>(
         }
     }
     let (val, train): (Vec<usize>, Vec<usize>) = (0..m).partition(|&i| is_val[i]);
-    Ok((data.subset(&train), data.subset(&val)))
+    Ok((train, val))
+}
+
+/// The rows `keep` (ascending, distinct) of `a`, moved up in place in its
+/// own buffer, which is then shortened.
+fn keep_rows<S: Copy>(a: Array2<S>, keep: &[usize]) -> Array2<S> {
+    let n = a.ncols();
+    let a = if a.is_standard_layout() {
+        a
+    } else {
+        a.as_standard_layout().into_owned()
+    };
+    let (mut v, offset) = a.into_raw_vec_and_offset();
+    v.drain(..offset.unwrap_or(0));
+    for (j, &i) in keep.iter().enumerate() {
+        // j <= i: each row moves up, never over a row still to be moved.
+        if i != j {
+            v.copy_within(i * n..(i + 1) * n, j * n);
+        }
+    }
+    v.truncate(keep.len() * n);
+    v.shrink_to_fit();
+    Array2::from_shape_vec((keep.len(), n), v).expect("rows of the original shape")
+}
+
+/// The entries `keep` (ascending, distinct) of `v`, in place.
+fn keep_entries<T: Copy>(mut v: Vec<T>, keep: &[usize]) -> Vec<T> {
+    for (j, &i) in keep.iter().enumerate() {
+        v[j] = v[i];
+    }
+    v.truncate(keep.len());
+    v.shrink_to_fit();
+    v
 }
 
 /// Gathers seeded mini-batches into buffers allocated once.
@@ -371,7 +448,34 @@ impl<S: Scalar> Batcher<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::Array2;
+    use ndarray::{Array2, ShapeBuilder};
+
+    #[test]
+    fn split_in_place_equals_the_copying_split() {
+        let x = Array2::from_shape_fn((23, 3), |(i, j)| (i * 3 + j) as f32);
+        let labels: Vec<usize> = (0..23).map(|i| i % 4).collect();
+        let w: Vec<f32> = (0..23).map(|i| 1.0 + i as f32).collect();
+        let dense = Array2::from_shape_fn((23, 2), |(i, j)| (i + 100 * j) as f32);
+        let borrowed = Dataset::new(x.view(), &labels).with_sample_weight(&w);
+        let want = holdout_split(&borrowed, 0.3, 7).unwrap();
+        let owned = OwnedDataset {
+            x: x.clone(),
+            y: OwnedTargets::Classes(labels.clone()),
+            sample_weight: Some(w.clone()),
+        };
+        assert_eq!(owned.split_holdout(0.3, 7).unwrap(), want);
+
+        // Dense targets, and inputs stored column-major (moved to rows first).
+        let want = holdout_split(&Dataset::new(x.view(), &dense), 0.25, 1).unwrap();
+        let fortran = Array2::from_shape_vec((23, 3).f(), x.t().iter().copied().collect()).unwrap();
+        assert_eq!(fortran, x);
+        let owned = OwnedDataset {
+            x: fortran,
+            y: OwnedTargets::Dense(dense.clone()),
+            sample_weight: None,
+        };
+        assert_eq!(owned.split_holdout(0.25, 1).unwrap(), want);
+    }
 
     #[test]
     fn every_sample_once_per_epoch_last_batch_kept() {

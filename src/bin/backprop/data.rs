@@ -215,7 +215,12 @@ fn flatten(a: ArrayD<f32>, path: &Path) -> Result<Array2<f32>, CliError> {
             .expect("2-D")),
         _ => {
             let n: usize = shape[1..].iter().product();
-            let a = a.as_standard_layout().into_owned();
+            // Row-major already (as every reader returns it): no copy.
+            let a = if a.is_standard_layout() {
+                a
+            } else {
+                a.as_standard_layout().into_owned()
+            };
             Ok(a.into_shape_with_order((shape[0], n))
                 .expect("same element count"))
         }

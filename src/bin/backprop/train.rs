@@ -6,7 +6,7 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use backprop::data::{Dataset, OwnedTargets, holdout_split};
+use backprop::data::{Dataset, OwnedDataset, OwnedTargets};
 use backprop::io::{SavedModel, TargetColumn};
 use backprop::preprocess::{Scaler, Scaling};
 use backprop::recipes::{
@@ -343,9 +343,16 @@ pub fn run(a: &TrainArgs) -> Result<(), CliError> {
 
     let seed = a.seed.unwrap_or(SEED);
     let (mut train, mut val) = if fraction > 0.0 {
-        let (t, v) = holdout_split(&train_all.dataset(), fraction, seed)?;
+        // Split in place: the training rows stay in their buffer, only the
+        // hold-out is copied out.
         let classify = train_all.labels.is_some();
-        let part = |d: backprop::data::OwnedDataset<f32>| Prepared {
+        let all = OwnedDataset {
+            x: train_all.x,
+            y: train_all.y,
+            sample_weight: None,
+        };
+        let (t, v) = all.split_holdout(fraction, seed)?;
+        let part = |d: OwnedDataset<f32>| Prepared {
             labels: labels_of(&d.y, classify),
             x: d.x,
             y: d.y,
