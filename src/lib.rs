@@ -52,7 +52,7 @@ pub mod estimator;
 pub mod gradcheck;
 pub mod init;
 pub mod io;
-pub mod layer;
+mod layer;
 pub mod lbfgs;
 mod linalg;
 pub mod loss;

@@ -401,7 +401,7 @@ impl<S: Scalar> Network<S> {
     }
 
     /// Σ over all weights (never biases) of w².
-    pub fn sum_squared_weights(&self) -> f64 {
+    pub(crate) fn sum_squared_weights(&self) -> f64 {
         (0..self.depth())
             .map(|l| {
                 self.params[self.layout.weight_range(l)]
