@@ -40,7 +40,7 @@ use crate::{Activation, Init};
 ///    layer beside `activations`).
 /// 3. The forward/backward passes in `network.rs`, only if the option changes
 ///    what they compute.
-/// 4. The model file (`io/safetensors.rs`), only if the option changes
+/// 4. The model file (`io/model.rs`), only if the option changes
 ///    inference (dropout does not: it is the identity at prediction time):
 ///    a new metadata key, read as the old behaviour when missing so files
 ///    written before the option still load; and the ONNX export likewise.
