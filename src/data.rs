@@ -48,7 +48,7 @@ impl<'a, S: Scalar> Dataset<'a, S> {
     }
 
     /// The same data, borrowed for a shorter lifetime.
-    pub fn reborrow(&self) -> Dataset<'_, S> {
+    pub(crate) fn reborrow(&self) -> Dataset<'_, S> {
         Dataset {
             x: self.x.view(),
             y: match &self.y {
@@ -79,7 +79,7 @@ impl<'a, S: Scalar> Dataset<'a, S> {
     ///
     /// # Errors
     /// [`Error::Empty`], [`Error::SampleCount`], [`Error::InvalidSampleWeight`].
-    pub fn check(&self, what: &'static str) -> Result<()> {
+    pub(crate) fn check(&self, what: &'static str) -> Result<()> {
         if self.is_empty() {
             return Err(Error::Empty { what });
         }
@@ -100,7 +100,7 @@ impl<'a, S: Scalar> Dataset<'a, S> {
     /// # Panics
     /// If an index is out of range, as slice indexing and
     /// `ArrayBase::select` do.
-    pub fn subset(&self, idx: &[usize]) -> OwnedDataset<S> {
+    pub(crate) fn subset(&self, idx: &[usize]) -> OwnedDataset<S> {
         let x = self.x.select(Axis(0), idx);
         let y = match self.y {
             Targets::Dense(y) => OwnedTargets::Dense(y.select(Axis(0), idx)),

@@ -27,7 +27,7 @@ use ndarray::{Array2, ArrayView2};
 
 use crate::data::Dataset;
 use crate::train::check_data;
-use crate::{Activation, Error, History, Loss, Network, Optimizer, Result, Scalar, Trainer};
+use crate::{Activation, Dense, Error, History, Loss, Network, Optimizer, Result, Scalar, Trainer};
 
 /// Weights per class for [`Classifier`].
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -44,7 +44,7 @@ pub enum ClassWeight<L> {
 /// The state shared by the estimators: architecture, trainer, fitted network
 /// and the optimizer kept for `partial_fit`.
 struct Core<S: Scalar> {
-    hidden: Vec<(usize, Activation)>,
+    hidden: Vec<Dense>,
     trainer: Trainer,
     seed: u64,
     net: Option<Network<S>>,
@@ -67,7 +67,7 @@ impl<S: Scalar> Debug for Core<S> {
 impl<S: Scalar> Core<S> {
     fn new() -> Self {
         Core {
-            hidden: vec![(100, Activation::Relu)],
+            hidden: vec![Dense::new(100, Activation::Relu)],
             trainer: Trainer::new(),
             seed: 0,
             net: None,
@@ -78,11 +78,10 @@ impl<S: Scalar> Core<S> {
     }
 
     fn builder(&self, n_in: usize, n_out: usize, loss: Loss) -> crate::NetworkBuilder<S> {
-        let mut b = Network::builder(n_in).output(n_out, loss).seed(self.seed);
-        for &(n, g) in &self.hidden {
-            b = b.hidden(n, g);
-        }
-        b
+        Network::builder(n_in)
+            .layers(&self.hidden)
+            .output(n_out, loss)
+            .seed(self.seed)
     }
 
     /// A fresh fit (restarts if the trainer asks for several).
@@ -141,7 +140,7 @@ impl<S: Scalar> Core<S> {
 macro_rules! common_settings {
     () => {
         /// Hidden layers, in order. Default one layer of 100 ReLU units.
-        pub fn hidden_layers(mut self, layers: &[(usize, Activation)]) -> Self {
+        pub fn hidden_layers(mut self, layers: &[Dense]) -> Self {
             self.core.hidden = layers.to_vec();
             self
         }
@@ -174,13 +173,13 @@ macro_rules! common_settings {
 ///
 /// ```
 /// use backprop::estimator::Classifier;
-/// use backprop::{Activation, Solver, Trainer};
+/// use backprop::{Activation, Dense, Solver, Trainer};
 /// use ndarray::array;
 ///
 /// let x = array![[0.0f32, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]];
 /// let y = ["no", "yes", "yes", "no"];
 /// let mut clf = Classifier::new()
-///     .hidden_layers(&[(8, Activation::Tanh)])
+///     .hidden_layers(&[Dense::new(8, Activation::Tanh)])
 ///     .trainer(Trainer::new().learning_rate(0.05).epochs(300).lambda(0.0))
 ///     .seed(1);
 /// clf.fit(x.view(), &y, None)?;
@@ -411,13 +410,13 @@ impl<L: Clone + Ord + Debug, S: Scalar> Classifier<L, S> {
 ///
 /// ```
 /// use backprop::estimator::MultiLabelClassifier;
-/// use backprop::{Activation, Trainer};
+/// use backprop::{Activation, Dense, Trainer};
 /// use ndarray::array;
 /// // Label 0: x₀ > 0.5; label 1: x₁ > 0.5.
 /// let x = array![[0.0f32, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]];
 /// let y = array![[0.0f32, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]];
 /// let mut clf = MultiLabelClassifier::new()
-///     .hidden_layers(&[(4, Activation::Tanh)])
+///     .hidden_layers(&[Dense::new(4, Activation::Tanh)])
 ///     .trainer(Trainer::new().learning_rate(0.05).epochs(300).lambda(0.0));
 /// clf.fit(x.view(), y.view(), None)?;
 /// assert_eq!(clf.predict(x.view())?, y.mapv(|v| v == 1.0));

@@ -36,6 +36,7 @@
 use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis};
 
 use crate::init::{BiasInit, Init};
+use crate::layer::Dense;
 use crate::linalg::{gemm, gemv};
 use crate::{Activation, Error, Loss, Result, Scalar, Targets};
 
@@ -119,7 +120,7 @@ pub struct Network<S: Scalar> {
 #[derive(Debug, Clone)]
 pub struct NetworkBuilder<S: Scalar> {
     n_inputs: usize,
-    hidden: Vec<(usize, Activation)>,
+    hidden: Vec<Dense>,
     output: Option<(usize, Loss)>,
     hidden_init: Option<Init>,
     output_init: Option<Init>,
@@ -129,10 +130,25 @@ pub struct NetworkBuilder<S: Scalar> {
 }
 
 impl<S: Scalar> NetworkBuilder<S> {
-    /// Appends a hidden layer of `n_units` with activation `g`. Default: no
-    /// hidden layer (a generalized linear model).
-    pub fn hidden(mut self, n_units: usize, g: Activation) -> Self {
-        self.hidden.push((n_units, g));
+    /// Appends a hidden layer of `n_units` with activation `g`, every other
+    /// option at its default: shorthand for
+    /// [`layer`](Self::layer)`(Dense::new(n_units, g))`. Default: no hidden
+    /// layer (a generalized linear model).
+    pub fn hidden(self, n_units: usize, g: Activation) -> Self {
+        self.layer(Dense::new(n_units, g))
+    }
+
+    /// Appends the hidden layer `spec`, after those already added. Default:
+    /// no hidden layer.
+    pub fn layer(mut self, spec: Dense) -> Self {
+        self.hidden.push(spec);
+        self
+    }
+
+    /// Appends the hidden layers `specs`, input side first, after those
+    /// already added. Default: no hidden layer.
+    pub fn layers(mut self, specs: &[Dense]) -> Self {
+        self.hidden.extend_from_slice(specs);
         self
     }
 
@@ -143,8 +159,9 @@ impl<S: Scalar> NetworkBuilder<S> {
         self
     }
 
-    /// Initialization for every hidden weight matrix. Default: per activation,
-    /// see [`Init::default_for`].
+    /// Initialization for every hidden weight matrix whose [`Dense`] spec
+    /// sets none of its own. Default: per activation, see
+    /// [`Init::default_for`].
     pub fn init(mut self, scheme: Init) -> Self {
         self.hidden_init = Some(scheme);
         self
@@ -173,19 +190,31 @@ impl<S: Scalar> NetworkBuilder<S> {
 
     /// Validates the configuration and draws the initial parameters.
     ///
+    /// Weights are drawn layer by layer from one seeded stream, W⁽ˡ⁾ then
+    /// b⁽ˡ⁾; hidden layer l uses its own [`Dense::init`], else
+    /// [`init`](Self::init), else [`Init::default_for`] its activation.
+    ///
     /// # Errors
     /// [`Error::NoLayers`] without an output layer, [`Error::ZeroSizeLayer`]
     /// for a layer (or input) of size 0, [`Error::InvalidHyperparameter`] for
     /// zero-initialized hidden weights.
     pub fn build(&self) -> Result<Network<S>> {
         let (n_out, loss) = self.output.ok_or(Error::NoLayers)?;
+        // The one loop over the layer specs: what the network keeps (size,
+        // activation) and what only the draw needs (the init scheme).
         let mut sizes = vec![self.n_inputs];
-        sizes.extend(self.hidden.iter().map(|&(n, _)| n));
+        let mut activations = Vec::with_capacity(self.hidden.len());
+        let mut schemes = Vec::with_capacity(self.hidden.len() + 1);
+        for spec in &self.hidden {
+            sizes.push(spec.units);
+            activations.push(spec.activation);
+            schemes.push(spec.init_scheme(self.hidden_init));
+        }
         sizes.push(n_out);
         if let Some(layer) = sizes.iter().position(|&n| n == 0) {
             return Err(Error::ZeroSizeLayer { layer });
         }
-        if self.hidden_init == Some(Init::Zeros) && !self.hidden.is_empty() {
+        if schemes.contains(&Init::Zeros) {
             return Err(Error::InvalidHyperparameter {
                 name: "init",
                 value: "zeros".into(),
@@ -193,15 +222,11 @@ impl<S: Scalar> NetworkBuilder<S> {
                          zeros is allowed only for the output layer",
             });
         }
-        let activations: Vec<Activation> = self.hidden.iter().map(|&(_, g)| g).collect();
+        schemes.push(self.output_init.unwrap_or(Init::default_for_output(loss)));
         let layout = Layout::new(&sizes);
         let mut params = vec![S::zero(); layout.n_params()];
         let mut rng = crate::init::rng(self.seed);
-        for l in 0..layout.depth() {
-            let scheme = match activations.get(l) {
-                Some(&g) => self.hidden_init.unwrap_or(Init::default_for(g)),
-                None => self.output_init.unwrap_or(Init::default_for_output(loss)),
-            };
+        for (l, scheme) in schemes.into_iter().enumerate() {
             let (n_in, n_out) = (sizes[l], sizes[l + 1]);
             scheme.fill(&mut params[layout.weight_range(l)], n_in, n_out, &mut rng);
             self.bias_init
@@ -376,7 +401,7 @@ impl<S: Scalar> Network<S> {
     }
 
     /// Σ over all weights (never biases) of w².
-    pub fn sum_squared_weights(&self) -> f64 {
+    pub(crate) fn sum_squared_weights(&self) -> f64 {
         (0..self.depth())
             .map(|l| {
                 self.params[self.layout.weight_range(l)]

@@ -18,7 +18,7 @@
 use crate::preprocess::Scaling;
 use crate::schedule::Schedule;
 use crate::train::{EarlyStopping, Monitor, Solver, Trainer};
-use crate::{Activation, Loss, Network, NetworkBuilder, Scalar};
+use crate::{Activation, Dense, Loss, Network, NetworkBuilder, Scalar};
 
 /// Hidden layer widths of the Fashion-MNIST recipe (784 inputs, 10 outputs).
 pub const FASHION_MNIST_HIDDEN: [usize; 2] = [512, 256];
@@ -51,8 +51,8 @@ pub const FASHION_MNIST_SEED: u64 = 0;
 /// A training recipe: hidden layers, feature scaling and a trainer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Recipe {
-    /// Hidden layers, input side first: (units, activation).
-    pub hidden: Vec<(usize, Activation)>,
+    /// Hidden layers, input side first.
+    pub hidden: Vec<Dense>,
     /// Scaling fitted on the training features, if any.
     pub scaling: Option<Scaling>,
     /// Held-out fraction of the training data for validation, if any.
@@ -76,13 +76,10 @@ impl Recipe {
         n_outputs: usize,
         loss: Loss,
     ) -> NetworkBuilder<S> {
-        let mut b = Network::builder(n_inputs)
+        Network::builder(n_inputs)
+            .layers(&self.hidden)
             .output(n_outputs, loss)
-            .seed(self.seed);
-        for &(n, g) in &self.hidden {
-            b = b.hidden(n, g);
-        }
-        b
+            .seed(self.seed)
     }
 }
 
@@ -111,7 +108,7 @@ pub fn fashion_mnist() -> Recipe {
     Recipe {
         hidden: FASHION_MNIST_HIDDEN
             .iter()
-            .map(|&n| (n, FASHION_MNIST_ACTIVATION))
+            .map(|&n| Dense::new(n, FASHION_MNIST_ACTIVATION))
             .collect(),
         scaling: Some(FASHION_MNIST_SCALING),
         validation_fraction: Some(FASHION_MNIST_VALIDATION_FRACTION),

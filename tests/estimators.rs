@@ -1,7 +1,7 @@
 //! The scikit-learn-style front doors.
 
 use backprop::estimator::{ClassWeight, Classifier, MultiLabelClassifier, Regressor};
-use backprop::{Activation, Error, Trainer};
+use backprop::{Activation, Dense, Error, Trainer};
 use ndarray::{Array2, array};
 
 fn blobs() -> (Array2<f32>, Vec<i32>) {
@@ -31,7 +31,7 @@ fn trainer() -> Trainer {
 fn integer_labels_round_trip_and_probabilities_sum_to_one() {
     let (x, y) = blobs();
     let mut clf = Classifier::new()
-        .hidden_layers(&[(8, Activation::Relu)])
+        .hidden_layers(&[Dense::new(8, Activation::Relu)])
         .trainer(trainer())
         .seed(1);
     clf.fit(x.view(), &y, None).unwrap();
@@ -64,7 +64,7 @@ fn binary_string_labels_use_one_logistic_output() {
 fn partial_fit_keeps_learning() {
     let (x, y) = blobs();
     let mut clf = Classifier::new()
-        .hidden_layers(&[(8, Activation::Relu)])
+        .hidden_layers(&[Dense::new(8, Activation::Relu)])
         .trainer(trainer())
         .seed(2);
     clf.partial_fit(x.view(), &y, Some(&[-1, 7, 42]), None)
@@ -91,11 +91,11 @@ fn balanced_class_weight_equals_explicit_sample_weights() {
         .collect();
     let t = Trainer::new().epochs(5).batch_size(3).learning_rate(0.01);
     let mut a = Classifier::<i32, f64>::new()
-        .hidden_layers(&[(3, Activation::Tanh)])
+        .hidden_layers(&[Dense::new(3, Activation::Tanh)])
         .trainer(t.clone())
         .class_weight(ClassWeight::Balanced);
     let mut b = Classifier::<i32, f64>::new()
-        .hidden_layers(&[(3, Activation::Tanh)])
+        .hidden_layers(&[Dense::new(3, Activation::Tanh)])
         .trainer(t);
     a.fit(x.view(), &y, None).unwrap();
     b.fit(x.view(), &y, Some(&w)).unwrap();
@@ -159,7 +159,7 @@ fn multilabel_subset_accuracy() {
     });
     let y = x.mapv(|v| if v >= 0.9 { 1.0f32 } else { 0.0 });
     let mut clf = MultiLabelClassifier::new()
-        .hidden_layers(&[(6, Activation::Tanh)])
+        .hidden_layers(&[Dense::new(6, Activation::Tanh)])
         .trainer(trainer().epochs(200));
     clf.fit(x.view(), y.view(), None).unwrap();
     assert_eq!(clf.score(x.view(), y.view()).unwrap(), 1.0);
@@ -170,7 +170,7 @@ fn lbfgs_regressor_and_no_partial_fit_with_it() {
     let x = Array2::from_shape_fn((20, 1), |(i, _)| i as f64 / 19.0);
     let y = x.mapv(|v| 2.0 * v - 1.0);
     let mut reg = Regressor::<f64>::new()
-        .hidden_layers(&[(4, Activation::Tanh)])
+        .hidden_layers(&[Dense::new(4, Activation::Tanh)])
         .trainer(Trainer::new().solver(backprop::Solver::lbfgs()).epochs(200));
     reg.fit(x.view(), y.view(), None).unwrap();
     assert!(reg.score(x.view(), y.view()).unwrap() > 0.999);

@@ -155,3 +155,51 @@ fn errors_name_the_file() {
     assert!(msg.starts_with(&path.display().to_string()), "{msg}");
     assert!(msg.contains("byte 8"), "{msg}");
 }
+
+/// A model file written by version 0.1.0 of the command line (format version
+/// 1; how it was made is in `tests/data/README.md`) loads with every
+/// metadata field, predicts what a numpy forward pass over its tensors
+/// gives, and saves back to the same bytes.
+#[test]
+fn format_v1_model_file_still_loads() {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/format_v1_3-4-3-3_tanh.safetensors");
+    let model = SavedModel::<f64>::load(&path).unwrap();
+    let net = &model.network;
+    assert_eq!(net.sizes(), &[3, 4, 3, 3]);
+    assert_eq!(net.activations(), &[Activation::Tanh, Activation::Tanh]);
+    assert_eq!(net.loss(), Loss::CategoricalCrossEntropy);
+    assert_eq!(
+        model.class_labels.as_deref(),
+        Some(&["cat".to_string(), "dog".into(), "owl".into()][..])
+    );
+    let scaler = model.scaler.as_ref().expect("the file holds a scaler");
+    assert_eq!(scaler.scaling(), Scaling::Standard);
+    assert_eq!(scaler.shift()[0], 0.19204166935135927);
+    assert_eq!(scaler.scale()[2], 1.167566304494882);
+
+    // Softmax outputs from numpy (the script in tests/data/README.md), in
+    // f64 from the f32 tensors widened exactly: the two computations differ
+    // only in rounding order, a few ulp of f64.
+    const F64_TOL: f64 = 1e-12;
+    let x = ndarray::array![[0.5, -1.0, 2.0], [-1.5, 0.25, 0.0]];
+    let want = ndarray::array![
+        [0.34203217351280435, 0.3394507796096326, 0.31851704687756305],
+        [0.3987001559227885, 0.2196304620237618, 0.38166938205344964]
+    ];
+    let got = model.predict(x.view()).unwrap();
+    for (g, w) in got.iter().zip(&want) {
+        assert!((g - w).abs() < F64_TOL, "{got} vs {want}");
+    }
+
+    // The f32 network holds the same tensors; saving it writes the file as it
+    // was, byte for byte (the writer still writes format version 1).
+    let model32 = SavedModel::<f32>::load(&path).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let again = dir.path().join("again.safetensors");
+    model32.save(&again).unwrap();
+    assert_eq!(
+        std::fs::read(&again).unwrap(),
+        std::fs::read(&path).unwrap()
+    );
+}

@@ -25,15 +25,16 @@
 
 pub mod csv;
 pub mod idx;
+pub mod model;
 pub mod npy;
 pub mod onnx;
-pub mod safetensors;
+mod safetensors;
 
 pub use self::csv::{CsvData, CsvOptions, CsvTarget, TargetColumn, TargetKind, read_csv};
 pub use self::idx::{read_idx, read_idx_features, read_idx_labels};
+pub use self::model::{LoadOptions, SavedModel};
 pub use self::npy::{read_npy, read_npy_labels, write_npy};
 pub use self::onnx::{ONNX_OPSET, export_onnx};
-pub use self::safetensors::{LoadOptions, SavedModel};
 
 use std::fmt;
 use std::fs::File;

@@ -1,46 +1,15 @@
-//! Models on disk in the safetensors format, under the names and layout of a
-//! PyTorch `nn.Sequential`, so that
+//! The safetensors container: named tensors and string metadata, nothing
+//! about networks (what a saved model puts in it is [`super::model`]'s).
 //!
-//! ```python
-//! net = torch.nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
-//! net.load_state_dict(safetensors.torch.load_file("model.safetensors"))
-//! ```
-//!
-//! loads a saved network as is (the output head's softmax or sigmoid, which
-//! has no parameters, is the caller's to apply, as in PyTorch).
-//!
-//! # File layout
+//! # Layout
 //! An 8-byte little-endian header length n, n bytes of JSON header, then the
-//! tensor data. Layer `l` (0-based) is module `2l` of the Sequential, with
-//! the activation modules at the odd indices between:
-//!
-//! | tensor | shape | contents |
-//! |---|---|---|
-//! | `{2l}.weight` | (n_out, n_in) | W for `layer = l`, row-major (PyTorch's `Linear.weight`) |
-//! | `{2l}.bias` | (n_out,) | b for `layer = l` |
-//!
-//! Tensors are `F32` for `Network<f32>` and `F64` for `Network<f64>`.
-//! The header's `__metadata__` (string → string) holds:
-//!
-//! | key | value |
-//! |---|---|
-//! | `format` | `backprop-mlp` |
-//! | `format_version` | `1` |
-//! | `sizes` | JSON array n₀…n_L, e.g. `[784,256,10]` |
-//! | `activations` | JSON array of hidden activation names, e.g. `["relu"]` |
-//! | `loss` | `squared-error`, `binary-cross-entropy` or `categorical-cross-entropy` |
-//! | `output_activation` | `identity`, `logistic` or `softmax` |
-//! | `torch_modules` | JSON array describing the equivalent `nn.Sequential`, e.g. `["Linear(784, 256)", "ReLU()", "Linear(256, 10)", "Softmax(dim=1)"]` |
-//! | `scaler` | only with a scaler: JSON `{"scaling": "min-max" or "standard", "shift": [...], "scale": [...]}` |
-//! | `class_labels` | only with class labels: JSON array of strings |
-//!
-//! # Reading files from elsewhere
-//! A file written by PyTorch (`safetensors.torch.save_file(net.state_dict())`)
-//! has no metadata: the layer sizes are read from the tensor shapes, and the
-//! hidden activations and the loss come from [`LoadOptions`]. Module indices
-//! need not be even (a `Dropout` between layers shifts them), a common prefix
-//! such as `net.` is accepted, and F32 and F64 tensors load into either
-//! scalar type.
+//! data section. The header maps each tensor name to
+//! `{"dtype", "shape", "data_offsets": [begin, end]}` (offsets into the data
+//! section, row-major little-endian values) and the optional key
+//! `__metadata__` to a string → string object. The writer pads the header
+//! with spaces to a multiple of 8 bytes, as the reference implementation
+//! does, so the data section stays aligned. Only the `F32` and `F64` dtypes
+//! are read.
 //!
 //! # Hostile files
 //! Before anything is allocated the header length is checked against the
@@ -53,592 +22,139 @@ use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use ndarray::{Array2, ArrayView2};
 use serde_json::{Map, Value, json};
 
 use super::{FilePosition, io_error, write_atomic};
-use crate::preprocess::{Scaler, Scaling};
-use crate::{Activation, Error, Loss, Network, Result, Scalar};
+use crate::{Error, Result, Scalar};
 
+/// The format's name in [`Error::Malformed`].
 const FORMAT: &str = "safetensors";
 /// The reference implementation's limit on the JSON header.
 const MAX_HEADER: u64 = 100_000_000;
-const FORMAT_NAME: &str = "backprop-mlp";
-const FORMAT_VERSION: &str = "1";
+/// The header's key for the string → string metadata.
+const METADATA: &str = "__metadata__";
 
-/// A network with what it needs to be used on raw data: the [`Scaler`]
-/// fitted on the training features and the names of the classes.
-///
-/// ```
-/// use backprop::io::SavedModel;
-/// use backprop::preprocess::{Scaler, Scaling};
-/// use backprop::{Activation, Loss, Network};
-/// use ndarray::array;
-/// # let dir = tempfile::tempdir()?;
-/// let x = array![[0.0f32, 10.0], [5.0, 20.0]];
-/// let net = Network::<f32>::builder(2)
-///     .hidden(3, Activation::Relu)
-///     .output(2, Loss::CategoricalCrossEntropy)
-///     .build()?;
-/// let model = SavedModel::new(net)
-///     .with_scaler(Scaler::fit(Scaling::MinMax, x.view())?)?
-///     .with_class_labels(vec!["no".into(), "yes".into()])?;
-/// let path = dir.path().join("model.safetensors");
-/// model.save(&path)?;
-/// let back = SavedModel::<f32>::load(&path)?;
-/// assert_eq!(back, model);
-/// assert_eq!(back.predict(x.view())?, model.predict(x.view())?);
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-#[derive(Debug, Clone, PartialEq)]
-pub struct SavedModel<S: Scalar> {
-    /// The network.
-    pub network: Network<S>,
-    /// The scaling applied to raw features before the network, if any.
-    pub scaler: Option<Scaler>,
-    /// `class_labels[k]` names class k, if known.
-    pub class_labels: Option<Vec<String>>,
+/// Element type of a tensor (the two a network's parameters can have).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dtype {
+    F32,
+    F64,
 }
 
-/// Fills in what a safetensors file does not say (a file written by PyTorch
-/// holds no metadata) and checks what it does; every setting defaults to
-/// "take it from the file".
-///
-/// ```
-/// use backprop::io::LoadOptions;
-/// use backprop::{Activation, Loss};
-/// let opts = LoadOptions::new()
-///     .activations(vec![Activation::Relu])
-///     .loss(Loss::CategoricalCrossEntropy);
-/// # let _ = opts;
-/// ```
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct LoadOptions {
-    sizes: Option<Vec<usize>>,
-    activations: Option<Vec<Activation>>,
-    loss: Option<Loss>,
-}
-
-impl LoadOptions {
-    /// Everything from the file.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Expected layer sizes n₀…n_L, checked against the tensor shapes.
-    /// Default: whatever the shapes say.
-    pub fn sizes(mut self, sizes: Vec<usize>) -> Self {
-        self.sizes = Some(sizes);
-        self
-    }
-
-    /// Hidden activations, one per hidden layer. Default: the file's
-    /// `activations` metadata; required when it is missing.
-    pub fn activations(mut self, activations: Vec<Activation>) -> Self {
-        self.activations = Some(activations);
-        self
-    }
-
-    /// The output head. Default: the file's `loss` metadata; required when
-    /// it is missing.
-    pub fn loss(mut self, loss: Loss) -> Self {
-        self.loss = Some(loss);
-        self
-    }
-}
-
-impl<S: Scalar> SavedModel<S> {
-    /// A model with no scaler and no class labels.
-    pub fn new(network: Network<S>) -> Self {
-        SavedModel {
-            network,
-            scaler: None,
-            class_labels: None,
-        }
-    }
-
-    /// Attaches the scaler applied to raw features.
-    ///
-    /// # Errors
-    /// [`Error::InputWidth`] when the scaler was fitted on a different number
-    /// of features than the network takes.
-    pub fn with_scaler(mut self, scaler: Scaler) -> Result<Self> {
-        check_scaler(&self.network, &scaler)?;
-        self.scaler = Some(scaler);
-        Ok(self)
-    }
-
-    /// Attaches class names: one per output, or two (for classes 0 and 1) for
-    /// a single logistic output.
-    ///
-    /// # Errors
-    /// [`Error::InvalidHyperparameter`] for a different number of names.
-    pub fn with_class_labels(mut self, labels: Vec<String>) -> Result<Self> {
-        check_labels(&self.network, labels.len())?;
-        self.class_labels = Some(labels);
-        Ok(self)
-    }
-
-    /// Outputs aᴸ for the raw rows of `x`: the scaler (if any), then
-    /// [`Network::predict`].
-    ///
-    /// # Errors
-    /// As [`Network::predict`].
-    pub fn predict(&self, x: ArrayView2<'_, S>) -> Result<Array2<S>> {
-        match &self.scaler {
-            Some(s) => self.network.predict(s.transform(x)?.view()),
-            None => self.network.predict(x),
-        }
-    }
-
-    /// The class of each raw row of `x`: the scaler (if any), then
-    /// [`Network::predict_classes`].
-    ///
-    /// # Errors
-    /// As [`Network::predict`].
-    pub fn predict_classes(&self, x: ArrayView2<'_, S>) -> Result<Vec<usize>> {
-        match &self.scaler {
-            Some(s) => self.network.predict_classes(s.transform(x)?.view()),
-            None => self.network.predict_classes(x),
-        }
-    }
-
-    /// Writes the model as safetensors (layout in the [module docs](self)),
-    /// atomically: a crash mid-save leaves any previous file intact.
-    ///
-    /// # Errors
-    /// [`Error::Io`] when the file cannot be written; [`Error::InputWidth`]
-    /// or [`Error::InvalidHyperparameter`] when the public fields were set to
-    /// a scaler or labels that do not fit the network.
-    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
-        let net = &self.network;
-        if let Some(s) = &self.scaler {
-            check_scaler(net, s)?;
-        }
-        if let Some(c) = &self.class_labels {
-            check_labels(net, c.len())?;
-        }
-        let (dtype, size) = if S::NAME == "f32" {
-            ("F32", 4)
+impl Dtype {
+    /// The dtype that holds `S` exactly.
+    pub(crate) fn of<S: Scalar>() -> Self {
+        if S::NAME == "f32" {
+            Self::F32
         } else {
-            ("F64", 8)
-        };
-        let mut header = Map::new();
-        let mut at = 0usize;
-        for l in 0..net.depth() {
-            let (n_in, n_out) = (net.sizes()[l], net.sizes()[l + 1]);
-            for (name, shape, len) in [
-                ("weight", vec![n_out, n_in], n_out * n_in),
-                ("bias", vec![n_out], n_out),
-            ] {
-                header.insert(
-                    format!("{}.{name}", 2 * l),
-                    json!({"dtype": dtype, "shape": shape, "data_offsets": [at, at + len * size]}),
-                );
-                at += len * size;
-            }
+            Self::F64
         }
-        header.insert("__metadata__".into(), Value::Object(self.metadata()));
-        let mut text = Value::Object(header).to_string();
-        // Pad to 8 bytes with spaces, as the reference writer does, so the
-        // data section stays aligned.
-        text.push_str(&" ".repeat((8 - text.len() % 8) % 8));
-        write_atomic(path.as_ref(), |w| {
-            w.write_all(&(text.len() as u64).to_le_bytes())?;
-            w.write_all(text.as_bytes())?;
-            // The flat vector is already W⁽¹⁾, b⁽¹⁾, W⁽²⁾, ... in order.
-            for &v in net.params() {
-                if size == 4 {
-                    w.write_all(&(v.wide() as f32).to_le_bytes())?;
-                } else {
-                    w.write_all(&v.wide().to_le_bytes())?;
-                }
-            }
-            Ok(())
-        })
     }
 
-    pub(super) fn metadata(&self) -> Map<String, Value> {
-        let net = &self.network;
-        let mut m = Map::new();
-        let mut put = |k: &str, v: String| {
-            m.insert(k.into(), Value::String(v));
-        };
-        put("format", FORMAT_NAME.into());
-        put("format_version", FORMAT_VERSION.into());
-        put("sizes", json!(net.sizes()).to_string());
-        let acts: Vec<&str> = net.activations().iter().map(|a| a.name()).collect();
-        put("activations", json!(acts).to_string());
-        put("loss", net.loss().name().into());
-        put("output_activation", net.loss().output_activation().into());
-        put("torch_modules", json!(torch_modules(net)).to_string());
-        if let Some(s) = &self.scaler {
-            put(
-                "scaler",
-                json!({"scaling": s.scaling().name(), "shift": s.shift(), "scale": s.scale()})
-                    .to_string(),
-            );
+    /// Bytes per element.
+    pub(crate) fn size(self) -> usize {
+        match self {
+            Self::F32 => 4,
+            Self::F64 => 8,
         }
-        if let Some(c) = &self.class_labels {
-            put("class_labels", json!(c).to_string());
-        }
-        m
     }
 
-    /// Reads a model written by [`save`](Self::save) (all settings from the
-    /// file's metadata).
-    ///
-    /// # Errors
-    /// As [`load_with`](Self::load_with).
-    pub fn load(path: impl AsRef<Path>) -> Result<Self> {
-        Self::load_with(path, &LoadOptions::new())
-    }
-
-    /// Reads a model, taking from `options` what the file does not say (see
-    /// the [module docs](self) for files written by PyTorch).
-    ///
-    /// ```
-    /// use backprop::io::{LoadOptions, SavedModel};
-    /// use backprop::{Activation, Loss, Network};
-    /// # let dir = tempfile::tempdir()?;
-    /// # let path = dir.path().join("m.safetensors");
-    /// # SavedModel::new(Network::<f32>::builder(3).hidden(4, Activation::Tanh)
-    /// #     .output(1, Loss::BinaryCrossEntropy).build()?).save(&path)?;
-    /// let opts = LoadOptions::new().activations(vec![Activation::Tanh]);
-    /// let model = SavedModel::<f32>::load_with(&path, &opts)?;
-    /// assert_eq!(model.network.sizes(), &[3, 4, 1]);
-    /// // Options that contradict the file are refused.
-    /// let wrong = LoadOptions::new().activations(vec![Activation::Relu]);
-    /// assert!(SavedModel::<f32>::load_with(&path, &wrong).is_err());
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    ///
-    /// # Errors
-    /// [`Error::Io`] when the file cannot be read; [`Error::Malformed`] for a
-    /// truncated or corrupt file, a hostile header (a length beyond the file,
-    /// offsets that overlap, leave gaps or disagree with dtype and shape), a
-    /// dtype other than F32/F64, tensors that are not `{i}.weight` /
-    /// `{i}.bias` pairs of chained shapes, or unreadable metadata;
-    /// [`Error::ModelMismatch`] when the activations or loss are neither in
-    /// the file nor in `options`, or the two disagree; [`Error::NonFinite`]
-    /// for NaN or infinite parameters.
-    pub fn load_with(path: impl AsRef<Path>, options: &LoadOptions) -> Result<Self> {
-        let path = path.as_ref();
-        let mut file = SafeTensorsFile::open(path)?;
-        let layers = file.layers()?;
-        let meta = &file.metadata;
-
-        let mut sizes = vec![layers[0].n_in];
-        sizes.extend(layers.iter().map(|t| t.n_out));
-        if let Some(s) = meta.get("sizes") {
-            let from_meta: Vec<usize> = file.parse_meta("sizes", s)?;
-            if from_meta != sizes {
-                return Err(file.bad(
-                    FilePosition::Byte(8),
-                    format!("metadata says sizes {from_meta:?} but the tensors have {sizes:?}"),
-                ));
-            }
+    fn name(self) -> &'static str {
+        match self {
+            Self::F32 => "F32",
+            Self::F64 => "F64",
         }
-        if let Some(want) = &options.sizes
-            && *want != sizes
-        {
-            return Err(mismatch(
-                path,
-                format!("expected layer sizes {want:?}, the file holds {sizes:?}"),
-            ));
+    }
+
+    /// Decodes one little-endian element of `self.size()` bytes.
+    fn decode<S: Scalar>(self, b: &[u8]) -> S {
+        match self {
+            Self::F64 => S::cast(f64::from_le_bytes(b.try_into().expect("8 bytes"))),
+            Self::F32 => S::cast(f64::from(f32::from_le_bytes(
+                b.try_into().expect("4 bytes"),
+            ))),
         }
-
-        let from_meta: Option<Vec<Activation>> = match meta.get("activations") {
-            Some(s) => {
-                let names: Vec<String> = file.parse_meta("activations", s)?;
-                let acts = names
-                    .iter()
-                    .map(|n| n.parse::<Activation>())
-                    .collect::<std::result::Result<Vec<_>, _>>()
-                    .map_err(|e| file.bad(FilePosition::Byte(8), e))?;
-                Some(acts)
-            }
-            None => None,
-        };
-        let activations = pick(path, "activations", from_meta, options.activations.clone())?
-            .or_else(|| (sizes.len() == 2).then(Vec::new))
-            .ok_or_else(|| {
-                mismatch(
-                    path,
-                    format!(
-                        "the file does not say which activations its {} hidden layer(s) use \
-                         (written by PyTorch?): pass them with LoadOptions::activations",
-                        sizes.len() - 2
-                    ),
-                )
-            })?;
-        if activations.len() != sizes.len() - 2 {
-            return Err(mismatch(
-                path,
-                format!(
-                    "{} activations given for {} hidden layers (sizes {sizes:?})",
-                    activations.len(),
-                    sizes.len() - 2
-                ),
-            ));
-        }
-        let loss_meta = match meta.get("loss") {
-            Some(s) => Some(
-                s.parse::<Loss>()
-                    .map_err(|e| file.bad(FilePosition::Byte(8), e))?,
-            ),
-            None => None,
-        };
-        let loss = pick(path, "loss", loss_meta, options.loss)?.ok_or_else(|| {
-            mismatch(
-                path,
-                "the file does not say which loss (output head) the network has \
-                 (written by PyTorch?): pass it with LoadOptions::loss"
-                    .into(),
-            )
-        })?;
-
-        let scaler = match meta.get("scaler") {
-            Some(s) => Some(file.parse_scaler(s)?),
-            None => None,
-        };
-        let class_labels: Option<Vec<String>> = match meta.get("class_labels") {
-            Some(s) => Some(file.parse_meta("class_labels", s)?),
-            None => None,
-        };
-
-        let params = file.read_params::<S>(&layers)?;
-        let network = Network::from_params(&sizes, &activations, loss, params)?;
-        let mut model = SavedModel::new(network);
-        if let Some(s) = scaler {
-            model = model
-                .with_scaler(s)
-                .map_err(|e| file.bad(FilePosition::Byte(8), format!("scaler metadata: {e}")))?;
-        }
-        if let Some(c) = class_labels {
-            model = model.with_class_labels(c).map_err(|e| {
-                file.bad(FilePosition::Byte(8), format!("class_labels metadata: {e}"))
-            })?;
-        }
-        Ok(model)
-    }
-}
-
-/// The modules of the equivalent `torch.nn.Sequential`, for the metadata.
-fn torch_modules<S: Scalar>(net: &Network<S>) -> Vec<String> {
-    let mut out = Vec::new();
-    for l in 0..net.depth() {
-        out.push(format!(
-            "Linear({}, {})",
-            net.sizes()[l],
-            net.sizes()[l + 1]
-        ));
-        let act = match net.activations().get(l) {
-            Some(Activation::Identity) => "Identity()",
-            Some(Activation::Logistic) => "Sigmoid()",
-            Some(Activation::Tanh) => "Tanh()",
-            Some(Activation::Relu) => "ReLU()",
-            None => match net.loss() {
-                Loss::SquaredError => continue,
-                Loss::BinaryCrossEntropy => "Sigmoid()",
-                Loss::CategoricalCrossEntropy => "Softmax(dim=1)",
-            },
-        };
-        out.push(act.into());
-    }
-    out
-}
-
-fn check_scaler<S: Scalar>(net: &Network<S>, scaler: &Scaler) -> Result<()> {
-    if scaler.n_features() != net.n_inputs() {
-        return Err(Error::InputWidth {
-            got: scaler.n_features(),
-            expected: net.n_inputs(),
-        });
-    }
-    Ok(())
-}
-
-fn check_labels<S: Scalar>(net: &Network<S>, n: usize) -> Result<()> {
-    let want = if net.n_outputs() == 1 && net.loss() == Loss::BinaryCrossEntropy {
-        2
-    } else {
-        net.n_outputs()
-    };
-    if n != want {
-        return Err(Error::InvalidHyperparameter {
-            name: "class_labels",
-            value: format!("{n} names"),
-            reason: "need one name per output unit (two for a single logistic output)",
-        });
-    }
-    Ok(())
-}
-
-fn mismatch(path: &Path, reason: String) -> Error {
-    Error::ModelMismatch {
-        path: path.to_path_buf(),
-        reason,
-    }
-}
-
-/// The file's value, else the caller's; both given must agree.
-fn pick<T: PartialEq + std::fmt::Debug>(
-    path: &Path,
-    what: &str,
-    file: Option<T>,
-    given: Option<T>,
-) -> Result<Option<T>> {
-    match (file, given) {
-        (Some(f), Some(g)) if f != g => Err(mismatch(
-            path,
-            format!("the file's metadata says {what} {f:?} but {g:?} was asked for"),
-        )),
-        (f, g) => Ok(f.or(g)),
     }
 }
 
 /// One tensor entry of the header, validated against the data section.
 #[derive(Debug, Clone)]
-struct Entry {
-    name: String,
-    f64: bool,
-    shape: Vec<usize>,
+pub(crate) struct Entry {
+    /// The tensor's name in the header.
+    pub(crate) name: String,
+    pub(crate) dtype: Dtype,
+    pub(crate) shape: Vec<usize>,
+    /// Byte range in the data section.
     begin: u64,
     end: u64,
 }
 
-/// A weight/bias pair forming one Linear layer.
-struct LinearLayer {
-    weight: usize,
-    bias: usize,
-    n_in: usize,
-    n_out: usize,
+/// Writes `tensors` (name and shape, in this order) whose values are `data`
+/// laid end to end, as `Dtype::of::<S>()`, with `metadata`, atomically.
+///
+/// # Panics
+/// If the shapes do not add up to `data.len()` (a caller's broken invariant).
+pub(crate) fn write<S: Scalar>(
+    path: &Path,
+    tensors: &[(String, Vec<usize>)],
+    data: &[S],
+    metadata: Map<String, Value>,
+) -> Result<()> {
+    let dtype = Dtype::of::<S>();
+    let size = dtype.size();
+    let mut header = Map::new();
+    let mut at = 0usize;
+    for (name, shape) in tensors {
+        let len = shape.iter().product::<usize>() * size;
+        header.insert(
+            name.clone(),
+            json!({"dtype": dtype.name(), "shape": shape, "data_offsets": [at, at + len]}),
+        );
+        at += len;
+    }
+    assert_eq!(at, data.len() * size, "tensor shapes cover the data");
+    header.insert(METADATA.into(), Value::Object(metadata));
+    let mut text = Value::Object(header).to_string();
+    // Pad to 8 bytes with spaces, as the reference writer does, so the
+    // data section stays aligned.
+    text.push_str(&" ".repeat((8 - text.len() % 8) % 8));
+    write_atomic(path, |w| {
+        w.write_all(&(text.len() as u64).to_le_bytes())?;
+        w.write_all(text.as_bytes())?;
+        for &v in data {
+            match dtype {
+                Dtype::F32 => w.write_all(&(v.wide() as f32).to_le_bytes())?,
+                Dtype::F64 => w.write_all(&v.wide().to_le_bytes())?,
+            }
+        }
+        Ok(())
+    })
 }
 
-struct SafeTensorsFile {
+/// An open safetensors file whose header has been read and validated; the
+/// data section is read on demand by [`read_into`](Self::read_into).
+pub(crate) struct Reader {
     path: PathBuf,
     reader: BufReader<File>,
     entries: Vec<Entry>,
     metadata: BTreeMap<String, String>,
 }
 
-impl SafeTensorsFile {
-    fn bad(&self, at: FilePosition, reason: impl Into<String>) -> Error {
-        malformed(&self.path, at, reason)
-    }
-
-    fn open(path: &Path) -> Result<Self> {
+impl Reader {
+    /// Opens `path` and validates its header against the file.
+    pub(crate) fn open(path: &Path) -> Result<Self> {
         let file = File::open(path).map_err(|e| io_error(path, "open", e))?;
         let len = file
             .metadata()
             .map_err(|e| io_error(path, "read the size of", e))?
             .len();
         let mut reader = BufReader::new(file);
-        let bad = |at, reason: String| malformed(path, at, reason);
-        let mut n = [0u8; 8];
-        if len < 8 {
-            return Err(bad(
-                FilePosition::Byte(0),
-                format!("the file has {len} bytes, too few for the 8-byte header length"),
-            ));
-        }
-        reader
-            .read_exact(&mut n)
-            .map_err(|e| io_error(path, "read", e))?;
-        let n = u64::from_le_bytes(n);
-        if n > len - 8 || n > MAX_HEADER {
-            return Err(bad(
-                FilePosition::Byte(0),
-                format!(
-                    "header length {n} exceeds the {} bytes that follow it{} (truncated or not a safetensors file?)",
-                    len - 8,
-                    if n > MAX_HEADER {
-                        " and the 100 MB limit"
-                    } else {
-                        ""
-                    }
-                ),
-            ));
-        }
-        let mut text = vec![0u8; n as usize];
-        reader
-            .read_exact(&mut text)
-            .map_err(|e| io_error(path, "read", e))?;
-        let header: Value = serde_json::from_slice(&text).map_err(|e| {
-            bad(
-                FilePosition::Byte(8),
-                format!("the header is not valid JSON: {e}"),
-            )
-        })?;
-        let Value::Object(header) = header else {
-            return Err(bad(
-                FilePosition::Byte(8),
-                "the header is not a JSON object".into(),
-            ));
-        };
-        let data_start = 8 + n;
+        let header = read_header(path, &mut reader, len)?;
+        let data_start = 8 + header.n;
         let data_len = len - data_start;
-        let mut entries = Vec::new();
-        let mut metadata = BTreeMap::new();
-        for (name, v) in header {
-            if name == "__metadata__" {
-                let Value::Object(m) = v else {
-                    return Err(bad(
-                        FilePosition::Byte(8),
-                        "__metadata__ is not an object".into(),
-                    ));
-                };
-                for (k, v) in m {
-                    let Value::String(s) = v else {
-                        return Err(bad(
-                            FilePosition::Byte(8),
-                            format!("__metadata__ value for {k:?} is not a string"),
-                        ));
-                    };
-                    metadata.insert(k, s);
-                }
-                continue;
-            }
-            let entry = parse_entry(&name, &v, data_len)
-                .map_err(|why| bad(FilePosition::Tensor(name.clone()), why))?;
-            entries.push(entry);
-        }
-        // Tensors must tile the data section: sorted by offset, each starts
-        // where the previous ends.
-        let mut sorted: Vec<&Entry> = entries.iter().collect();
-        sorted.sort_by_key(|e| (e.begin, e.end));
-        let mut at = 0u64;
-        let mut prev: Option<&Entry> = None;
-        for e in sorted {
-            if e.begin < at {
-                let other = prev.map_or("", |p| p.name.as_str());
-                return Err(bad(
-                    FilePosition::Tensor(e.name.clone()),
-                    format!(
-                        "data bytes {}..{} overlap tensor `{other}` (ends at {at})",
-                        e.begin, e.end
-                    ),
-                ));
-            }
-            if e.begin > at {
-                return Err(bad(
-                    FilePosition::Tensor(e.name.clone()),
-                    format!("data bytes {at}..{} belong to no tensor", e.begin),
-                ));
-            }
-            at = e.end;
-            prev = Some(e);
-        }
-        if at != data_len {
-            return Err(bad(
-                FilePosition::Byte(data_start + at),
-                format!(
-                    "the tensors cover {at} data bytes but the file holds {data_len} after the header"
-                ),
-            ));
-        }
-        Ok(SafeTensorsFile {
+        let (entries, metadata) = split_header(path, header.json, data_len)?;
+        check_tiling(path, &entries, data_start, data_len)?;
+        Ok(Reader {
             path: path.to_path_buf(),
             reader,
             entries,
@@ -646,151 +162,42 @@ impl SafeTensorsFile {
         })
     }
 
-    fn parse_meta<T: serde::de::DeserializeOwned>(&self, key: &str, text: &str) -> Result<T> {
-        serde_json::from_str(text).map_err(|e| {
-            self.bad(
-                FilePosition::Byte(8),
-                format!("metadata {key:?} = {text:?} cannot be read: {e}"),
-            )
-        })
+    /// The tensors, in header order.
+    pub(crate) fn entries(&self) -> &[Entry] {
+        &self.entries
     }
 
-    fn parse_scaler(&self, text: &str) -> Result<Scaler> {
-        let v: Value = self.parse_meta("scaler", text)?;
-        let bad =
-            |why: String| self.bad(FilePosition::Byte(8), format!("metadata \"scaler\": {why}"));
-        let scaling: Scaling = v["scaling"]
-            .as_str()
-            .ok_or_else(|| bad("no \"scaling\" name".into()))?
-            .parse()
-            .map_err(bad)?;
-        let numbers = |key: &str| -> Result<Vec<f64>> {
-            serde_json::from_value(v[key].clone())
-                .map_err(|e| bad(format!("\"{key}\" is not an array of numbers: {e}")))
-        };
-        Scaler::from_parts(scaling, numbers("shift")?, numbers("scale")?)
-            .map_err(|e| bad(e.to_string()))
+    /// The `__metadata__` strings (empty when the file has none).
+    pub(crate) fn metadata(&self) -> &BTreeMap<String, String> {
+        &self.metadata
     }
 
-    /// Groups the tensors into Linear layers in module order and checks that
-    /// their shapes chain.
-    fn layers(&self) -> Result<Vec<LinearLayer>> {
-        let mut prefix: Option<&str> = None;
-        let mut by_index: BTreeMap<u64, (Option<usize>, Option<usize>)> = BTreeMap::new();
-        for (i, e) in self.entries.iter().enumerate() {
-            let unexpected = || {
-                self.bad(
-                    FilePosition::Tensor(e.name.clone()),
-                    "expected only `{i}.weight` and `{i}.bias` tensors of Linear layers in an \
-                     nn.Sequential",
-                )
-            };
-            let (module, kind) = e.name.rsplit_once('.').ok_or_else(unexpected)?;
-            let (pre, index) = match module.rsplit_once('.') {
-                Some((p, i)) => (&e.name[..p.len() + 1], i),
-                None => ("", module),
-            };
-            let index: u64 = index.parse().map_err(|_| unexpected())?;
-            if *prefix.get_or_insert(pre) != pre {
-                return Err(self.bad(
-                    FilePosition::Tensor(e.name.clone()),
-                    format!(
-                        "tensor names mix the prefixes {:?} and {pre:?}",
-                        prefix.unwrap_or("")
-                    ),
-                ));
-            }
-            let slot = by_index.entry(index).or_default();
-            match kind {
-                "weight" if slot.0.is_none() => slot.0 = Some(i),
-                "bias" if slot.1.is_none() => slot.1 = Some(i),
-                _ => return Err(unexpected()),
-            }
-        }
-        if by_index.is_empty() {
-            return Err(self.bad(FilePosition::Byte(8), "the file holds no tensors"));
-        }
-        let mut layers: Vec<LinearLayer> = Vec::with_capacity(by_index.len());
-        for (index, slot) in by_index {
-            let (Some(w), Some(b)) = slot else {
-                return Err(self.bad(
-                    FilePosition::Byte(8),
-                    format!(
-                        "module {index} has a {} but no {} (Linear layers without bias are not supported)",
-                        if slot.0.is_some() { "weight" } else { "bias" },
-                        if slot.0.is_some() { "bias" } else { "weight" },
-                    ),
-                ));
-            };
-            let (we, be) = (&self.entries[w], &self.entries[b]);
-            let &[n_out, n_in] = we.shape.as_slice() else {
-                return Err(self.bad(
-                    FilePosition::Tensor(we.name.clone()),
-                    format!(
-                        "a Linear weight must be 2-D (out, in), found shape {:?}",
-                        we.shape
-                    ),
-                ));
-            };
-            if be.shape != [n_out] {
-                return Err(self.bad(
-                    FilePosition::Tensor(be.name.clone()),
-                    format!(
-                        "bias shape {:?} does not fit weight shape {:?}",
-                        be.shape, we.shape
-                    ),
-                ));
-            }
-            if let Some(prev) = layers.last()
-                && prev.n_out != n_in
-            {
-                return Err(self.bad(
-                    FilePosition::Tensor(we.name.clone()),
-                    format!(
-                        "weight shape {:?} takes {n_in} inputs but the layer before has {} outputs",
-                        we.shape, prev.n_out
-                    ),
-                ));
-            }
-            if n_in == 0 || n_out == 0 {
-                return Err(self.bad(
-                    FilePosition::Tensor(we.name.clone()),
-                    format!("a layer of shape {:?} has no units", we.shape),
-                ));
-            }
-            layers.push(LinearLayer {
-                weight: w,
-                bias: b,
-                n_in,
-                n_out,
-            });
-        }
-        Ok(layers)
+    /// The file's path.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
     }
 
-    /// Reads the tensors into the flat parameter vector (W⁽¹⁾, b⁽¹⁾, W⁽²⁾, ...),
-    /// streaming through the data section in file order.
-    fn read_params<S: Scalar>(&mut self, layers: &[LinearLayer]) -> Result<Vec<S>> {
-        // Destination offset of every tensor in the flat vector; the sizes
-        // were checked against the file, so n_params is bounded by it.
-        let mut dest = vec![usize::MAX; self.entries.len()];
-        let mut at = 0;
-        for l in layers {
-            dest[l.weight] = at;
-            at += l.n_out * l.n_in;
-            dest[l.bias] = at;
-            at += l.n_out;
-        }
-        let mut params = vec![S::zero(); at];
+    /// [`Error::Malformed`] for this file at `at`.
+    pub(crate) fn bad(&self, at: FilePosition, reason: impl Into<String>) -> Error {
+        malformed(&self.path, at, reason)
+    }
+
+    /// Reads every tensor into `out`, converting to `S`: tensor i (in
+    /// [`entries`](Self::entries) order) fills `out[dest[i]..]`. Streams
+    /// through the data section in file order.
+    ///
+    /// # Panics
+    /// If `dest` does not give each tensor room in `out`.
+    pub(crate) fn read_into<S: Scalar>(&mut self, dest: &[usize], out: &mut [S]) -> Result<()> {
         let mut order: Vec<usize> = (0..self.entries.len()).collect();
         order.sort_by_key(|&i| self.entries[i].begin);
         let mut buf = vec![0u8; 1 << 16];
         for i in order {
             let e = &self.entries[i];
-            let size = if e.f64 { 8 } else { 4 };
-            let out = &mut params[dest[i]..dest[i] + ((e.end - e.begin) as usize / size)];
+            let size = e.dtype.size();
+            let values = &mut out[dest[i]..dest[i] + ((e.end - e.begin) as usize / size)];
             let per_chunk = buf.len() / size;
-            for chunk in out.chunks_mut(per_chunk) {
+            for chunk in values.chunks_mut(per_chunk) {
                 let bytes = &mut buf[..chunk.len() * size];
                 self.reader.read_exact(bytes).map_err(|err| {
                     if err.kind() == std::io::ErrorKind::UnexpectedEof {
@@ -804,18 +211,141 @@ impl SafeTensorsFile {
                     }
                 })?;
                 for (v, b) in chunk.iter_mut().zip(bytes.chunks_exact(size)) {
-                    *v = if e.f64 {
-                        S::cast(f64::from_le_bytes(b.try_into().expect("8 bytes")))
-                    } else {
-                        S::cast(f64::from(f32::from_le_bytes(
-                            b.try_into().expect("4 bytes"),
-                        )))
-                    };
+                    *v = e.dtype.decode(b);
                 }
             }
         }
-        Ok(params)
+        Ok(())
     }
+}
+
+/// The header's JSON object and its length n in bytes (the data section
+/// starts at byte 8 + n).
+struct Header {
+    json: Map<String, Value>,
+    n: u64,
+}
+
+/// Reads the header length and the JSON header, checked against the file's
+/// length `len` before allocating.
+fn read_header(path: &Path, reader: &mut BufReader<File>, len: u64) -> Result<Header> {
+    let bad = |at, reason: String| malformed(path, at, reason);
+    let mut n = [0u8; 8];
+    if len < 8 {
+        return Err(bad(
+            FilePosition::Byte(0),
+            format!("the file has {len} bytes, too few for the 8-byte header length"),
+        ));
+    }
+    reader
+        .read_exact(&mut n)
+        .map_err(|e| io_error(path, "read", e))?;
+    let n = u64::from_le_bytes(n);
+    if n > len - 8 || n > MAX_HEADER {
+        return Err(bad(
+            FilePosition::Byte(0),
+            format!(
+                "header length {n} exceeds the {} bytes that follow it{} (truncated or not a safetensors file?)",
+                len - 8,
+                if n > MAX_HEADER {
+                    " and the 100 MB limit"
+                } else {
+                    ""
+                }
+            ),
+        ));
+    }
+    let mut text = vec![0u8; n as usize];
+    reader
+        .read_exact(&mut text)
+        .map_err(|e| io_error(path, "read", e))?;
+    let header: Value = serde_json::from_slice(&text).map_err(|e| {
+        bad(
+            FilePosition::Byte(8),
+            format!("the header is not valid JSON: {e}"),
+        )
+    })?;
+    let Value::Object(json) = header else {
+        return Err(bad(
+            FilePosition::Byte(8),
+            "the header is not a JSON object".into(),
+        ));
+    };
+    Ok(Header { json, n })
+}
+
+/// Separates the header into validated tensor entries and the metadata.
+fn split_header(
+    path: &Path,
+    header: Map<String, Value>,
+    data_len: u64,
+) -> Result<(Vec<Entry>, BTreeMap<String, String>)> {
+    let bad = |at, reason: String| malformed(path, at, reason);
+    let mut entries = Vec::new();
+    let mut metadata = BTreeMap::new();
+    for (name, v) in header {
+        if name == METADATA {
+            let Value::Object(m) = v else {
+                return Err(bad(
+                    FilePosition::Byte(8),
+                    "__metadata__ is not an object".into(),
+                ));
+            };
+            for (k, v) in m {
+                let Value::String(s) = v else {
+                    return Err(bad(
+                        FilePosition::Byte(8),
+                        format!("__metadata__ value for {k:?} is not a string"),
+                    ));
+                };
+                metadata.insert(k, s);
+            }
+            continue;
+        }
+        let entry = parse_entry(&name, &v, data_len)
+            .map_err(|why| bad(FilePosition::Tensor(name.clone()), why))?;
+        entries.push(entry);
+    }
+    Ok((entries, metadata))
+}
+
+/// Tensors must tile the data section: sorted by offset, each starts where
+/// the previous ends, and the last ends where the file does.
+fn check_tiling(path: &Path, entries: &[Entry], data_start: u64, data_len: u64) -> Result<()> {
+    let bad = |at, reason: String| malformed(path, at, reason);
+    let mut sorted: Vec<&Entry> = entries.iter().collect();
+    sorted.sort_by_key(|e| (e.begin, e.end));
+    let mut at = 0u64;
+    let mut prev: Option<&Entry> = None;
+    for e in sorted {
+        if e.begin < at {
+            let other = prev.map_or("", |p| p.name.as_str());
+            return Err(bad(
+                FilePosition::Tensor(e.name.clone()),
+                format!(
+                    "data bytes {}..{} overlap tensor `{other}` (ends at {at})",
+                    e.begin, e.end
+                ),
+            ));
+        }
+        if e.begin > at {
+            return Err(bad(
+                FilePosition::Tensor(e.name.clone()),
+                format!("data bytes {at}..{} belong to no tensor", e.begin),
+            ));
+        }
+        at = e.end;
+        prev = Some(e);
+    }
+    if at != data_len {
+        return Err(bad(
+            FilePosition::Byte(data_start + at),
+            format!(
+                "the tensors cover {at} data bytes but the file holds {data_len} after the header"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn malformed(path: &Path, at: FilePosition, reason: impl Into<String>) -> Error {
@@ -831,13 +361,13 @@ fn malformed(path: &Path, at: FilePosition, reason: impl Into<String>) -> Error 
 /// `end − begin = Π shape × dtype size` and `end ≤ data_len`.
 fn parse_entry(name: &str, v: &Value, data_len: u64) -> std::result::Result<Entry, String> {
     let obj = v.as_object().ok_or("the entry is not a JSON object")?;
-    let dtype = obj
+    let dtype_name = obj
         .get("dtype")
         .and_then(Value::as_str)
         .ok_or("missing \"dtype\"")?;
-    let f64 = match dtype {
-        "F32" => false,
-        "F64" => true,
+    let dtype = match dtype_name {
+        "F32" => Dtype::F32,
+        "F64" => Dtype::F64,
         other => {
             return Err(format!(
                 "dtype {other} is not supported: network parameters must be F32 or F64"
@@ -868,20 +398,19 @@ fn parse_entry(name: &str, v: &Value, data_len: u64) -> std::result::Result<Entr
             "data_offsets [{begin}, {end}] do not lie within the {data_len}-byte data section"
         ));
     }
-    let size = if f64 { 8u64 } else { 4 };
     let bytes = shape
         .iter()
-        .try_fold(size, |acc, &d| acc.checked_mul(d))
+        .try_fold(dtype.size() as u64, |acc, &d| acc.checked_mul(d))
         .ok_or_else(|| format!("shape {shape:?} is too large"))?;
     if bytes != end - begin {
         return Err(format!(
-            "shape {shape:?} of {dtype} needs {bytes} bytes but data_offsets [{begin}, {end}] hold {}",
+            "shape {shape:?} of {dtype_name} needs {bytes} bytes but data_offsets [{begin}, {end}] hold {}",
             end - begin
         ));
     }
     Ok(Entry {
         name: name.to_string(),
-        f64,
+        dtype,
         shape: shape.into_iter().map(|d| d as usize).collect(),
         begin,
         end,
@@ -891,247 +420,35 @@ fn parse_entry(name: &str, v: &Value, data_len: u64) -> std::result::Result<Entr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::array;
-
-    fn net<S: Scalar>() -> Network<S> {
-        Network::<S>::builder(3)
-            .hidden(4, Activation::Tanh)
-            .hidden(2, Activation::Relu)
-            .output(2, Loss::CategoricalCrossEntropy)
-            .bias_init(crate::BiasInit::Gaussian)
-            .seed(5)
-            .build()
-            .unwrap()
-    }
-
-    /// A hand-made file: header JSON text and data bytes.
-    fn raw(dir: &tempfile::TempDir, header: &str, data: &[u8]) -> PathBuf {
-        let p = dir.path().join("h.safetensors");
-        let mut b = (header.len() as u64).to_le_bytes().to_vec();
-        b.extend(header.as_bytes());
-        b.extend(data);
-        std::fs::write(&p, b).unwrap();
-        p
-    }
-
-    fn err_of(p: &Path) -> Error {
-        SavedModel::<f32>::load_with(
-            p,
-            &LoadOptions::new()
-                .loss(Loss::SquaredError)
-                .activations(vec![]),
-        )
-        .unwrap_err()
-    }
 
     #[test]
-    fn round_trip_f32_f64_and_cross_types() {
+    fn tensors_and_metadata_round_trip() {
         let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("m.safetensors");
-        let m32 = SavedModel::new(net::<f32>());
-        m32.save(&p).unwrap();
-        assert_eq!(SavedModel::<f32>::load(&p).unwrap(), m32);
-        // f32 widens to f64 exactly.
-        let wide = SavedModel::<f64>::load(&p).unwrap();
-        for (a, b) in wide.network.params().iter().zip(m32.network.params()) {
-            assert_eq!(*a, f64::from(*b));
-        }
-        let m64 = SavedModel::new(net::<f64>())
-            .with_class_labels(vec!["a".into(), "b".into()])
-            .unwrap()
-            .with_scaler(
-                Scaler::fit(
-                    Scaling::Standard,
-                    array![[1.0f64, 2.0, 3.0], [0.1, 0.7, 1e-3]].view(),
-                )
-                .unwrap(),
-            )
-            .unwrap();
-        m64.save(&p).unwrap();
-        assert_eq!(
-            SavedModel::<f64>::load(&p).unwrap(),
-            m64,
-            "f64 and JSON stats are exact"
-        );
-    }
+        let p = dir.path().join("t.safetensors");
+        let tensors = [("a".to_string(), vec![2, 3]), ("b".to_string(), vec![1])];
+        let data: Vec<f64> = (0..7).map(|i| f64::from(i) * 0.5 - 1.0).collect();
+        let mut meta = Map::new();
+        meta.insert("k".into(), Value::String("v".into()));
+        write(&p, &tensors, &data, meta).unwrap();
 
-    #[test]
-    fn header_is_padded_and_names_follow_sequential() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("m.safetensors");
-        SavedModel::new(net::<f32>()).save(&p).unwrap();
         let bytes = std::fs::read(&p).unwrap();
         let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
-        assert_eq!(n % 8, 0);
-        let h: Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
-        assert_eq!(h["0.weight"]["shape"], json!([4, 3]));
-        assert_eq!(h["2.weight"]["shape"], json!([2, 4]));
-        assert_eq!(h["4.bias"]["shape"], json!([2]));
-        assert_eq!(h["__metadata__"]["sizes"], json!("[3,4,2,2]"));
+        assert_eq!(n % 8, 0, "header padded to 8 bytes");
+        assert_eq!(bytes.len(), 8 + n + 7 * 8);
+
+        let mut r = Reader::open(&p).unwrap();
+        assert_eq!(r.metadata()["k"], "v");
+        let names: Vec<&str> = r.entries().iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names, ["a", "b"]);
+        assert_eq!(r.entries()[0].shape, [2, 3]);
+        assert_eq!(r.entries()[1].dtype, Dtype::F64);
+        // Read b first, then a, into a vector laid out the other way round.
+        let mut out = vec![0.0f32; 7];
+        r.read_into(&[1, 0], &mut out).unwrap();
+        assert_eq!(out[0], -1.0 + 6.0 * 0.5);
         assert_eq!(
-            h["__metadata__"]["torch_modules"],
-            json!(
-                r#"["Linear(3, 4)","Tanh()","Linear(4, 2)","ReLU()","Linear(2, 2)","Softmax(dim=1)"]"#
-            )
-        );
-    }
-
-    #[test]
-    fn every_truncation_and_byte_flip_is_an_error_or_a_valid_model() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("m.safetensors");
-        SavedModel::new(net::<f32>()).save(&p).unwrap();
-        let good = std::fs::read(&p).unwrap();
-        let q = dir.path().join("cut.safetensors");
-        for len in 0..good.len() {
-            std::fs::write(&q, &good[..len]).unwrap();
-            assert!(
-                SavedModel::<f32>::load(&q).is_err(),
-                "truncated to {len} bytes"
-            );
-        }
-        // Flipping any header byte must not panic (most give errors; a flip
-        // inside padding or a digit of a float may still load).
-        let n = 8 + u64::from_le_bytes(good[..8].try_into().unwrap()) as usize;
-        for i in 0..n {
-            let mut bad = good.clone();
-            bad[i] ^= 0x5a;
-            std::fs::write(&q, &bad).unwrap();
-            let _ = SavedModel::<f32>::load(&q);
-        }
-    }
-
-    #[test]
-    fn hostile_headers() {
-        let dir = tempfile::tempdir().unwrap();
-        // Header length u64::MAX.
-        let p = dir.path().join("huge");
-        let mut b = u64::MAX.to_le_bytes().to_vec();
-        b.extend(b"{}");
-        std::fs::write(&p, &b).unwrap();
-        assert!(err_of(&p).to_string().contains("header length"));
-
-        let w = |shape: &str, off: &str| {
-            format!(
-                r#"{{"0.weight":{{"dtype":"F32","shape":{shape},"data_offsets":{off}}},"0.bias":{{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}}}"#
-            )
-        };
-        let data = [0u8; 12];
-        let cases = [
-            // Shape that needs more bytes than its offsets hold.
-            (w("[1,4]", "[0,8]"), "needs 16 bytes"),
-            // Shape whose byte count overflows u64.
-            (w("[4294967296,4294967296,4294967296]", "[0,8]"), "too large"),
-            // Offsets past the data section.
-            (w("[1,2]", "[0,800]"), "within"),
-            // Offsets that overlap the bias.
-            (
-                r#"{"0.weight":{"dtype":"F32","shape":[1,2],"data_offsets":[0,8]},"0.bias":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#.into(),
-                "overlap",
-            ),
-            // A gap.
-            (
-                r#"{"0.weight":{"dtype":"F32","shape":[1,1],"data_offsets":[0,4]},"0.bias":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}"#.into(),
-                "belong to no tensor",
-            ),
-            (w("[1,2]", "[0,8]").replace("\"F32\",\"shape\":[1,2]", "\"BF16\",\"shape\":[1,2]"), "BF16"),
-            (w("[1,2]", "[0,8]").replace("[1,2]", "[2]"), "2-D"),
-            (w("[2,1]", "[0,8]"), "bias shape"),
-            (w("[1,2]", "[0,8]").replace("0.weight", "0.running_mean"), "expected only"),
-            (w("[1,2]", "[0,8]").replace("0.weight", "1.weight"), "no weight"),
-            ("[1,2,3]".into(), "not a JSON object"),
-            ("{\"a\":".into(), "not valid JSON"),
-            (w("[1,2]", "[0,-8]"), "integers"),
-        ];
-        for (header, want) in cases {
-            let p = raw(&dir, &header, &data);
-            let err = err_of(&p);
-            assert!(matches!(err, Error::Malformed { .. }), "{header}: {err}");
-            assert!(
-                err.to_string().contains(want),
-                "{header}: wanted {want:?}, got {err}"
-            );
-        }
-        // The good version of the same file loads.
-        let p = raw(&dir, &w("[1,2]", "[0,8]"), &data);
-        let m =
-            SavedModel::<f32>::load_with(&p, &LoadOptions::new().loss(Loss::SquaredError)).unwrap();
-        assert_eq!(m.network.sizes(), &[2, 1]);
-        // Trailing bytes after the last tensor.
-        let p = raw(&dir, &w("[1,2]", "[0,8]"), &[0u8; 13]);
-        assert!(err_of(&p).to_string().contains("cover 12"));
-        // NaN parameters.
-        let mut nan = [0u8; 12];
-        nan[..4].copy_from_slice(&f32::NAN.to_le_bytes());
-        let p = raw(&dir, &w("[1,2]", "[0,8]"), &nan);
-        assert!(matches!(err_of(&p), Error::NonFinite { .. }));
-    }
-
-    #[test]
-    fn torch_style_files_need_options() {
-        let dir = tempfile::tempdir().unwrap();
-        // Two Linear layers at modules 0 and 3 (a Dropout at 2), prefixed.
-        let h = r#"{"net.0.weight":{"dtype":"F32","shape":[2,1],"data_offsets":[0,8]},"net.0.bias":{"dtype":"F32","shape":[2],"data_offsets":[8,16]},"net.3.weight":{"dtype":"F64","shape":[1,2],"data_offsets":[16,32]},"net.3.bias":{"dtype":"F64","shape":[1],"data_offsets":[32,40]}}"#;
-        let mut data = Vec::new();
-        for v in [1.0f32, -1.0, 0.5, 0.5] {
-            data.extend(v.to_le_bytes());
-        }
-        for v in [2.0f64, 3.0, -1.0] {
-            data.extend(v.to_le_bytes());
-        }
-        let p = raw(&dir, h, &data);
-        let err = SavedModel::<f32>::load(&p).unwrap_err();
-        assert!(
-            err.to_string().contains("LoadOptions::activations"),
-            "{err}"
-        );
-        let opts = LoadOptions::new().activations(vec![Activation::Relu]);
-        let err = SavedModel::<f32>::load_with(&p, &opts).unwrap_err();
-        assert!(err.to_string().contains("LoadOptions::loss"), "{err}");
-        let opts = opts.loss(Loss::SquaredError);
-        let m = SavedModel::<f32>::load_with(&p, &opts).unwrap();
-        assert_eq!(m.network.sizes(), &[1, 2, 1]);
-        // x = 2: hidden relu(2·[1, −1] + 0.5) = [2.5, 0]; out = 2·2.5 + 3·0 − 1 = 4.
-        assert_eq!(m.predict(array![[2.0f32]].view()).unwrap(), array![[4.0]]);
-        let wrong = opts.clone().sizes(vec![1, 3, 1]);
-        assert!(matches!(
-            SavedModel::<f32>::load_with(&p, &wrong),
-            Err(Error::ModelMismatch { .. })
-        ));
-    }
-
-    #[test]
-    fn metadata_and_options_must_agree() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("m.safetensors");
-        SavedModel::new(net::<f32>()).save(&p).unwrap();
-        let opts = LoadOptions::new().loss(Loss::SquaredError);
-        let err = SavedModel::<f32>::load_with(&p, &opts).unwrap_err();
-        assert!(matches!(err, Error::ModelMismatch { .. }), "{err}");
-        let opts = LoadOptions::new().loss(Loss::CategoricalCrossEntropy);
-        assert!(SavedModel::<f32>::load_with(&p, &opts).is_ok());
-    }
-
-    #[test]
-    fn labels_and_scaler_must_fit() {
-        let m = SavedModel::new(net::<f32>());
-        assert!(m.clone().with_class_labels(vec!["a".into()]).is_err());
-        let s = Scaler::fit(Scaling::MinMax, array![[1.0f32, 2.0]].view()).unwrap();
-        assert!(matches!(
-            m.with_scaler(s),
-            Err(Error::InputWidth {
-                got: 2,
-                expected: 3
-            })
-        ));
-        let bin = Network::<f32>::builder(1)
-            .output(1, Loss::BinaryCrossEntropy)
-            .build()
-            .unwrap();
-        assert!(
-            SavedModel::new(bin)
-                .with_class_labels(vec!["neg".into(), "pos".into()])
-                .is_ok()
+            out[1..],
+            data[..6].iter().map(|&v| v as f32).collect::<Vec<_>>()[..]
         );
     }
 }

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use backprop::{Activation, Loss};
+use backprop::{Activation, Dense, Loss};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Train, evaluate and run multilayer perceptrons (BLAS-backed backpropagation).
@@ -354,6 +354,14 @@ pub struct InfoArgs {
 /// Hidden layer widths.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Layers(pub Vec<usize>);
+
+impl Layers {
+    /// The layer specs: one per width, each with activation `g` (what
+    /// `--layers` and `--activation` describe together).
+    pub fn dense(&self, g: Activation) -> Vec<Dense> {
+        self.0.iter().map(|&n| Dense::new(n, g)).collect()
+    }
+}
 
 fn parse_layers(s: &str) -> Result<Layers, String> {
     let s = s.trim();

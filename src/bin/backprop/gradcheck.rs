@@ -22,13 +22,11 @@ pub fn run(a: &GradcheckArgs) -> Result<ExitCode, CliError> {
             a.tolerance
         )));
     }
-    let mut b = Network::<f64>::builder(a.inputs)
+    let net = Network::<f64>::builder(a.inputs)
+        .layers(&a.layers.dense(a.activation))
         .output(a.outputs, a.loss)
-        .seed(a.seed);
-    for &n in &a.layers.0 {
-        b = b.hidden(n, a.activation);
-    }
-    let net = b.build()?;
+        .seed(a.seed)
+        .build()?;
     // The data stream is seeded apart from the network's initialization.
     let mut rng = ChaCha8Rng::seed_from_u64(a.seed ^ 0x9E37_79B9_7F4A_7C15);
     let normal = Normal::new(0.0, 1.0).expect("unit normal");

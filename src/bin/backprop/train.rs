@@ -21,7 +21,7 @@ use backprop::{EarlyStopping, History, Loss, Monitor, Network, Schedule, Solver,
 use ndarray::Array2;
 
 use crate::CliError;
-use crate::args::{MonitorName, OptimizerName, ScalingName, ScheduleName, TrainArgs};
+use crate::args::{Layers, MonitorName, OptimizerName, ScalingName, ScheduleName, TrainArgs};
 use crate::data::{self, Data, Split, TargetSpec, Targets};
 use crate::report::{self, Scores};
 
@@ -381,12 +381,12 @@ pub fn run(a: &TrainArgs) -> Result<(), CliError> {
     };
 
     let (trainer, trainer_text) = trainer(a, val.is_some())?;
-    let hidden: Vec<usize> = a.layers.as_ref().map_or(HIDDEN.to_vec(), |l| l.0.clone());
+    let hidden = a.layers.clone().unwrap_or(Layers(HIDDEN.to_vec()));
     let activation = a.activation.unwrap_or(ACTIVATION);
-    let mut builder = Network::<f32>::builder(n_in).output(n_out, loss).seed(seed);
-    for &n in &hidden {
-        builder = builder.hidden(n, activation);
-    }
+    let builder = Network::<f32>::builder(n_in)
+        .layers(&hidden.dense(activation))
+        .output(n_out, loss)
+        .seed(seed);
     let probe = builder.build()?;
     let sizes: Vec<String> = probe.sizes().iter().map(|n| n.to_string()).collect();
     println!(

@@ -1,0 +1,900 @@
+//! A saved model: a network with its feature scaler and class names, stored
+//! in a safetensors file (the container is read and written by
+//! `io/safetensors.rs`) under the names and layout of a PyTorch
+//! `nn.Sequential`, so that
+//!
+//! ```python
+//! net = torch.nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
+//! net.load_state_dict(safetensors.torch.load_file("model.safetensors"))
+//! ```
+//!
+//! loads a saved network as is (the output head's softmax or sigmoid, which
+//! has no parameters, is the caller's to apply, as in PyTorch).
+//!
+//! # File layout
+//! An 8-byte little-endian header length n, n bytes of JSON header, then the
+//! tensor data. Layer `l` (0-based) is module `2l` of the Sequential, with
+//! the activation modules at the odd indices between:
+//!
+//! | tensor | shape | contents |
+//! |---|---|---|
+//! | `{2l}.weight` | (n_out, n_in) | W for `layer = l`, row-major (PyTorch's `Linear.weight`) |
+//! | `{2l}.bias` | (n_out,) | b for `layer = l` |
+//!
+//! Tensors are `F32` for `Network<f32>` and `F64` for `Network<f64>`.
+//! The header's `__metadata__` (string → string) holds:
+//!
+//! | key | value |
+//! |---|---|
+//! | `format` | `backprop-mlp` |
+//! | `format_version` | `1` |
+//! | `sizes` | JSON array n₀…n_L, e.g. `[784,256,10]` |
+//! | `activations` | JSON array of hidden activation names, e.g. `["relu"]` |
+//! | `loss` | `squared-error`, `binary-cross-entropy` or `categorical-cross-entropy` |
+//! | `output_activation` | `identity`, `logistic` or `softmax` |
+//! | `torch_modules` | JSON array describing the equivalent `nn.Sequential`, e.g. `["Linear(784, 256)", "ReLU()", "Linear(256, 10)", "Softmax(dim=1)"]` |
+//! | `scaler` | only with a scaler: JSON `{"scaling": "min-max" or "standard", "shift": [...], "scale": [...]}` |
+//! | `class_labels` | only with class labels: JSON array of strings |
+//!
+//! # Reading files from elsewhere
+//! A file written by PyTorch (`safetensors.torch.save_file(net.state_dict())`)
+//! has no metadata: the layer sizes are read from the tensor shapes, and the
+//! hidden activations and the loss come from [`LoadOptions`]. Module indices
+//! need not be even (a `Dropout` between layers shifts them), a common prefix
+//! such as `net.` is accepted, and F32 and F64 tensors load into either
+//! scalar type.
+//!
+//! # Hostile files
+//! Before anything is allocated the header length is checked against the
+//! file's length (and a 100 MB cap, as in the reference implementation), and
+//! every tensor's offsets against its dtype, shape and the data section;
+//! tensors must tile the data section exactly, without overlap or gap.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use ndarray::{Array2, ArrayView2};
+use serde_json::{Map, Value, json};
+
+use super::FilePosition;
+use super::safetensors::{self, Reader};
+use crate::preprocess::{Scaler, Scaling};
+use crate::{Activation, Error, Loss, Network, Result, Scalar};
+
+/// Metadata `format`: what kind of model the file holds.
+const FORMAT_NAME: &str = "backprop-mlp";
+/// Metadata `format_version`: bumped when the metadata changes meaning.
+const FORMAT_VERSION: &str = "1";
+
+/// A network with what it needs to be used on raw data: the [`Scaler`]
+/// fitted on the training features and the names of the classes.
+///
+/// ```
+/// use backprop::io::SavedModel;
+/// use backprop::preprocess::{Scaler, Scaling};
+/// use backprop::{Activation, Loss, Network};
+/// use ndarray::array;
+/// # let dir = tempfile::tempdir()?;
+/// let x = array![[0.0f32, 10.0], [5.0, 20.0]];
+/// let net = Network::<f32>::builder(2)
+///     .hidden(3, Activation::Relu)
+///     .output(2, Loss::CategoricalCrossEntropy)
+///     .build()?;
+/// let model = SavedModel::new(net)
+///     .with_scaler(Scaler::fit(Scaling::MinMax, x.view())?)?
+///     .with_class_labels(vec!["no".into(), "yes".into()])?;
+/// let path = dir.path().join("model.safetensors");
+/// model.save(&path)?;
+/// let back = SavedModel::<f32>::load(&path)?;
+/// assert_eq!(back, model);
+/// assert_eq!(back.predict(x.view())?, model.predict(x.view())?);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct SavedModel<S: Scalar> {
+    /// The network.
+    pub network: Network<S>,
+    /// The scaling applied to raw features before the network, if any.
+    pub scaler: Option<Scaler>,
+    /// `class_labels[k]` names class k, if known.
+    pub class_labels: Option<Vec<String>>,
+}
+
+/// Fills in what a safetensors file does not say (a file written by PyTorch
+/// holds no metadata) and checks what it does; every setting defaults to
+/// "take it from the file".
+///
+/// ```
+/// use backprop::io::LoadOptions;
+/// use backprop::{Activation, Loss};
+/// let opts = LoadOptions::new()
+///     .activations(vec![Activation::Relu])
+///     .loss(Loss::CategoricalCrossEntropy);
+/// # let _ = opts;
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LoadOptions {
+    sizes: Option<Vec<usize>>,
+    activations: Option<Vec<Activation>>,
+    loss: Option<Loss>,
+}
+
+impl LoadOptions {
+    /// Everything from the file.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Expected layer sizes n₀…n_L, checked against the tensor shapes.
+    /// Default: whatever the shapes say.
+    pub fn sizes(mut self, sizes: Vec<usize>) -> Self {
+        self.sizes = Some(sizes);
+        self
+    }
+
+    /// Hidden activations, one per hidden layer. Default: the file's
+    /// `activations` metadata; required when it is missing.
+    pub fn activations(mut self, activations: Vec<Activation>) -> Self {
+        self.activations = Some(activations);
+        self
+    }
+
+    /// The output head. Default: the file's `loss` metadata; required when
+    /// it is missing.
+    pub fn loss(mut self, loss: Loss) -> Self {
+        self.loss = Some(loss);
+        self
+    }
+}
+
+impl<S: Scalar> SavedModel<S> {
+    /// A model with no scaler and no class labels.
+    pub fn new(network: Network<S>) -> Self {
+        SavedModel {
+            network,
+            scaler: None,
+            class_labels: None,
+        }
+    }
+
+    /// Attaches the scaler applied to raw features.
+    ///
+    /// # Errors
+    /// [`Error::InputWidth`] when the scaler was fitted on a different number
+    /// of features than the network takes.
+    pub fn with_scaler(mut self, scaler: Scaler) -> Result<Self> {
+        check_scaler(&self.network, &scaler)?;
+        self.scaler = Some(scaler);
+        Ok(self)
+    }
+
+    /// Attaches class names: one per output, or two (for classes 0 and 1) for
+    /// a single logistic output.
+    ///
+    /// # Errors
+    /// [`Error::InvalidHyperparameter`] for a different number of names.
+    pub fn with_class_labels(mut self, labels: Vec<String>) -> Result<Self> {
+        check_labels(&self.network, labels.len())?;
+        self.class_labels = Some(labels);
+        Ok(self)
+    }
+
+    /// Outputs aᴸ for the raw rows of `x`: the scaler (if any), then
+    /// [`Network::predict`].
+    ///
+    /// # Errors
+    /// As [`Network::predict`].
+    pub fn predict(&self, x: ArrayView2<'_, S>) -> Result<Array2<S>> {
+        match &self.scaler {
+            Some(s) => self.network.predict(s.transform(x)?.view()),
+            None => self.network.predict(x),
+        }
+    }
+
+    /// The class of each raw row of `x`: the scaler (if any), then
+    /// [`Network::predict_classes`].
+    ///
+    /// # Errors
+    /// As [`Network::predict`].
+    pub fn predict_classes(&self, x: ArrayView2<'_, S>) -> Result<Vec<usize>> {
+        match &self.scaler {
+            Some(s) => self.network.predict_classes(s.transform(x)?.view()),
+            None => self.network.predict_classes(x),
+        }
+    }
+
+    /// Writes the model as safetensors (layout in the [module docs](self)),
+    /// atomically: a crash mid-save leaves any previous file intact.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the file cannot be written; [`Error::InputWidth`]
+    /// or [`Error::InvalidHyperparameter`] when the public fields were set to
+    /// a scaler or labels that do not fit the network.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        let net = &self.network;
+        if let Some(s) = &self.scaler {
+            check_scaler(net, s)?;
+        }
+        if let Some(c) = &self.class_labels {
+            check_labels(net, c.len())?;
+        }
+        let mut tensors = Vec::with_capacity(2 * net.depth());
+        for l in 0..net.depth() {
+            let (n_in, n_out) = (net.sizes()[l], net.sizes()[l + 1]);
+            tensors.push((format!("{}.weight", 2 * l), vec![n_out, n_in]));
+            tensors.push((format!("{}.bias", 2 * l), vec![n_out]));
+        }
+        // The flat vector is already W⁽¹⁾, b⁽¹⁾, W⁽²⁾, ... in order.
+        safetensors::write(path.as_ref(), &tensors, net.params(), self.metadata())
+    }
+
+    /// The `__metadata__` strings (the table in the [module docs](self)),
+    /// also written into exported ONNX files.
+    pub(super) fn metadata(&self) -> Map<String, Value> {
+        let net = &self.network;
+        let mut m = Map::new();
+        let mut put = |k: &str, v: String| {
+            m.insert(k.into(), Value::String(v));
+        };
+        put("format", FORMAT_NAME.into());
+        put("format_version", FORMAT_VERSION.into());
+        put("sizes", json!(net.sizes()).to_string());
+        let acts: Vec<&str> = net.activations().iter().map(|a| a.name()).collect();
+        put("activations", json!(acts).to_string());
+        put("loss", net.loss().name().into());
+        put("output_activation", net.loss().output_activation().into());
+        put("torch_modules", json!(torch_modules(net)).to_string());
+        if let Some(s) = &self.scaler {
+            put(
+                "scaler",
+                json!({"scaling": s.scaling().name(), "shift": s.shift(), "scale": s.scale()})
+                    .to_string(),
+            );
+        }
+        if let Some(c) = &self.class_labels {
+            put("class_labels", json!(c).to_string());
+        }
+        m
+    }
+
+    /// Reads a model written by [`save`](Self::save) (all settings from the
+    /// file's metadata).
+    ///
+    /// # Errors
+    /// As [`load_with`](Self::load_with).
+    pub fn load(path: impl AsRef<Path>) -> Result<Self> {
+        Self::load_with(path, &LoadOptions::new())
+    }
+
+    /// Reads a model, taking from `options` what the file does not say (see
+    /// the [module docs](self) for files written by PyTorch).
+    ///
+    /// ```
+    /// use backprop::io::{LoadOptions, SavedModel};
+    /// use backprop::{Activation, Loss, Network};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("m.safetensors");
+    /// # SavedModel::new(Network::<f32>::builder(3).hidden(4, Activation::Tanh)
+    /// #     .output(1, Loss::BinaryCrossEntropy).build()?).save(&path)?;
+    /// let opts = LoadOptions::new().activations(vec![Activation::Tanh]);
+    /// let model = SavedModel::<f32>::load_with(&path, &opts)?;
+    /// assert_eq!(model.network.sizes(), &[3, 4, 1]);
+    /// // Options that contradict the file are refused.
+    /// let wrong = LoadOptions::new().activations(vec![Activation::Relu]);
+    /// assert!(SavedModel::<f32>::load_with(&path, &wrong).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the file cannot be read; [`Error::Malformed`] for a
+    /// truncated or corrupt file, a hostile header (a length beyond the file,
+    /// offsets that overlap, leave gaps or disagree with dtype and shape), a
+    /// dtype other than F32/F64, tensors that are not `{i}.weight` /
+    /// `{i}.bias` pairs of chained shapes, or unreadable metadata;
+    /// [`Error::ModelMismatch`] when the activations or loss are neither in
+    /// the file nor in `options`, or the two disagree; [`Error::NonFinite`]
+    /// for NaN or infinite parameters.
+    pub fn load_with(path: impl AsRef<Path>, options: &LoadOptions) -> Result<Self> {
+        let mut file = Reader::open(path.as_ref())?;
+        let layers = linear_layers(&file)?;
+        let sizes = sizes_of(&file, &layers, options)?;
+        let activations = activations_of(&file, &sizes, options)?;
+        let loss = loss_of(&file, options)?;
+        let meta = file.metadata();
+        let scaler = match meta.get("scaler") {
+            Some(s) => Some(parse_scaler(&file, s)?),
+            None => None,
+        };
+        let class_labels: Option<Vec<String>> = match meta.get("class_labels") {
+            Some(s) => Some(parse_meta(&file, "class_labels", s)?),
+            None => None,
+        };
+
+        let params = read_params::<S>(&mut file, &layers)?;
+        let network = Network::from_params(&sizes, &activations, loss, params)?;
+        let mut model = SavedModel::new(network);
+        if let Some(s) = scaler {
+            model = model
+                .with_scaler(s)
+                .map_err(|e| file.bad(FilePosition::Byte(8), format!("scaler metadata: {e}")))?;
+        }
+        if let Some(c) = class_labels {
+            model = model.with_class_labels(c).map_err(|e| {
+                file.bad(FilePosition::Byte(8), format!("class_labels metadata: {e}"))
+            })?;
+        }
+        Ok(model)
+    }
+}
+
+/// Layer sizes n₀…n_L from the tensor shapes, checked against the
+/// metadata's `sizes` and the caller's.
+fn sizes_of(file: &Reader, layers: &[LinearLayer], options: &LoadOptions) -> Result<Vec<usize>> {
+    let mut sizes = vec![layers[0].n_in];
+    sizes.extend(layers.iter().map(|t| t.n_out));
+    if let Some(s) = file.metadata().get("sizes") {
+        let from_meta: Vec<usize> = parse_meta(file, "sizes", s)?;
+        if from_meta != sizes {
+            return Err(file.bad(
+                FilePosition::Byte(8),
+                format!("metadata says sizes {from_meta:?} but the tensors have {sizes:?}"),
+            ));
+        }
+    }
+    if let Some(want) = &options.sizes
+        && *want != sizes
+    {
+        return Err(mismatch(
+            file.path(),
+            format!("expected layer sizes {want:?}, the file holds {sizes:?}"),
+        ));
+    }
+    Ok(sizes)
+}
+
+/// The hidden activations, from the metadata or the caller (both given must
+/// agree), one per hidden layer.
+fn activations_of(
+    file: &Reader,
+    sizes: &[usize],
+    options: &LoadOptions,
+) -> Result<Vec<Activation>> {
+    let path = file.path();
+    let from_meta: Option<Vec<Activation>> = match file.metadata().get("activations") {
+        Some(s) => {
+            let names: Vec<String> = parse_meta(file, "activations", s)?;
+            let acts = names
+                .iter()
+                .map(|n| n.parse::<Activation>())
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(|e| file.bad(FilePosition::Byte(8), e))?;
+            Some(acts)
+        }
+        None => None,
+    };
+    let activations = pick(path, "activations", from_meta, options.activations.clone())?
+        .or_else(|| (sizes.len() == 2).then(Vec::new))
+        .ok_or_else(|| {
+            mismatch(
+                path,
+                format!(
+                    "the file does not say which activations its {} hidden layer(s) use \
+                     (written by PyTorch?): pass them with LoadOptions::activations",
+                    sizes.len() - 2
+                ),
+            )
+        })?;
+    if activations.len() != sizes.len() - 2 {
+        return Err(mismatch(
+            path,
+            format!(
+                "{} activations given for {} hidden layers (sizes {sizes:?})",
+                activations.len(),
+                sizes.len() - 2
+            ),
+        ));
+    }
+    Ok(activations)
+}
+
+/// The output head, from the metadata or the caller (both given must agree).
+fn loss_of(file: &Reader, options: &LoadOptions) -> Result<Loss> {
+    let loss_meta = match file.metadata().get("loss") {
+        Some(s) => Some(
+            s.parse::<Loss>()
+                .map_err(|e| file.bad(FilePosition::Byte(8), e))?,
+        ),
+        None => None,
+    };
+    pick(file.path(), "loss", loss_meta, options.loss)?.ok_or_else(|| {
+        mismatch(
+            file.path(),
+            "the file does not say which loss (output head) the network has \
+             (written by PyTorch?): pass it with LoadOptions::loss"
+                .into(),
+        )
+    })
+}
+
+/// The modules of the equivalent `torch.nn.Sequential`, for the metadata.
+fn torch_modules<S: Scalar>(net: &Network<S>) -> Vec<String> {
+    let mut out = Vec::new();
+    for l in 0..net.depth() {
+        out.push(format!(
+            "Linear({}, {})",
+            net.sizes()[l],
+            net.sizes()[l + 1]
+        ));
+        let act = match net.activations().get(l) {
+            Some(Activation::Identity) => "Identity()",
+            Some(Activation::Logistic) => "Sigmoid()",
+            Some(Activation::Tanh) => "Tanh()",
+            Some(Activation::Relu) => "ReLU()",
+            None => match net.loss() {
+                Loss::SquaredError => continue,
+                Loss::BinaryCrossEntropy => "Sigmoid()",
+                Loss::CategoricalCrossEntropy => "Softmax(dim=1)",
+            },
+        };
+        out.push(act.into());
+    }
+    out
+}
+
+fn check_scaler<S: Scalar>(net: &Network<S>, scaler: &Scaler) -> Result<()> {
+    if scaler.n_features() != net.n_inputs() {
+        return Err(Error::InputWidth {
+            got: scaler.n_features(),
+            expected: net.n_inputs(),
+        });
+    }
+    Ok(())
+}
+
+fn check_labels<S: Scalar>(net: &Network<S>, n: usize) -> Result<()> {
+    let want = if net.n_outputs() == 1 && net.loss() == Loss::BinaryCrossEntropy {
+        2
+    } else {
+        net.n_outputs()
+    };
+    if n != want {
+        return Err(Error::InvalidHyperparameter {
+            name: "class_labels",
+            value: format!("{n} names"),
+            reason: "need one name per output unit (two for a single logistic output)",
+        });
+    }
+    Ok(())
+}
+
+fn mismatch(path: &Path, reason: String) -> Error {
+    Error::ModelMismatch {
+        path: path.to_path_buf(),
+        reason,
+    }
+}
+
+/// The file's value, else the caller's; both given must agree.
+fn pick<T: PartialEq + std::fmt::Debug>(
+    path: &Path,
+    what: &str,
+    file: Option<T>,
+    given: Option<T>,
+) -> Result<Option<T>> {
+    match (file, given) {
+        (Some(f), Some(g)) if f != g => Err(mismatch(
+            path,
+            format!("the file's metadata says {what} {f:?} but {g:?} was asked for"),
+        )),
+        (f, g) => Ok(f.or(g)),
+    }
+}
+
+/// A metadata value, parsed as JSON.
+fn parse_meta<T: serde::de::DeserializeOwned>(file: &Reader, key: &str, text: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| {
+        file.bad(
+            FilePosition::Byte(8),
+            format!("metadata {key:?} = {text:?} cannot be read: {e}"),
+        )
+    })
+}
+
+/// The `scaler` metadata.
+fn parse_scaler(file: &Reader, text: &str) -> Result<Scaler> {
+    let v: Value = parse_meta(file, "scaler", text)?;
+    let bad = |why: String| file.bad(FilePosition::Byte(8), format!("metadata \"scaler\": {why}"));
+    let scaling: Scaling = v["scaling"]
+        .as_str()
+        .ok_or_else(|| bad("no \"scaling\" name".into()))?
+        .parse()
+        .map_err(bad)?;
+    let numbers = |key: &str| -> Result<Vec<f64>> {
+        serde_json::from_value(v[key].clone())
+            .map_err(|e| bad(format!("\"{key}\" is not an array of numbers: {e}")))
+    };
+    Scaler::from_parts(scaling, numbers("shift")?, numbers("scale")?)
+        .map_err(|e| bad(e.to_string()))
+}
+
+/// A weight/bias pair forming one Linear layer: indices into the file's
+/// entries and the layer's sizes.
+struct LinearLayer {
+    weight: usize,
+    bias: usize,
+    n_in: usize,
+    n_out: usize,
+}
+
+/// Groups the tensors into Linear layers in module order and checks that
+/// their shapes chain.
+fn linear_layers(file: &Reader) -> Result<Vec<LinearLayer>> {
+    let by_index = modules(file)?;
+    let entries = file.entries();
+    let mut layers: Vec<LinearLayer> = Vec::with_capacity(by_index.len());
+    for (index, slot) in by_index {
+        let (Some(w), Some(b)) = slot else {
+            return Err(file.bad(
+                FilePosition::Byte(8),
+                format!(
+                    "module {index} has a {} but no {} (Linear layers without bias are not supported)",
+                    if slot.0.is_some() { "weight" } else { "bias" },
+                    if slot.0.is_some() { "bias" } else { "weight" },
+                ),
+            ));
+        };
+        let (we, be) = (&entries[w], &entries[b]);
+        let &[n_out, n_in] = we.shape.as_slice() else {
+            return Err(file.bad(
+                FilePosition::Tensor(we.name.clone()),
+                format!(
+                    "a Linear weight must be 2-D (out, in), found shape {:?}",
+                    we.shape
+                ),
+            ));
+        };
+        if be.shape != [n_out] {
+            return Err(file.bad(
+                FilePosition::Tensor(be.name.clone()),
+                format!(
+                    "bias shape {:?} does not fit weight shape {:?}",
+                    be.shape, we.shape
+                ),
+            ));
+        }
+        if let Some(prev) = layers.last()
+            && prev.n_out != n_in
+        {
+            return Err(file.bad(
+                FilePosition::Tensor(we.name.clone()),
+                format!(
+                    "weight shape {:?} takes {n_in} inputs but the layer before has {} outputs",
+                    we.shape, prev.n_out
+                ),
+            ));
+        }
+        if n_in == 0 || n_out == 0 {
+            return Err(file.bad(
+                FilePosition::Tensor(we.name.clone()),
+                format!("a layer of shape {:?} has no units", we.shape),
+            ));
+        }
+        layers.push(LinearLayer {
+            weight: w,
+            bias: b,
+            n_in,
+            n_out,
+        });
+    }
+    Ok(layers)
+}
+
+/// Entry indices of the weight and the bias of each Sequential module index.
+type Modules = BTreeMap<u64, (Option<usize>, Option<usize>)>;
+
+/// Sorts the tensors by module from their names, `{prefix}{index}.weight`
+/// and `{prefix}{index}.bias` with one common prefix.
+fn modules(file: &Reader) -> Result<Modules> {
+    let mut prefix: Option<&str> = None;
+    let mut by_index = Modules::new();
+    for (i, e) in file.entries().iter().enumerate() {
+        let unexpected = || {
+            file.bad(
+                FilePosition::Tensor(e.name.clone()),
+                "expected only `{i}.weight` and `{i}.bias` tensors of Linear layers in an \
+                 nn.Sequential",
+            )
+        };
+        let (module, kind) = e.name.rsplit_once('.').ok_or_else(unexpected)?;
+        let (pre, index) = match module.rsplit_once('.') {
+            Some((p, i)) => (&e.name[..p.len() + 1], i),
+            None => ("", module),
+        };
+        let index: u64 = index.parse().map_err(|_| unexpected())?;
+        if *prefix.get_or_insert(pre) != pre {
+            return Err(file.bad(
+                FilePosition::Tensor(e.name.clone()),
+                format!(
+                    "tensor names mix the prefixes {:?} and {pre:?}",
+                    prefix.unwrap_or("")
+                ),
+            ));
+        }
+        let slot = by_index.entry(index).or_default();
+        match kind {
+            "weight" if slot.0.is_none() => slot.0 = Some(i),
+            "bias" if slot.1.is_none() => slot.1 = Some(i),
+            _ => return Err(unexpected()),
+        }
+    }
+    if by_index.is_empty() {
+        return Err(file.bad(FilePosition::Byte(8), "the file holds no tensors"));
+    }
+    Ok(by_index)
+}
+
+/// Reads the tensors into the flat parameter vector (W⁽¹⁾, b⁽¹⁾, W⁽²⁾, ...).
+fn read_params<S: Scalar>(file: &mut Reader, layers: &[LinearLayer]) -> Result<Vec<S>> {
+    // Destination offset of every tensor in the flat vector; the sizes
+    // were checked against the file, so n_params is bounded by it.
+    let mut dest = vec![usize::MAX; file.entries().len()];
+    let mut at = 0;
+    for l in layers {
+        dest[l.weight] = at;
+        at += l.n_out * l.n_in;
+        dest[l.bias] = at;
+        at += l.n_out;
+    }
+    let mut params = vec![S::zero(); at];
+    file.read_into(&dest, &mut params)?;
+    Ok(params)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+    use std::path::PathBuf;
+
+    fn net<S: Scalar>() -> Network<S> {
+        Network::<S>::builder(3)
+            .hidden(4, Activation::Tanh)
+            .hidden(2, Activation::Relu)
+            .output(2, Loss::CategoricalCrossEntropy)
+            .bias_init(crate::BiasInit::Gaussian)
+            .seed(5)
+            .build()
+            .unwrap()
+    }
+
+    /// A hand-made file: header JSON text and data bytes.
+    fn raw(dir: &tempfile::TempDir, header: &str, data: &[u8]) -> PathBuf {
+        let p = dir.path().join("h.safetensors");
+        let mut b = (header.len() as u64).to_le_bytes().to_vec();
+        b.extend(header.as_bytes());
+        b.extend(data);
+        std::fs::write(&p, b).unwrap();
+        p
+    }
+
+    fn err_of(p: &Path) -> Error {
+        SavedModel::<f32>::load_with(
+            p,
+            &LoadOptions::new()
+                .loss(Loss::SquaredError)
+                .activations(vec![]),
+        )
+        .unwrap_err()
+    }
+
+    #[test]
+    fn round_trip_f32_f64_and_cross_types() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m.safetensors");
+        let m32 = SavedModel::new(net::<f32>());
+        m32.save(&p).unwrap();
+        assert_eq!(SavedModel::<f32>::load(&p).unwrap(), m32);
+        // f32 widens to f64 exactly.
+        let wide = SavedModel::<f64>::load(&p).unwrap();
+        for (a, b) in wide.network.params().iter().zip(m32.network.params()) {
+            assert_eq!(*a, f64::from(*b));
+        }
+        let m64 = SavedModel::new(net::<f64>())
+            .with_class_labels(vec!["a".into(), "b".into()])
+            .unwrap()
+            .with_scaler(
+                Scaler::fit(
+                    Scaling::Standard,
+                    array![[1.0f64, 2.0, 3.0], [0.1, 0.7, 1e-3]].view(),
+                )
+                .unwrap(),
+            )
+            .unwrap();
+        m64.save(&p).unwrap();
+        assert_eq!(
+            SavedModel::<f64>::load(&p).unwrap(),
+            m64,
+            "f64 and JSON stats are exact"
+        );
+    }
+
+    #[test]
+    fn header_is_padded_and_names_follow_sequential() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m.safetensors");
+        SavedModel::new(net::<f32>()).save(&p).unwrap();
+        let bytes = std::fs::read(&p).unwrap();
+        let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+        assert_eq!(n % 8, 0);
+        let h: Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
+        assert_eq!(h["0.weight"]["shape"], json!([4, 3]));
+        assert_eq!(h["2.weight"]["shape"], json!([2, 4]));
+        assert_eq!(h["4.bias"]["shape"], json!([2]));
+        assert_eq!(h["__metadata__"]["sizes"], json!("[3,4,2,2]"));
+        assert_eq!(
+            h["__metadata__"]["torch_modules"],
+            json!(
+                r#"["Linear(3, 4)","Tanh()","Linear(4, 2)","ReLU()","Linear(2, 2)","Softmax(dim=1)"]"#
+            )
+        );
+    }
+
+    #[test]
+    fn every_truncation_and_byte_flip_is_an_error_or_a_valid_model() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m.safetensors");
+        SavedModel::new(net::<f32>()).save(&p).unwrap();
+        let good = std::fs::read(&p).unwrap();
+        let q = dir.path().join("cut.safetensors");
+        for len in 0..good.len() {
+            std::fs::write(&q, &good[..len]).unwrap();
+            assert!(
+                SavedModel::<f32>::load(&q).is_err(),
+                "truncated to {len} bytes"
+            );
+        }
+        // Flipping any header byte must not panic (most give errors; a flip
+        // inside padding or a digit of a float may still load).
+        let n = 8 + u64::from_le_bytes(good[..8].try_into().unwrap()) as usize;
+        for i in 0..n {
+            let mut bad = good.clone();
+            bad[i] ^= 0x5a;
+            std::fs::write(&q, &bad).unwrap();
+            let _ = SavedModel::<f32>::load(&q);
+        }
+    }
+
+    #[test]
+    fn hostile_headers() {
+        let dir = tempfile::tempdir().unwrap();
+        // Header length u64::MAX.
+        let p = dir.path().join("huge");
+        let mut b = u64::MAX.to_le_bytes().to_vec();
+        b.extend(b"{}");
+        std::fs::write(&p, &b).unwrap();
+        assert!(err_of(&p).to_string().contains("header length"));
+
+        let w = |shape: &str, off: &str| {
+            format!(
+                r#"{{"0.weight":{{"dtype":"F32","shape":{shape},"data_offsets":{off}}},"0.bias":{{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}}}"#
+            )
+        };
+        let data = [0u8; 12];
+        let cases = [
+            // Shape that needs more bytes than its offsets hold.
+            (w("[1,4]", "[0,8]"), "needs 16 bytes"),
+            // Shape whose byte count overflows u64.
+            (w("[4294967296,4294967296,4294967296]", "[0,8]"), "too large"),
+            // Offsets past the data section.
+            (w("[1,2]", "[0,800]"), "within"),
+            // Offsets that overlap the bias.
+            (
+                r#"{"0.weight":{"dtype":"F32","shape":[1,2],"data_offsets":[0,8]},"0.bias":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#.into(),
+                "overlap",
+            ),
+            // A gap.
+            (
+                r#"{"0.weight":{"dtype":"F32","shape":[1,1],"data_offsets":[0,4]},"0.bias":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}"#.into(),
+                "belong to no tensor",
+            ),
+            (w("[1,2]", "[0,8]").replace("\"F32\",\"shape\":[1,2]", "\"BF16\",\"shape\":[1,2]"), "BF16"),
+            (w("[1,2]", "[0,8]").replace("[1,2]", "[2]"), "2-D"),
+            (w("[2,1]", "[0,8]"), "bias shape"),
+            (w("[1,2]", "[0,8]").replace("0.weight", "0.running_mean"), "expected only"),
+            (w("[1,2]", "[0,8]").replace("0.weight", "1.weight"), "no weight"),
+            ("[1,2,3]".into(), "not a JSON object"),
+            ("{\"a\":".into(), "not valid JSON"),
+            (w("[1,2]", "[0,-8]"), "integers"),
+        ];
+        for (header, want) in cases {
+            let p = raw(&dir, &header, &data);
+            let err = err_of(&p);
+            assert!(matches!(err, Error::Malformed { .. }), "{header}: {err}");
+            assert!(
+                err.to_string().contains(want),
+                "{header}: wanted {want:?}, got {err}"
+            );
+        }
+        // The good version of the same file loads.
+        let p = raw(&dir, &w("[1,2]", "[0,8]"), &data);
+        let m =
+            SavedModel::<f32>::load_with(&p, &LoadOptions::new().loss(Loss::SquaredError)).unwrap();
+        assert_eq!(m.network.sizes(), &[2, 1]);
+        // Trailing bytes after the last tensor.
+        let p = raw(&dir, &w("[1,2]", "[0,8]"), &[0u8; 13]);
+        assert!(err_of(&p).to_string().contains("cover 12"));
+        // NaN parameters.
+        let mut nan = [0u8; 12];
+        nan[..4].copy_from_slice(&f32::NAN.to_le_bytes());
+        let p = raw(&dir, &w("[1,2]", "[0,8]"), &nan);
+        assert!(matches!(err_of(&p), Error::NonFinite { .. }));
+    }
+
+    #[test]
+    fn torch_style_files_need_options() {
+        let dir = tempfile::tempdir().unwrap();
+        // Two Linear layers at modules 0 and 3 (a Dropout at 2), prefixed.
+        let h = r#"{"net.0.weight":{"dtype":"F32","shape":[2,1],"data_offsets":[0,8]},"net.0.bias":{"dtype":"F32","shape":[2],"data_offsets":[8,16]},"net.3.weight":{"dtype":"F64","shape":[1,2],"data_offsets":[16,32]},"net.3.bias":{"dtype":"F64","shape":[1],"data_offsets":[32,40]}}"#;
+        let mut data = Vec::new();
+        for v in [1.0f32, -1.0, 0.5, 0.5] {
+            data.extend(v.to_le_bytes());
+        }
+        for v in [2.0f64, 3.0, -1.0] {
+            data.extend(v.to_le_bytes());
+        }
+        let p = raw(&dir, h, &data);
+        let err = SavedModel::<f32>::load(&p).unwrap_err();
+        assert!(
+            err.to_string().contains("LoadOptions::activations"),
+            "{err}"
+        );
+        let opts = LoadOptions::new().activations(vec![Activation::Relu]);
+        let err = SavedModel::<f32>::load_with(&p, &opts).unwrap_err();
+        assert!(err.to_string().contains("LoadOptions::loss"), "{err}");
+        let opts = opts.loss(Loss::SquaredError);
+        let m = SavedModel::<f32>::load_with(&p, &opts).unwrap();
+        assert_eq!(m.network.sizes(), &[1, 2, 1]);
+        // x = 2: hidden relu(2·[1, −1] + 0.5) = [2.5, 0]; out = 2·2.5 + 3·0 − 1 = 4.
+        assert_eq!(m.predict(array![[2.0f32]].view()).unwrap(), array![[4.0]]);
+        let wrong = opts.clone().sizes(vec![1, 3, 1]);
+        assert!(matches!(
+            SavedModel::<f32>::load_with(&p, &wrong),
+            Err(Error::ModelMismatch { .. })
+        ));
+    }
+
+    #[test]
+    fn metadata_and_options_must_agree() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m.safetensors");
+        SavedModel::new(net::<f32>()).save(&p).unwrap();
+        let opts = LoadOptions::new().loss(Loss::SquaredError);
+        let err = SavedModel::<f32>::load_with(&p, &opts).unwrap_err();
+        assert!(matches!(err, Error::ModelMismatch { .. }), "{err}");
+        let opts = LoadOptions::new().loss(Loss::CategoricalCrossEntropy);
+        assert!(SavedModel::<f32>::load_with(&p, &opts).is_ok());
+    }
+
+    #[test]
+    fn labels_and_scaler_must_fit() {
+        let m = SavedModel::new(net::<f32>());
+        assert!(m.clone().with_class_labels(vec!["a".into()]).is_err());
+        let s = Scaler::fit(Scaling::MinMax, array![[1.0f32, 2.0]].view()).unwrap();
+        assert!(matches!(
+            m.with_scaler(s),
+            Err(Error::InputWidth {
+                got: 2,
+                expected: 3
+            })
+        ));
+        let bin = Network::<f32>::builder(1)
+            .output(1, Loss::BinaryCrossEntropy)
+            .build()
+            .unwrap();
+        assert!(
+            SavedModel::new(bin)
+                .with_class_labels(vec!["neg".into(), "pos".into()])
+                .is_ok()
+        );
+    }
+}
