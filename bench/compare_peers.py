@@ -1,6 +1,22 @@
 #!/usr/bin/env python3
 """Side-by-side training-step throughput: backprop vs PyTorch vs scikit-learn.
 
+Two modes:
+
+    python3 bench/compare_peers.py [options below]      training step (this text)
+    python3 bench/compare_peers.py e2e [--epochs N] [--threads T] [--runs R]
+        [--subset N] [--out DIR] ...                     end to end
+
+The end-to-end mode (in `bench/peers_e2e.py`, whose docstring says exactly
+what both sides run) times the library's main job, `backprop train` on
+Fashion-MNIST with the recipe of `src/recipes.rs`, against the same recipe
+written in PyTorch, alternating the two run by run, each in its own process;
+it reports training seconds, samples/s, the first and the last epoch's time,
+epochs run and test accuracy, and writes DIR/peers-e2e.{json,md}. Smoke run:
+`python3 bench/compare_peers.py e2e --subset 6000 --epochs 2 --runs 1`.
+
+Training-step mode:
+
 Runs the configurations of `benches/common/configs.rs` (read from
 `bench_report --list-configs`, so both sides use one table) with the same batch
 sizes, float32 and thread counts, alternating implementations inside every
@@ -287,6 +303,11 @@ def fmt_ratio(v):
 
 
 def main():
+    if sys.argv[1:2] == ["e2e"]:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import peers_e2e
+
+        return peers_e2e.main(sys.argv[2:])
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--configs", default="S,M,T,L,XL")
     ap.add_argument("--threads", default="1,2")
