@@ -1,5 +1,5 @@
 //! Shapes shared by the criterion benches (`benches/*.rs`) and the report
-//! program (`examples/bench_report.rs`), so that both measure the same thing.
+//! program (`examples/bench_report/`), so that both measure the same thing.
 //!
 //! Included with `#[path = ...] mod configs;`: each bench and the example is
 //! its own crate, and a helper module here keeps the tables in one place.

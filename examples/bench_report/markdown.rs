@@ -1,0 +1,258 @@
+//! The report as Markdown, section by section, in the layout of
+//! BENCHMARKS.md.
+
+use std::fmt::Write as _;
+
+use crate::configs;
+use crate::memory::model_floor_kib;
+use crate::report::{Report, sizes_text};
+
+/// All sections of the report.
+pub fn markdown(r: &Report) -> String {
+    let mut md = String::new();
+    header(&mut md, r);
+    steps(&mut md, r);
+    inference(&mut md, r);
+    sgemm(&mut md, r);
+    if !r.scaling.is_empty() {
+        scaling(&mut md, r);
+    }
+    targets(&mut md, r);
+    md
+}
+
+fn unset(v: &Option<String>) -> &str {
+    v.as_deref().unwrap_or("unset")
+}
+
+fn header(md: &mut String, r: &Report) {
+    let e = &r.env;
+    let _ = writeln!(md, "### Results ({} run)\n", e.mode);
+    if e.mode == "smoke" {
+        let _ = writeln!(
+            md,
+            "Smoke run: tiny sizes and a few repetitions to check the tooling; \
+             the figures below mean nothing.\n"
+        );
+    }
+    let _ = writeln!(
+        md,
+        "Machine: {} ({} logical CPUs), {} {}. BLAS: {} (kernel {}). rustc: {}. \
+         Env: OPENBLAS_CORETYPE={}, OPENBLAS_L2_SIZE={}, OPENBLAS_NUM_THREADS={}.\n",
+        e.machine.cpu_model,
+        e.machine.logical_cpus,
+        e.machine.os,
+        unset(&e.machine.kernel),
+        e.blas.config,
+        e.blas.corename,
+        unset(&e.versions.rustc),
+        unset(&e.env.openblas_coretype),
+        unset(&e.env.openblas_l2_size),
+        unset(&e.env.openblas_num_threads),
+    );
+    let _ = writeln!(md, "Command: `{}`\n", e.command);
+}
+
+fn steps(md: &mut String, r: &Report) {
+    let _ = writeln!(md, "#### Training step (f32, forward + backward + SGD)\n");
+    let _ = writeln!(
+        md,
+        "| config | sizes | B | threads | step (ms, median) | samples/s | GFLOP/s (6·B·N_w) \
+         | sgemm peak GFLOP/s | % of peak | GEMM share | allocs/step | peak RSS (MiB) | state floor (MiB) |"
+    );
+    let _ = writeln!(
+        md,
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
+    for s in &r.steps {
+        let rss = r
+            .rss_for(s.config.name, s.threads)
+            .and_then(|r| r.vm_hwm_kib)
+            .map_or("n/a".to_owned(), |k| format!("{:.1}", k as f64 / 1024.0));
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {:.3} | {:.0} | {:.1} | {:.1} | {:.0}% | {:.0}% | {} | {} | {:.1} |",
+            s.config.name,
+            sizes_text(s.config.sizes),
+            s.config.batch,
+            s.threads,
+            s.step_s() * 1e3,
+            s.samples_per_s(),
+            s.gflops(),
+            s.sgemm_peak_gflops,
+            100.0 * s.frac_of_peak(),
+            100.0 * s.gemm_sum_s / s.step_s(),
+            fmt_allocs(s.samples.allocs_per_rep()),
+            rss,
+            model_floor_kib(&s.config) / 1024.0
+        );
+    }
+    let _ = writeln!(
+        md,
+        "\n\"sgemm peak\" is the best GFLOP/s of the step's own GEMM shapes run alone; \
+         \"GEMM share\" is the sum of those GEMMs' times over the step time. GFLOP/s \
+         credits 6·B·N_w; % of peak uses the FLOPs the GEMMs actually perform \
+         (6·B·N_w − 2·B·n₀·n₁: the first layer back-propagates no delta). \
+         \"state floor\" is parameters + gradient + workspace + batch in f32.\n"
+    );
+}
+
+fn inference(md: &mut String, r: &Report) {
+    let _ = writeln!(md, "#### Inference (f32, `predict_into`)\n");
+    let _ = writeln!(
+        md,
+        "| config | batch | threads | time (ms) | samples/s | GFLOP/s |"
+    );
+    let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|");
+    for i in &r.inference {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {:.4} | {:.0} | {:.1} |",
+            i.config.name,
+            i.batch,
+            i.threads,
+            i.secs * 1e3,
+            i.batch as f64 / i.secs,
+            configs::forward_flops(i.config.sizes, i.batch) / i.secs / 1e9
+        );
+    }
+}
+
+fn sgemm(md: &mut String, r: &Report) {
+    let _ = writeln!(md, "\n#### sgemm at the step's shapes\n");
+    let _ = writeln!(
+        md,
+        "| config | shape (layer-op[m×n×k]) | op(A),op(B) | threads | GFLOP/s |"
+    );
+    let _ = writeln!(md, "|---|---|---|---:|---:|");
+    for g in &r.gemms {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {}{} | {} | {:.1} |",
+            g.config,
+            g.shape.label(),
+            if g.shape.trans_a { "T" } else { "N" },
+            if g.shape.trans_b { "T" } else { "N" },
+            g.threads,
+            g.gflops()
+        );
+    }
+}
+
+fn scaling(md: &mut String, r: &Report) {
+    let s = &r.scaling;
+    let sl = s.slopes();
+    let _ = writeln!(
+        md,
+        "\n#### Scaling (1 thread, batch {})\n",
+        configs::SCALING_BATCH
+    );
+    for (title, pts, slope) in [
+        ("same depth, growing width", &s.width, sl.width),
+        ("same width, growing depth", &s.depth, sl.depth),
+    ] {
+        let _ = writeln!(
+            md,
+            "{title}: fitted slope of ln(step time) vs ln N = **{slope:.3}**\n"
+        );
+        let _ = writeln!(md, "| sizes | N | step (ms) | params/s |");
+        let _ = writeln!(md, "|---|---:|---:|---:|");
+        for p in pts.iter() {
+            let sizes = if p.sizes.len() > 8 {
+                let (depth, width) = (p.sizes.len() - 2, p.sizes[1]);
+                format!("{depth}×{width}-{}", p.sizes.last().unwrap())
+            } else {
+                sizes_text(&p.sizes)
+            };
+            let _ = writeln!(
+                md,
+                "| {sizes} | {} | {:.3} | {:.3e} |",
+                p.n_params,
+                p.secs * 1e3,
+                p.n_params as f64 / p.secs
+            );
+        }
+        let _ = writeln!(md);
+    }
+    let _ = writeln!(
+        md,
+        "Gradient by backprop vs central differences (batch {}): slope of ln(ratio) vs ln N = \
+         **{:.3}** (backprop {:.3}, central differences {:.3})\n",
+        configs::FD_BATCH,
+        sl.fd_ratio,
+        sl.backprop,
+        sl.fd
+    );
+    let _ = writeln!(
+        md,
+        "| N | backprop (ms) | central differences (ms) | ratio |"
+    );
+    let _ = writeln!(md, "|---:|---:|---:|---:|");
+    for p in &s.fd {
+        let _ = writeln!(
+            md,
+            "| {} | {:.4} | {:.3} | {:.0} |",
+            p.n_params,
+            p.backprop_s * 1e3,
+            p.fd_s * 1e3,
+            p.fd_s / p.backprop_s
+        );
+    }
+}
+
+fn targets(md: &mut String, r: &Report) {
+    let _ = writeln!(md, "\n#### Against the targets (informational)\n");
+    let _ = writeln!(md, "| target | measured | met |");
+    let _ = writeln!(md, "|---|---|---|");
+    for s in r.steps.iter().filter(|s| s.config.big) {
+        let f = s.frac_of_peak();
+        let _ = writeln!(
+            md,
+            "| ≥ 90% of sgemm peak, {} {}t | {:.0}% | {} |",
+            s.config.name,
+            s.threads,
+            100.0 * f,
+            yes_no(f >= 0.9)
+        );
+    }
+    if !r.scaling.width.is_empty() {
+        let sl = r.scaling.slopes();
+        for (name, v) in [("width", sl.width), ("depth", sl.depth)] {
+            let _ = writeln!(
+                md,
+                "| slope 1.00 ± 0.05, {name} family | {v:.3} | {} |",
+                yes_no((v - 1.0).abs() <= 0.05)
+            );
+        }
+    }
+    if !r.steps.is_empty() {
+        let worst = r
+            .steps
+            .iter()
+            .map(|s| s.samples.allocs_per_rep())
+            .fold(0.0, f64::max);
+        let _ = writeln!(
+            md,
+            "| 0 allocations per step (all configs) | max {} | {} |",
+            fmt_allocs(worst),
+            yes_no(worst == 0.0)
+        );
+    }
+    let _ = writeln!(
+        md,
+        "\nPyTorch ratios come from `bench/compare_peers.py`, not from this report."
+    );
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b { "yes" } else { "no" }
+}
+
+/// Allocations per repetition: an integer when whole.
+pub fn fmt_allocs(v: f64) -> String {
+    if v == v.trunc() {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.2}")
+    }
+}
