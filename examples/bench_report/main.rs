@@ -5,7 +5,7 @@
 //! ```text
 //! cargo run --release --example bench_report -- [--smoke] [--out DIR]
 //!     [--configs S,M,...] [--threads 1,2] [--rounds R] [--min-time SECS]
-//!     [--skip-big] [--no-scaling] [--no-rss]
+//!     [--skip-big] [--weights fresh,converged] [--no-scaling] [--no-rss]
 //! cargo run --release --example bench_report -- --config S --threads 1 --json
 //! cargo run --release --example bench_report -- --list-configs
 //! ```
@@ -15,9 +15,15 @@
 //! repetitions and tiny scaling families, in seconds: CI runs it so that the
 //! tooling cannot rot; its figures mean nothing.
 //!
+//! Every configuration is measured on fresh and on converged weights
+//! (`benches/common/weights.rs`); the report counts the subnormal entries of
+//! Δᴸ and of the gradient at both, the evidence that the converged setup
+//! exercises subnormal numbers.
+//!
 //! `--config NAME --threads N --json` times training steps of one
-//! configuration and prints one JSON object: `bench/compare_peers.py` calls it
-//! between peer runs. `--list-configs` prints the configuration table as JSON.
+//! configuration (fresh weights unless `--weights` says otherwise) and prints
+//! one JSON object: `bench/compare_peers.py` calls it between peer runs.
+//! `--list-configs` prints the configuration table as JSON.
 //!
 //! Timing: each measurement warms up, then repeats the operation until a
 //! minimum time has passed and reports the median (and minimum) of the
@@ -49,6 +55,8 @@ mod memory;
 mod options;
 mod report;
 mod scaling;
+#[path = "../../benches/common/weights.rs"]
+mod weights;
 
 use serde::Serialize;
 
@@ -110,6 +118,7 @@ struct SingleJson {
     #[serde(rename = "impl")]
     implementation: &'static str,
     config: &'static str,
+    weights: &'static str,
     threads: usize,
     batch: usize,
     reps: usize,
@@ -128,13 +137,15 @@ fn run_single(opts: &Options, name: &str) -> Result<(), String> {
         _ => return Err("--config needs exactly one thread count, e.g. --threads 1".into()),
     };
     let timing: Timing = opts.timing();
-    let s = measure_steps(&c, &[t], 1, timing)
+    let w = opts.weights[0];
+    let s = measure_steps(&c, &[w], &[t], 1, timing)
         .pop()
         .expect("one thread count, one result");
     let r = StepResult {
         config: c,
+        weights: w,
         threads: t,
-        samples: s,
+        samples: s.step,
         sgemm_peak_gflops: f64::NAN,
         gemm_sum_s: f64::NAN,
     };
@@ -143,6 +154,7 @@ fn run_single(opts: &Options, name: &str) -> Result<(), String> {
         let j = SingleJson {
             implementation: "backprop",
             config: c.name,
+            weights: w.name(),
             threads: t,
             batch: c.batch,
             reps: r.samples.secs.len(),
@@ -156,8 +168,9 @@ fn run_single(opts: &Options, name: &str) -> Result<(), String> {
         print!("{}", to_json_text(&j));
     } else {
         println!(
-            "{} {} B={} {}t: step {:.3} ms (median of {}), {:.0} samples/s, {:.1} GFLOP/s, {} allocs/step",
+            "{} {} {} B={} {}t: step {:.3} ms (median of {}), {:.0} samples/s, {:.1} GFLOP/s, {} allocs/step",
             c.name,
+            w.name(),
             report::sizes_text(c.sizes),
             c.batch,
             t,
@@ -226,6 +239,51 @@ mod tests {
     }
 
     #[test]
+    fn step_calls_follow_the_networks_forward_backward() {
+        let sizes = [9, 12, 8, 3];
+        let calls = configs::step_calls(&sizes, 16);
+        let order: Vec<String> = calls
+            .iter()
+            .map(|c| format!("{}{}", c.op, c.layer))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                "fwd0", "fwd1", "fwd2", "dW2", "db2", "dX2", "dW1", "db1", "dX1", "dW0", "db0"
+            ]
+        );
+        for c in &calls {
+            let (alpha, beta) = match c.op {
+                "dW" | "db" => (1.0 / 16.0, 0.0),
+                _ => (1.0, 0.0),
+            };
+            assert_eq!((c.alpha, c.beta), (alpha, beta), "{}", c.label());
+        }
+        // The shapes and transposes fit the buffers they are run on.
+        configs::StepGemms::new(&sizes, 16).run();
+    }
+
+    #[test]
+    fn converged_weights_are_trained_and_exercise_subnormals() {
+        let c = configs::config_by_name("S").unwrap();
+        let batch = weights::task(&c, c.batch);
+        let fresh = weights::network(&c, weights::Weights::Fresh);
+        let counts = weights::subnormals(&fresh, batch.x.view(), &batch.y);
+        assert_eq!(counts.delta, 0, "fresh weights give a normal Δᴸ");
+        let (net, how) = weights::converged(&c);
+        assert_eq!(how.accuracy, 1.0, "{how:?}");
+        assert!(how.head_scale > 1.0, "{how:?}");
+        let counts = weights::subnormals(&net, batch.x.view(), &batch.y);
+        assert!(counts.delta > counts.delta_entries / 10, "{counts:?}");
+        assert_eq!(net.predict_classes(batch.x.view()).unwrap(), {
+            let configs::OwnedTargets::Classes(c) = &batch.y else {
+                unreachable!("S is a softmax configuration")
+            };
+            c.clone()
+        });
+    }
+
+    #[test]
     fn config_table_matches_the_networks_built() {
         for c in configs::CONFIGS.iter().filter(|c| !c.big) {
             let net = configs::build(c.sizes, c.hidden, c.loss);
@@ -240,6 +298,7 @@ mod tests {
         let j = SingleJson {
             implementation: "backprop",
             config: "S",
+            weights: "fresh",
             threads: 1,
             batch: 64,
             reps: 3,

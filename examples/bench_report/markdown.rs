@@ -11,6 +11,7 @@ use crate::report::{Report, sizes_text};
 pub fn markdown(r: &Report) -> String {
     let mut md = String::new();
     header(&mut md, r);
+    subnormals(&mut md, r);
     steps(&mut md, r);
     inference(&mut md, r);
     sgemm(&mut md, r);
@@ -53,16 +54,60 @@ fn header(md: &mut String, r: &Report) {
     let _ = writeln!(md, "Command: `{}`\n", e.command);
 }
 
+fn subnormals(md: &mut String, r: &Report) {
+    if r.subnormals.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        md,
+        "#### Subnormal numbers at the measured weights
+"
+    );
+    let _ = writeln!(
+        md,
+        "| config | weights | trained | Adam steps | train accuracy | head scale \
+         | Δᴸ subnormal | gradient subnormal |"
+    );
+    let _ = writeln!(md, "|---|---|---|---:|---:|---:|---:|---:|");
+    for s in &r.subnormals {
+        let how = s.convergence.as_ref();
+        let c = &s.counts;
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} | {} of {} | {} of {} |",
+            s.config,
+            s.weights.name(),
+            how.map_or("no", |h| h.trained),
+            how.map_or("–".to_owned(), |h| h.steps.to_string()),
+            how.map_or("–".to_owned(), |h| format!("{:.1}%", 100.0 * h.accuracy)),
+            how.map_or("–".to_owned(), |h| format!("{:.1}", h.head_scale)),
+            c.delta,
+            c.delta_entries,
+            c.gradient,
+            c.gradient_entries
+        );
+    }
+    let _ = writeln!(
+        md,
+        "\nCounted on the step's batch with flush-to-zero off: Δᴸ = Aᴸ − Y from \
+         `predict`, the gradient from `compute_gradient`. Converged weights are trained \
+         with Adam on a teacher task (all layers; the output layer alone for the big \
+         configurations), then their output layer is scaled to the confidence at which \
+         the most entries of Δᴸ are subnormal (see `benches/common/weights.rs`). Where \
+         subnormal operands cost a microcode assist (Intel), converged steps are slower.\n"
+    );
+}
+
 fn steps(md: &mut String, r: &Report) {
     let _ = writeln!(md, "#### Training step (f32, forward + backward + SGD)\n");
     let _ = writeln!(
         md,
-        "| config | sizes | B | threads | step (ms, median) | samples/s | GFLOP/s (6·B·N_w) \
+        "| config | weights | sizes | B | threads | step (ms, median) | samples/s | GFLOP/s (6·B·N_w) \
          | sgemm peak GFLOP/s | % of peak | GEMM share | allocs/step | peak RSS (MiB) | state floor (MiB) |"
     );
     let _ = writeln!(
         md,
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     );
     for s in &r.steps {
         let rss = r
@@ -71,8 +116,9 @@ fn steps(md: &mut String, r: &Report) {
             .map_or("n/a".to_owned(), |k| format!("{:.1}", k as f64 / 1024.0));
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {:.3} | {:.0} | {:.1} | {:.1} | {:.0}% | {:.0}% | {} | {} | {:.1} |",
+            "| {} | {} | {} | {} | {} | {:.3} | {:.0} | {:.1} | {:.1} | {:.0}% | {:.0}% | {} | {} | {:.1} |",
             s.config.name,
+            s.weights.name(),
             sizes_text(s.config.sizes),
             s.config.batch,
             s.threads,
@@ -101,14 +147,15 @@ fn inference(md: &mut String, r: &Report) {
     let _ = writeln!(md, "#### Inference (f32, `predict_into`)\n");
     let _ = writeln!(
         md,
-        "| config | batch | threads | time (ms) | samples/s | GFLOP/s |"
+        "| config | weights | batch | threads | time (ms) | samples/s | GFLOP/s |"
     );
-    let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|");
+    let _ = writeln!(md, "|---|---|---:|---:|---:|---:|---:|");
     for i in &r.inference {
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {:.4} | {:.0} | {:.1} |",
+            "| {} | {} | {} | {} | {:.4} | {:.0} | {:.1} |",
             i.config.name,
+            i.weights.name(),
             i.batch,
             i.threads,
             i.secs * 1e3,

@@ -12,6 +12,7 @@ use ndarray::Array2;
 
 use crate::configs::{self, Config};
 use crate::counting_alloc;
+use crate::weights::{self, Weights};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Timing {
@@ -95,6 +96,8 @@ pub struct StepBench {
 }
 
 impl StepBench {
+    /// A seeded network of `sizes` on a synthetic batch (the scaling
+    /// families).
     pub fn new(
         sizes: &[usize],
         hidden: backprop::Activation,
@@ -102,18 +105,25 @@ impl StepBench {
         batch: usize,
     ) -> Self {
         let net = configs::build(sizes, hidden, loss);
-        let ws = net.workspace(batch);
-        StepBench {
-            x: configs::inputs(batch, sizes[0], 1),
-            y: configs::targets(batch, *sizes.last().unwrap(), loss),
-            net,
-            ws,
-            sgd: Sgd::new(configs::LEARNING_RATE).expect("positive learning rate"),
-        }
+        let x = configs::inputs(batch, sizes[0], 1);
+        let y = configs::targets(batch, *sizes.last().unwrap(), loss);
+        Self::with(net, x, y)
     }
 
-    pub fn for_config(c: &Config) -> Self {
-        Self::new(c.sizes, c.hidden, c.loss, c.batch)
+    /// Configuration `c` on `weights`, on the first batch of its task.
+    pub fn for_config(c: &Config, weights: Weights) -> Self {
+        let task = weights::task(c, c.batch);
+        Self::with(weights::network(c, weights), task.x, task.y)
+    }
+
+    fn with(net: backprop::Network<f32>, x: Array2<f32>, y: configs::OwnedTargets) -> Self {
+        StepBench {
+            ws: net.workspace(x.nrows()),
+            net,
+            sgd: Sgd::new(configs::LEARNING_RATE).expect("positive learning rate"),
+            x,
+            y,
+        }
     }
 
     /// `net.compute_gradient` + `Sgd::step`: one training step.
@@ -129,19 +139,47 @@ impl StepBench {
     }
 }
 
-/// Training steps of `c` in `rounds` rounds alternating over `threads`, so
-/// that drift of the machine affects every thread count alike.
-pub fn measure_steps(c: &Config, threads: &[usize], rounds: usize, timing: Timing) -> Vec<Samples> {
-    let mut bench = StepBench::for_config(c);
-    let mut all = vec![Samples::default(); threads.len()];
+/// Training steps of one configuration on one set of weights at one thread
+/// count.
+#[derive(Debug, Clone)]
+pub struct StepSamples {
+    pub weights: Weights,
+    pub threads: usize,
+    pub step: Samples,
+}
+
+/// Training steps of `c` on each of `weights`, in `rounds` rounds that
+/// alternate over thread counts and weights, so that drift of the machine
+/// affects each alike. Results are in the order weights × threads.
+pub fn measure_steps(
+    c: &Config,
+    weights: &[Weights],
+    threads: &[usize],
+    rounds: usize,
+    timing: Timing,
+) -> Vec<StepSamples> {
+    let mut benches: Vec<StepBench> = weights
+        .iter()
+        .map(|&w| StepBench::for_config(c, w))
+        .collect();
+    let mut all: Vec<StepSamples> = weights
+        .iter()
+        .flat_map(|&w| threads.iter().map(move |&t| (w, t)))
+        .map(|(weights, threads)| StepSamples {
+            weights,
+            threads,
+            step: Samples::default(),
+        })
+        .collect();
     for _ in 0..rounds {
-        for (i, &t) in threads.iter().enumerate() {
+        for (ti, &t) in threads.iter().enumerate() {
             set_threads(t);
-            // Inside the pool, as `Trainer::fit` runs: entering it once per
-            // measurement instead of once per elementwise pass.
-            let samples = &mut all[i];
-            let bench = &mut bench;
-            parallel::install(|| measure(timing, samples, || bench.step()));
+            for (wi, bench) in benches.iter_mut().enumerate() {
+                let samples = &mut all[wi * threads.len() + ti].step;
+                // Inside the pool, as `Trainer::fit` runs: entering it once
+                // per measurement instead of once per elementwise pass.
+                parallel::install(|| measure(timing, samples, || bench.step()));
+            }
         }
     }
     all
@@ -185,14 +223,20 @@ pub fn measure_gemms(c: &Config, threads: usize, timing: Timing) -> Vec<GemmResu
 #[derive(Debug, Clone)]
 pub struct InferenceResult {
     pub config: Config,
+    pub weights: Weights,
     pub batch: usize,
     pub threads: usize,
     pub secs: f64,
     pub allocs: f64,
 }
 
-pub fn measure_inference(c: &Config, threads: &[usize], timing: Timing) -> Vec<InferenceResult> {
-    let net = configs::build(c.sizes, c.hidden, c.loss);
+pub fn measure_inference(
+    c: &Config,
+    weights: Weights,
+    threads: &[usize],
+    timing: Timing,
+) -> Vec<InferenceResult> {
+    let net = weights::network(c, weights);
     let mut out = Vec::new();
     for &batch in configs::INFERENCE_BATCHES {
         let x = configs::inputs(batch, c.sizes[0], 2);
@@ -210,6 +254,7 @@ pub fn measure_inference(c: &Config, threads: &[usize], timing: Timing) -> Vec<I
             });
             out.push(InferenceResult {
                 config: *c,
+                weights,
                 batch,
                 threads: t,
                 secs: s.median(),

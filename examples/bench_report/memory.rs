@@ -1,12 +1,14 @@
 //! Peak resident memory: a child process per configuration (this program
 //! re-invoked with the hidden `--rss-child` flag) trains a few steps and
-//! reports its `VmHWM` from `/proc/self/status`.
+//! reports its `VmHWM` from `/proc/self/status`. Fresh weights: memory does
+//! not depend on their values.
 
 use std::process::Command;
 
 use crate::configs::{self, Config};
 use crate::measure::{StepBench, set_threads};
 use crate::options::lookup;
+use crate::weights::Weights;
 
 /// Peak RSS of one configuration at one thread count.
 #[derive(Debug, Clone)]
@@ -33,7 +35,7 @@ fn vm_hwm_kib() -> Option<u64> {
 pub fn rss_child(name: &str, threads: usize, steps: usize) -> Result<(), String> {
     let c = lookup(name)?;
     set_threads(threads);
-    let mut bench = StepBench::for_config(&c);
+    let mut bench = StepBench::for_config(&c, Weights::Fresh);
     for _ in 0..steps {
         bench.step();
     }

@@ -4,11 +4,12 @@ use std::path::PathBuf;
 
 use crate::configs::{self, Config};
 use crate::measure::Timing;
+use crate::weights::Weights;
 
 pub const USAGE: &str = "\
 usage: bench_report [--smoke] [--out DIR] [--configs S,M,..] [--threads 1,2]
                     [--rounds R] [--min-time SECS] [--skip-big]
-                    [--no-scaling] [--no-rss]
+                    [--weights fresh,converged] [--no-scaling] [--no-rss]
        bench_report --config NAME [--threads N] [--min-time SECS] [--json]
        bench_report --list-configs";
 
@@ -19,6 +20,7 @@ pub struct Options {
     pub out: PathBuf,
     pub configs: Option<Vec<String>>,
     pub threads: Vec<usize>,
+    pub weights: Vec<Weights>,
     pub rounds: usize,
     pub min_time: Option<f64>,
     pub skip_big: bool,
@@ -38,6 +40,7 @@ impl Default for Options {
             out: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-report"),
             configs: None,
             threads: configs::THREADS.to_vec(),
+            weights: Weights::ALL.to_vec(),
             rounds: 3,
             min_time: None,
             skip_big: false,
@@ -70,6 +73,7 @@ impl Options {
                 }
                 "--config" => o.single = Some(value("--config")?),
                 "--threads" => o.threads = parse_list(&value("--threads")?, "--threads")?,
+                "--weights" => o.weights = parse_weights(&value("--weights")?)?,
                 "--rounds" => {
                     o.rounds = parse_positive(&value("--rounds")?, "--rounds")?;
                     rounds_given = true;
@@ -145,6 +149,17 @@ fn parse_list(v: &str, flag: &str) -> Result<Vec<usize>, String> {
     v.split(',').map(|s| parse_positive(s, flag)).collect()
 }
 
+fn parse_weights(v: &str) -> Result<Vec<Weights>, String> {
+    v.split(',')
+        .map(|s| {
+            Weights::ALL
+                .into_iter()
+                .find(|w| w.name().eq_ignore_ascii_case(s.trim()))
+                .ok_or_else(|| format!("--weights {v}: expected fresh, converged or both"))
+        })
+        .collect()
+}
+
 fn parse_seconds(v: &str) -> Result<f64, String> {
     v.trim()
         .parse::<f64>()
@@ -172,6 +187,14 @@ mod tests {
         assert!(parse(&["--threads", "0"]).unwrap_err().contains("positive"));
         assert!(parse(&["--min-time", "-1"]).is_err());
         assert!(parse(&["--wat"]).unwrap_err().contains("unknown argument"));
+        assert_eq!(o.weights, Weights::ALL, "both weights by default");
+        let o = parse(&["--weights", "Converged"]).unwrap();
+        assert_eq!(o.weights, [Weights::Converged]);
+        assert!(
+            parse(&["--weights", "old"])
+                .unwrap_err()
+                .contains("fresh, converged")
+        );
         let o = parse(&["--configs", "S,xl"]).unwrap();
         let names: Vec<&str> = o.selected().unwrap().iter().map(|c| c.name).collect();
         assert_eq!(names, ["S", "XL"]);

@@ -10,12 +10,14 @@ use crate::measure::{
 use crate::memory::{RssResult, measure_rss, model_floor_kib};
 use crate::options::Options;
 use crate::scaling::{FdPoint, Scaling, ScalingPoint, measure_scaling};
+use crate::weights::{self, Convergence, Subnormals, Weights};
 
 /// Training steps of one configuration at one thread count, with the
 /// roofline of its GEMMs.
 #[derive(Debug, Clone)]
 pub struct StepResult {
     pub config: Config,
+    pub weights: Weights,
     pub threads: usize,
     pub samples: Samples,
     pub sgemm_peak_gflops: f64,
@@ -51,8 +53,19 @@ pub struct Report {
     pub steps: Vec<StepResult>,
     pub gemms: Vec<GemmResult>,
     pub inference: Vec<InferenceResult>,
+    pub subnormals: Vec<SubnormalResult>,
     pub scaling: Scaling,
     pub rss: Vec<RssResult>,
+}
+
+/// Subnormal numbers at one configuration's benchmark weights.
+#[derive(Debug, Clone)]
+pub struct SubnormalResult {
+    pub config: &'static str,
+    pub weights: Weights,
+    /// How the converged weights were made; `None` for fresh ones.
+    pub convergence: Option<Convergence>,
+    pub counts: Subnormals,
 }
 
 /// Runs every measurement the options select.
@@ -64,6 +77,7 @@ pub fn run_report(opts: &Options) -> Result<Report, String> {
         steps: Vec::new(),
         gemms: Vec::new(),
         inference: Vec::new(),
+        subnormals: Vec::new(),
         scaling: Scaling::default(),
         rss: Vec::new(),
     };
@@ -76,7 +90,8 @@ pub fn run_report(opts: &Options) -> Result<Report, String> {
     Ok(report)
 }
 
-/// The GEMM roofline, training steps, inference and peak RSS of `c`.
+/// The GEMM roofline, the subnormal counts, training steps, inference and
+/// peak RSS of `c`.
 fn measure_config(report: &mut Report, c: &Config, opts: &Options, timing: Timing) {
     let gemm_timing = Timing {
         min_time: timing.min_time * 0.5,
@@ -91,26 +106,62 @@ fn measure_config(report: &mut Report, c: &Config, opts: &Options, timing: Timin
         peaks.push((peak, sum));
         report.gemms.extend(g);
     }
+    eprintln!(
+        "[bench_report] {}: weights ({})",
+        c.name,
+        weight_names(&opts.weights)
+    );
+    report
+        .subnormals
+        .extend(opts.weights.iter().map(|&w| count_subnormals(c, w)));
     eprintln!("[bench_report] {}: training steps", c.name);
-    let samples = measure_steps(c, &opts.threads, opts.rounds, timing);
-    for ((s, &t), (peak, sum)) in samples.into_iter().zip(&opts.threads).zip(peaks) {
+    for s in measure_steps(c, &opts.weights, &opts.threads, opts.rounds, timing) {
+        let i = opts
+            .threads
+            .iter()
+            .position(|&t| t == s.threads)
+            .expect("measured count");
         report.steps.push(StepResult {
             config: *c,
-            threads: t,
-            samples: s,
-            sgemm_peak_gflops: peak,
-            gemm_sum_s: sum,
+            weights: s.weights,
+            threads: s.threads,
+            samples: s.step,
+            sgemm_peak_gflops: peaks[i].0,
+            gemm_sum_s: peaks[i].1,
         });
     }
     eprintln!("[bench_report] {}: inference", c.name);
-    report
-        .inference
-        .extend(measure_inference(c, &opts.threads, timing));
+    for &w in &opts.weights {
+        let r = measure_inference(c, w, &opts.threads, timing);
+        report.inference.extend(r);
+    }
     if opts.rss {
         eprintln!("[bench_report] {}: peak RSS (child process)", c.name);
         for &t in &opts.threads {
             report.rss.push(measure_rss(c, t, opts.steps));
         }
+    }
+}
+
+fn weight_names(w: &[Weights]) -> String {
+    w.iter().map(|w| w.name()).collect::<Vec<_>>().join(", ")
+}
+
+/// Subnormal entries of Δᴸ and the gradient on the step's batch.
+fn count_subnormals(c: &Config, w: Weights) -> SubnormalResult {
+    let batch = weights::task(c, c.batch);
+    let (net, convergence) = match w {
+        Weights::Fresh => (weights::network(c, w), None),
+        Weights::Converged => {
+            let (net, how) = weights::converged(c);
+            (net, Some(how))
+        }
+    };
+    SubnormalResult {
+        config: c.name,
+        weights: w,
+        convergence,
+        counts: weights::subnormals(&net, batch.x.view(), &batch.y),
     }
 }
 
@@ -124,7 +175,7 @@ impl Report {
     /// The report as pretty-printed JSON (non-finite numbers become `null`).
     pub fn json(&self) -> String {
         let json = ReportJson {
-            schema: 1,
+            schema: 2,
             environment: &self.env,
             flop_count: "training step: 6*B*N_weights; forward: 2*B*N_weights; sgemm: 2*m*n*k",
             train_step: self
@@ -133,6 +184,7 @@ impl Report {
                 .map(|s| StepRow::new(s, self.rss_for(s.config.name, s.threads)))
                 .collect(),
             inference: self.inference.iter().map(InferenceRow::new).collect(),
+            subnormals: self.subnormals.iter().map(SubnormalRow::new).collect(),
             sgemm: self.gemms.iter().map(SgemmRow::new).collect(),
             scaling: ScalingJson::new(&self.scaling),
             peak_rss: self.rss.iter().map(RssRow::new).collect(),
@@ -170,6 +222,7 @@ struct ReportJson<'a> {
     flop_count: &'static str,
     train_step: Vec<StepRow>,
     inference: Vec<InferenceRow>,
+    subnormals: Vec<SubnormalRow>,
     sgemm: Vec<SgemmRow>,
     scaling: ScalingJson,
     peak_rss: Vec<RssRow>,
@@ -178,6 +231,7 @@ struct ReportJson<'a> {
 #[derive(Serialize)]
 struct StepRow {
     config: &'static str,
+    weights: &'static str,
     sizes: String,
     hidden: &'static str,
     loss: &'static str,
@@ -203,6 +257,7 @@ impl StepRow {
         let c = &s.config;
         StepRow {
             config: c.name,
+            weights: s.weights.name(),
             sizes: sizes_text(c.sizes),
             hidden: c.hidden.name(),
             loss: c.loss.name(),
@@ -228,6 +283,7 @@ impl StepRow {
 #[derive(Serialize)]
 struct InferenceRow {
     config: &'static str,
+    weights: &'static str,
     batch: usize,
     threads: usize,
     time_s: f64,
@@ -240,6 +296,7 @@ impl InferenceRow {
     fn new(r: &InferenceResult) -> Self {
         InferenceRow {
             config: r.config.name,
+            weights: r.weights.name(),
             batch: r.batch,
             threads: r.threads,
             time_s: r.secs,
@@ -373,6 +430,38 @@ impl RssRow {
             vm_hwm_kib: r.vm_hwm_kib,
             model_floor_kib: model_floor_kib(&c).round(),
             note: r.note.clone(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct SubnormalRow {
+    config: &'static str,
+    weights: &'static str,
+    delta_subnormal: usize,
+    delta_entries: usize,
+    gradient_subnormal: usize,
+    gradient_entries: usize,
+    trained: Option<&'static str>,
+    train_steps: Option<usize>,
+    train_accuracy: Option<f64>,
+    head_scale: Option<f64>,
+}
+
+impl SubnormalRow {
+    fn new(r: &SubnormalResult) -> Self {
+        let how = r.convergence.as_ref();
+        SubnormalRow {
+            config: r.config,
+            weights: r.weights.name(),
+            delta_subnormal: r.counts.delta,
+            delta_entries: r.counts.delta_entries,
+            gradient_subnormal: r.counts.gradient,
+            gradient_entries: r.counts.gradient_entries,
+            trained: how.map(|h| h.trained),
+            train_steps: how.map(|h| h.steps),
+            train_accuracy: how.map(|h| h.accuracy),
+            head_scale: how.map(|h| h.head_scale),
         }
     }
 }
