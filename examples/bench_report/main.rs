@@ -138,7 +138,7 @@ fn run_single(opts: &Options, name: &str) -> Result<(), String> {
     };
     let timing: Timing = opts.timing();
     let w = opts.weights[0];
-    let s = measure_steps(&c, &[w], &[t], 1, timing)
+    let s = measure_steps(&c, &[w], &[t], 1, timing, false)
         .pop()
         .expect("one thread count, one result");
     let r = StepResult {
@@ -146,6 +146,7 @@ fn run_single(opts: &Options, name: &str) -> Result<(), String> {
         weights: w,
         threads: t,
         samples: s.step,
+        gemms_alone: s.gemms,
         sgemm_peak_gflops: f64::NAN,
         gemm_sum_s: f64::NAN,
     };

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use crate::configs;
 use crate::memory::model_floor_kib;
 use crate::report::{Report, sizes_text};
+use crate::weights::Weights;
 
 /// All sections of the report.
 pub fn markdown(r: &Report) -> String {
@@ -13,6 +14,7 @@ pub fn markdown(r: &Report) -> String {
     header(&mut md, r);
     subnormals(&mut md, r);
     steps(&mut md, r);
+    gemm_limit(&mut md, r);
     inference(&mut md, r);
     sgemm(&mut md, r);
     if !r.scaling.is_empty() {
@@ -140,6 +142,63 @@ fn steps(md: &mut String, r: &Report) {
          credits 6·B·N_w; % of peak uses the FLOPs the GEMMs actually perform \
          (6·B·N_w − 2·B·n₀·n₁: the first layer back-propagates no delta). \
          \"state floor\" is parameters + gradient + workspace + batch in f32.\n"
+    );
+}
+
+/// Step time beside the time of its GEMMs alone, per configuration and
+/// thread count, one column group per set of weights.
+fn gemm_limit(md: &mut String, r: &Report) {
+    let weights: Vec<Weights> = Weights::ALL
+        .into_iter()
+        .filter(|&w| r.steps.iter().any(|s| s.weights == w))
+        .collect();
+    let _ = writeln!(md, "#### Training step against its GEMMs alone\n");
+    let mut head = "| config | threads |".to_owned();
+    let mut rule = "|---|---:|".to_owned();
+    for w in &weights {
+        let n = w.name();
+        let _ = write!(
+            head,
+            " {n} step (ms) | {n} GEMMs alone (ms) | {n} step/GEMMs |"
+        );
+        rule.push_str("---:|---:|---:|");
+    }
+    let _ = writeln!(md, "{head}\n{rule}");
+    let mut rows: Vec<(&str, usize)> = Vec::new();
+    for s in &r.steps {
+        if !rows.contains(&(s.config.name, s.threads)) {
+            rows.push((s.config.name, s.threads));
+        }
+    }
+    for (name, t) in rows {
+        let mut line = format!("| {name} | {t} |");
+        for &w in &weights {
+            match r
+                .steps
+                .iter()
+                .find(|s| (s.config.name, s.threads, s.weights) == (name, t, w))
+            {
+                Some(s) => {
+                    let (step, alone) = (s.step_s() * 1e3, s.gemms_alone_s() * 1e3);
+                    let _ = write!(
+                        line,
+                        " {step:.3} | {alone:.3} | {:.2} |",
+                        s.step_over_gemms()
+                    );
+                }
+                None => line.push_str(" – | – | – |"),
+            }
+        }
+        let _ = writeln!(md, "{line}");
+    }
+    let _ = writeln!(
+        md,
+        "\n\"GEMMs alone\" runs every GEMM and GEMV of the step (the forward GEMM per \
+         layer; dW, db and, above the first layer, Δ_prev per layer backward) with the \
+         step's shapes, transposes and α/β through the same BLAS, on random operands of \
+         ordinary magnitude, timed in the same rounds as the step. step/GEMMs is 1 when \
+         everything else is free; a converged ratio above the fresh one is the cost of \
+         the converged values (subnormal numbers).\n"
     );
 }
 

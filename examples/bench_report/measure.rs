@@ -140,28 +140,34 @@ impl StepBench {
 }
 
 /// Training steps of one configuration on one set of weights at one thread
-/// count.
+/// count, and the same step's BLAS calls alone.
 #[derive(Debug, Clone)]
 pub struct StepSamples {
     pub weights: Weights,
     pub threads: usize,
     pub step: Samples,
+    /// Every GEMM and GEMV of the step alone ([`configs::StepGemms`]);
+    /// empty unless asked for.
+    pub gemms: Samples,
 }
 
-/// Training steps of `c` on each of `weights`, in `rounds` rounds that
-/// alternate over thread counts and weights, so that drift of the machine
-/// affects each alike. Results are in the order weights × threads.
+/// Training steps of `c` on each of `weights`, each followed by the step's
+/// BLAS calls alone when `with_gemms`, in `rounds` rounds that alternate
+/// over thread counts and weights, so that drift of the machine affects each
+/// alike. Results are in the order weights × threads.
 pub fn measure_steps(
     c: &Config,
     weights: &[Weights],
     threads: &[usize],
     rounds: usize,
     timing: Timing,
+    with_gemms: bool,
 ) -> Vec<StepSamples> {
     let mut benches: Vec<StepBench> = weights
         .iter()
         .map(|&w| StepBench::for_config(c, w))
         .collect();
+    let mut gemms = with_gemms.then(|| configs::StepGemms::new(c.sizes, c.batch));
     let mut all: Vec<StepSamples> = weights
         .iter()
         .flat_map(|&w| threads.iter().map(move |&t| (w, t)))
@@ -169,16 +175,20 @@ pub fn measure_steps(
             weights,
             threads,
             step: Samples::default(),
+            gemms: Samples::default(),
         })
         .collect();
     for _ in 0..rounds {
         for (ti, &t) in threads.iter().enumerate() {
             set_threads(t);
             for (wi, bench) in benches.iter_mut().enumerate() {
-                let samples = &mut all[wi * threads.len() + ti].step;
+                let out = &mut all[wi * threads.len() + ti];
                 // Inside the pool, as `Trainer::fit` runs: entering it once
                 // per measurement instead of once per elementwise pass.
-                parallel::install(|| measure(timing, samples, || bench.step()));
+                parallel::install(|| measure(timing, &mut out.step, || bench.step()));
+                if let Some(g) = gemms.as_mut() {
+                    parallel::install(|| measure(timing, &mut out.gemms, || g.run()));
+                }
             }
         }
     }

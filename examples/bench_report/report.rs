@@ -20,6 +20,8 @@ pub struct StepResult {
     pub weights: Weights,
     pub threads: usize,
     pub samples: Samples,
+    /// The step's GEMMs and GEMVs alone, timed beside it.
+    pub gemms_alone: Samples,
     pub sgemm_peak_gflops: f64,
     pub gemm_sum_s: f64,
 }
@@ -27,6 +29,17 @@ pub struct StepResult {
 impl StepResult {
     pub fn step_s(&self) -> f64 {
         self.samples.median()
+    }
+
+    /// Median time of the step's BLAS calls alone.
+    pub fn gemms_alone_s(&self) -> f64 {
+        self.gemms_alone.median()
+    }
+
+    /// Step time over the time of its BLAS calls alone: 1 when everything
+    /// but the GEMMs is free.
+    pub fn step_over_gemms(&self) -> f64 {
+        self.step_s() / self.gemms_alone_s()
     }
 
     pub fn samples_per_s(&self) -> f64 {
@@ -114,8 +127,12 @@ fn measure_config(report: &mut Report, c: &Config, opts: &Options, timing: Timin
     report
         .subnormals
         .extend(opts.weights.iter().map(|&w| count_subnormals(c, w)));
-    eprintln!("[bench_report] {}: training steps", c.name);
-    for s in measure_steps(c, &opts.weights, &opts.threads, opts.rounds, timing) {
+    eprintln!(
+        "[bench_report] {}: training steps and their GEMMs alone",
+        c.name
+    );
+    let measured = measure_steps(c, &opts.weights, &opts.threads, opts.rounds, timing, true);
+    for s in measured {
         let i = opts
             .threads
             .iter()
@@ -126,6 +143,7 @@ fn measure_config(report: &mut Report, c: &Config, opts: &Options, timing: Timin
             weights: s.weights,
             threads: s.threads,
             samples: s.step,
+            gemms_alone: s.gemms,
             sgemm_peak_gflops: peaks[i].0,
             gemm_sum_s: peaks[i].1,
         });
@@ -178,6 +196,7 @@ impl Report {
             schema: 2,
             environment: &self.env,
             flop_count: "training step: 6*B*N_weights; forward: 2*B*N_weights; sgemm: 2*m*n*k",
+            gemms_alone: GEMMS_ALONE,
             train_step: self
                 .steps
                 .iter()
@@ -192,6 +211,12 @@ impl Report {
         to_json_text(&json)
     }
 }
+
+/// What `gemms_alone_s_median` measures.
+pub const GEMMS_ALONE: &str = "every GEMM and GEMV of the step (forward Z = A_prev W^T per layer; \
+     per layer backward dW = (1/B) Delta^T A_prev, db = (1/B) Delta^T 1, and Delta_prev = Delta W \
+     above the first layer), with the step's shapes, transposes and alpha/beta, through the same \
+     BLAS, on random operands of ordinary magnitude, timed beside the step in the same rounds";
 
 /// Pretty-printed JSON with a final newline.
 pub fn to_json_text(v: &impl Serialize) -> String {
@@ -220,6 +245,7 @@ struct ReportJson<'a> {
     schema: u32,
     environment: &'a Environment,
     flop_count: &'static str,
+    gemms_alone: &'static str,
     train_step: Vec<StepRow>,
     inference: Vec<InferenceRow>,
     subnormals: Vec<SubnormalRow>,
@@ -248,6 +274,9 @@ struct StepRow {
     frac_of_sgemm_peak: f64,
     gemm_only_step_s: f64,
     gemm_share_of_step: f64,
+    gemms_alone_s_median: f64,
+    gemms_alone_reps: usize,
+    step_over_gemms_alone: f64,
     allocs_per_step: f64,
     peak_rss_kib: Option<u64>,
 }
@@ -274,6 +303,9 @@ impl StepRow {
             frac_of_sgemm_peak: s.frac_of_peak(),
             gemm_only_step_s: s.gemm_sum_s,
             gemm_share_of_step: s.gemm_sum_s / s.step_s(),
+            gemms_alone_s_median: s.gemms_alone_s(),
+            gemms_alone_reps: s.gemms_alone.secs.len(),
+            step_over_gemms_alone: s.step_over_gemms(),
             allocs_per_step: s.samples.allocs_per_rep(),
             peak_rss_kib: rss.and_then(|r| r.vm_hwm_kib),
         }
