@@ -6,6 +6,7 @@
 //! cargo run --release --example bench_report -- [--smoke] [--out DIR]
 //!     [--configs S,M,...] [--threads 1,2] [--rounds R] [--min-time SECS]
 //!     [--skip-big] [--weights fresh,converged] [--no-scaling] [--no-rss]
+//!     [--memory [--backprop-bin PATH]]
 //! cargo run --release --example bench_report -- --config S --threads 1 --json
 //! cargo run --release --example bench_report -- --list-configs
 //! ```
@@ -14,6 +15,11 @@
 //! `target/bench-report`). `--smoke` runs the small configurations with a few
 //! repetitions and tiny scaling families, in seconds: CI runs it so that the
 //! tooling cannot rot; its figures mean nothing.
+//!
+//! `--memory` adds the memory of the main job: the peak RSS of the
+//! `backprop` binary (`cargo build --release --bin backprop` first) training
+//! one epoch of Fashion-MNIST, beside the data + parameters + optimizer
+//! state + workspace it needs at least.
 //!
 //! Every configuration is measured on fresh and on converged weights
 //! (`benches/common/weights.rs`); the report counts the subnormal entries of
@@ -41,6 +47,7 @@
 //!
 //! Files: `options` (command line), `measure` (timing loops and the measured
 //! operations), `scaling` (the O(N) families), `memory` (peak RSS),
+//! `main_job` (the binary's memory against its budget),
 //! `environment` (machine and versions), `report` (what a run measures and
 //! its JSON), `markdown` (its Markdown).
 
@@ -49,6 +56,7 @@ mod configs;
 #[path = "../../tests/common/counting_alloc.rs"]
 mod counting_alloc;
 mod environment;
+mod main_job;
 mod markdown;
 mod measure;
 mod memory;

@@ -20,6 +20,9 @@ pub fn markdown(r: &Report) -> String {
     if !r.scaling.is_empty() {
         scaling(&mut md, r);
     }
+    if !r.main_job.is_empty() {
+        main_job(&mut md, r);
+    }
     targets(&mut md, r);
     md
 }
@@ -306,6 +309,46 @@ fn scaling(md: &mut String, r: &Report) {
     }
 }
 
+fn mib(bytes: usize) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
+fn main_job(md: &mut String, r: &Report) {
+    let _ = writeln!(md, "\n#### Memory of the main job\n");
+    let _ = writeln!(
+        md,
+        "| command | threads | peak RSS (MiB) | data | parameters | optimizer state \
+         | workspace | budget (MiB) | RSS/budget |"
+    );
+    let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for j in &r.main_job {
+        let b = &j.budget;
+        let rss = j.peak_rss_kib.map_or_else(
+            || format!("n/a ({})", j.note.as_deref().unwrap_or("not measured")),
+            |k| format!("{:.1}", k as f64 / 1024.0),
+        );
+        let _ = writeln!(
+            md,
+            "| `{}` | {} | {rss} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {} |",
+            j.command,
+            j.threads,
+            mib(b.data),
+            mib(b.params),
+            mib(b.optimizer),
+            mib(b.workspace),
+            mib(b.total()),
+            j.ratio().map_or("n/a".to_owned(), |v| format!("{v:.2}"))
+        );
+    }
+    let _ = writeln!(
+        md,
+        "\nOne epoch of the default recipe (784-512-256-10, Adam, batch {}). Budget: \
+         training and test features (f32) and labels, parameters (f32), Adam's two moments \
+         (f64), gradient + workspace + one mini-batch (f32), in MiB. Peak RSS from `wait4`.\n",
+        backprop::recipes::FASHION_MNIST_BATCH_SIZE
+    );
+}
+
 fn targets(md: &mut String, r: &Report) {
     let _ = writeln!(md, "\n#### Against the targets (informational)\n");
     let _ = writeln!(md, "| target | measured | met |");
@@ -328,6 +371,16 @@ fn targets(md: &mut String, r: &Report) {
                 md,
                 "| slope 1.00 ± 0.05, {name} family | {v:.3} | {} |",
                 yes_no((v - 1.0).abs() <= 0.05)
+            );
+        }
+    }
+    for j in &r.main_job {
+        if let Some(v) = j.ratio() {
+            let _ = writeln!(
+                md,
+                "| main job's peak RSS ≤ 1.2 × budget, {}t | {v:.2} | {} |",
+                j.threads,
+                yes_no(v <= 1.2)
             );
         }
     }

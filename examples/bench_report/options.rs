@@ -10,6 +10,7 @@ pub const USAGE: &str = "\
 usage: bench_report [--smoke] [--out DIR] [--configs S,M,..] [--threads 1,2]
                     [--rounds R] [--min-time SECS] [--skip-big]
                     [--weights fresh,converged] [--no-scaling] [--no-rss]
+                    [--memory [--backprop-bin PATH]]
        bench_report --config NAME [--threads N] [--min-time SECS] [--json]
        bench_report --list-configs";
 
@@ -26,6 +27,8 @@ pub struct Options {
     pub skip_big: bool,
     pub scaling: bool,
     pub rss: bool,
+    pub memory: bool,
+    pub backprop_bin: Option<PathBuf>,
     pub single: Option<String>,
     pub json: bool,
     pub list_configs: bool,
@@ -46,6 +49,8 @@ impl Default for Options {
             skip_big: false,
             scaling: true,
             rss: true,
+            memory: false,
+            backprop_bin: None,
             single: None,
             json: false,
             list_configs: false,
@@ -82,6 +87,8 @@ impl Options {
                 "--skip-big" => o.skip_big = true,
                 "--no-scaling" => o.scaling = false,
                 "--no-rss" => o.rss = false,
+                "--memory" => o.memory = true,
+                "--backprop-bin" => o.backprop_bin = Some(PathBuf::from(value("--backprop-bin")?)),
                 "--json" => o.json = true,
                 "--list-configs" => o.list_configs = true,
                 "--rss-child" => o.rss_child = Some(value("--rss-child")?),
@@ -188,6 +195,8 @@ mod tests {
         assert!(parse(&["--min-time", "-1"]).is_err());
         assert!(parse(&["--wat"]).unwrap_err().contains("unknown argument"));
         assert_eq!(o.weights, Weights::ALL, "both weights by default");
+        assert!(!o.memory, "the main job's memory only when asked");
+        assert!(parse(&["--memory"]).unwrap().memory);
         let o = parse(&["--weights", "Converged"]).unwrap();
         assert_eq!(o.weights, [Weights::Converged]);
         assert!(

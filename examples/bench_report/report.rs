@@ -4,6 +4,7 @@ use serde::Serialize;
 
 use crate::configs::{self, Config};
 use crate::environment::Environment;
+use crate::main_job::{MainJob, measure_main_job};
 use crate::measure::{
     GemmResult, InferenceResult, Samples, Timing, measure_gemms, measure_inference, measure_steps,
 };
@@ -69,6 +70,7 @@ pub struct Report {
     pub subnormals: Vec<SubnormalResult>,
     pub scaling: Scaling,
     pub rss: Vec<RssResult>,
+    pub main_job: Vec<MainJob>,
 }
 
 /// Subnormal numbers at one configuration's benchmark weights.
@@ -93,12 +95,21 @@ pub fn run_report(opts: &Options) -> Result<Report, String> {
         subnormals: Vec::new(),
         scaling: Scaling::default(),
         rss: Vec::new(),
+        main_job: Vec::new(),
     };
     for c in &cfgs {
         measure_config(&mut report, c, opts, timing);
     }
     if opts.scaling {
         report.scaling = measure_scaling(opts.smoke, timing);
+    }
+    if opts.memory {
+        for &t in &opts.threads {
+            eprintln!("[bench_report] main job: one Fashion-MNIST epoch, {t} thread(s)");
+            report
+                .main_job
+                .push(measure_main_job(opts.backprop_bin.as_deref(), t));
+        }
     }
     Ok(report)
 }
@@ -207,6 +218,7 @@ impl Report {
             sgemm: self.gemms.iter().map(SgemmRow::new).collect(),
             scaling: ScalingJson::new(&self.scaling),
             peak_rss: self.rss.iter().map(RssRow::new).collect(),
+            main_job_memory: self.main_job.iter().map(MainJobRow::new).collect(),
         };
         to_json_text(&json)
     }
@@ -252,6 +264,7 @@ struct ReportJson<'a> {
     sgemm: Vec<SgemmRow>,
     scaling: ScalingJson,
     peak_rss: Vec<RssRow>,
+    main_job_memory: Vec<MainJobRow>,
 }
 
 #[derive(Serialize)]
@@ -494,6 +507,38 @@ impl SubnormalRow {
             train_steps: how.map(|h| h.steps),
             train_accuracy: how.map(|h| h.accuracy),
             head_scale: how.map(|h| h.head_scale),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct MainJobRow {
+    command: String,
+    threads: usize,
+    peak_rss_kib: Option<u64>,
+    data_bytes: usize,
+    params_bytes: usize,
+    optimizer_bytes: usize,
+    workspace_bytes: usize,
+    budget_bytes: usize,
+    rss_over_budget: Option<f64>,
+    note: Option<String>,
+}
+
+impl MainJobRow {
+    fn new(j: &MainJob) -> Self {
+        let b = &j.budget;
+        MainJobRow {
+            command: j.command.clone(),
+            threads: j.threads,
+            peak_rss_kib: j.peak_rss_kib,
+            data_bytes: b.data,
+            params_bytes: b.params,
+            optimizer_bytes: b.optimizer,
+            workspace_bytes: b.workspace,
+            budget_bytes: b.total(),
+            rss_over_budget: j.ratio(),
+            note: j.note.clone(),
         }
     }
 }
