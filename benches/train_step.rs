@@ -1,5 +1,7 @@
 //! One training step (forward, backward, plain SGD update) per configuration
-//! of `common/configs.rs`, f32, in samples/s.
+//! of `common/configs.rs`, on fresh and on converged weights
+//! (`common/weights.rs`), f32, in samples/s. Converged weights expose the
+//! cost of subnormal numbers where the CPU charges for them.
 //!
 //! `BACKPROP_BENCH_QUICK=1` shortens every measurement and skips L and XL;
 //! `BACKPROP_BENCH_CONFIGS=S,M` picks configurations by name.
@@ -12,31 +14,39 @@ use std::hint::black_box;
 mod configs;
 #[path = "common/settings.rs"]
 mod settings;
+#[path = "common/weights.rs"]
+mod weights;
+
+use weights::Weights;
 
 fn train_step(c: &mut Criterion) {
-    for &threads in configs::THREADS {
-        parallel::set_num_threads(threads).expect("thread count is positive");
-        let mut group =
-            c.benchmark_group(format!("train_step/f32/{}/{threads}t", settings::BACKEND));
-        for cfg in configs::selected_configs() {
-            let mut net = configs::build(cfg.sizes, cfg.hidden, cfg.loss);
-            let x = configs::inputs(cfg.batch, cfg.sizes[0], 1);
-            let y = configs::targets(cfg.batch, *cfg.sizes.last().unwrap(), cfg.loss);
-            let mut ws = net.workspace(cfg.batch);
-            let mut sgd = Sgd::new(configs::LEARNING_RATE).unwrap();
-            settings::size_group(&mut group, cfg.big);
-            group.throughput(Throughput::Elements(cfg.batch as u64));
-            group.bench_function(BenchmarkId::from_parameter(cfg.name), |b| {
-                b.iter(|| {
-                    let j = net
-                        .compute_gradient(&mut ws, x.view(), y.view(), 0.0)
-                        .unwrap();
-                    sgd.step(&mut net, ws.gradient()).unwrap();
-                    black_box(j)
-                })
-            });
+    for w in Weights::ALL {
+        for &threads in configs::THREADS {
+            parallel::set_num_threads(threads).expect("thread count is positive");
+            let name = format!(
+                "train_step/f32/{}/{}/{threads}t",
+                w.name(),
+                settings::BACKEND
+            );
+            let mut group = c.benchmark_group(name);
+            for cfg in configs::selected_configs() {
+                let mut net = weights::network(&cfg, w);
+                let batch = weights::task(&cfg, cfg.batch);
+                let (x, y) = (batch.x.view(), batch.y.view());
+                let mut ws = net.workspace(cfg.batch);
+                let mut sgd = Sgd::new(configs::LEARNING_RATE).unwrap();
+                settings::size_group(&mut group, cfg.big);
+                group.throughput(Throughput::Elements(cfg.batch as u64));
+                group.bench_function(BenchmarkId::from_parameter(cfg.name), |b| {
+                    b.iter(|| {
+                        let j = net.compute_gradient(&mut ws, x, y, 0.0).unwrap();
+                        sgd.step(&mut net, ws.gradient()).unwrap();
+                        black_box(j)
+                    })
+                });
+            }
+            group.finish();
         }
-        group.finish();
     }
 }
 

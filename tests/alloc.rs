@@ -1,51 +1,18 @@
 //! After the first step, forward + backward + update + prediction allocate
-//! nothing: counted by a global allocator that tallies every allocation made
-//! by any thread (the caller, OpenBLAS's and the elementwise pool's) while
-//! counting is on. The file runs without libtest, so no other thread of
-//! the test process allocates meanwhile.
-
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+//! nothing: counted by a global allocator (`common/counting_alloc.rs`) that
+//! tallies every allocation made through Rust's allocator by any thread (the
+//! caller's and the elementwise pool's). The file runs without libtest, so no
+//! other thread of the test process allocates meanwhile.
 
 use backprop::{Activation, Loss, Network, Optimizer, Sgd, Targets};
 use ndarray::Array2;
 
-struct Counting;
+#[path = "common/counting_alloc.rs"]
+mod counting_alloc;
 
-static ON: AtomicBool = AtomicBool::new(false);
-static COUNT: AtomicUsize = AtomicUsize::new(0);
+use counting_alloc::allocations_in;
 
-// SAFETY: forwards to the system allocator; the counters are atomics.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if ON.load(SeqCst) {
-            COUNT.fetch_add(1, SeqCst);
-        }
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if ON.load(SeqCst) {
-            COUNT.fetch_add(1, SeqCst);
-        }
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
-fn allocations_in(f: impl FnOnce()) -> usize {
-    COUNT.store(0, SeqCst);
-    ON.store(true, SeqCst);
-    f();
-    ON.store(false, SeqCst);
-    COUNT.load(SeqCst)
-}
-
-fn steps(sizes: &[usize], batch: usize, steps: usize) -> usize {
+fn steps(sizes: &[usize], batch: usize, steps: usize) -> u64 {
     let mut b = Network::<f32>::builder(sizes[0]);
     for &n in &sizes[1..sizes.len() - 1] {
         b = b.hidden(n, Activation::Relu);
@@ -80,6 +47,7 @@ fn steps(sizes: &[usize], batch: usize, steps: usize) -> usize {
             step(&mut net);
         }
     })
+    .1
 }
 
 fn steps_allocate_nothing_after_warm_up() {

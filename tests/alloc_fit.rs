@@ -1,45 +1,16 @@
 //! Epochs of `Trainer::fit` allocate nothing: all buffers (mini-batch,
 //! workspace, optimizer state, validation, history) are made before the
 //! first epoch, so a fit of 12 epochs allocates exactly as often as a fit of
-//! 2. Allocations are counted on every thread (the caller's, the elementwise
-//! pool's, OpenBLAS's); the file runs without libtest, so nothing else runs.
-
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
+//! 2. Allocations through Rust's allocator are counted on every thread (the
+//! caller's and the elementwise pool's) by `common/counting_alloc.rs`; the
+//! file runs without libtest, so nothing else runs.
 
 use backprop::data::Dataset;
 use backprop::{Activation, EarlyStopping, Loss, Network, Solver, Trainer};
 use ndarray::Array2;
 
-struct Counting;
-
-static COUNTING: AtomicBool = AtomicBool::new(false);
-static COUNT: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: defers to the system allocator; the bookkeeping is two atomics.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.load(SeqCst) {
-            COUNT.fetch_add(1, SeqCst);
-        }
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if COUNTING.load(SeqCst) {
-            COUNT.fetch_add(1, SeqCst);
-        }
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
+#[path = "common/counting_alloc.rs"]
+mod counting_alloc;
 
 fn allocations_for(epochs: usize, solver: Solver) -> u64 {
     let x = Array2::from_shape_fn((50, 3), |(i, j)| ((i * 7 + j) % 11) as f32 / 5.0 - 1.0);
@@ -63,12 +34,9 @@ fn allocations_for(epochs: usize, solver: Solver) -> u64 {
             ..EarlyStopping::default()
         });
     let data = Dataset::new(x.view(), &labels).with_sample_weight(&w);
-    COUNT.store(0, SeqCst);
-    COUNTING.store(true, SeqCst);
-    let h = trainer.fit(&mut net, data, None).unwrap();
-    COUNTING.store(false, SeqCst);
+    let (h, count) = counting_alloc::allocations_in(|| trainer.fit(&mut net, data, None).unwrap());
     assert_eq!(h.epochs.len(), epochs);
-    COUNT.load(SeqCst)
+    count
 }
 
 fn epochs_allocate_nothing() {

@@ -1,5 +1,5 @@
 //! Shapes shared by the criterion benches (`benches/*.rs`) and the report
-//! program (`examples/bench_report.rs`), so that both measure the same thing.
+//! program (`examples/bench_report/`), so that both measure the same thing.
 //!
 //! Included with `#[path = ...] mod configs;`: each bench and the example is
 //! its own crate, and a helper module here keeps the tables in one place.
@@ -7,7 +7,7 @@
 #![allow(dead_code)]
 
 use backprop::{Activation, Loss, Network, Targets};
-use ndarray::{Array2, ArrayView2, ArrayViewMut2};
+use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis};
 
 /// One benchmark configuration: layer sizes (input first), hidden activation,
 /// loss and batch size of a training step.
@@ -222,6 +222,25 @@ impl OwnedTargets {
             OwnedTargets::Dense(y) => Targets::Dense(y.view()),
         }
     }
+
+    /// Rows `start..end`, borrowed.
+    pub fn rows(&self, start: usize, end: usize) -> Targets<'_, f32> {
+        match self {
+            OwnedTargets::Classes(c) => Targets::Classes(&c[start..end]),
+            OwnedTargets::Dense(y) => Targets::Dense(y.slice(ndarray::s![start..end, ..])),
+        }
+    }
+
+    /// The first `rows` samples as a dense `rows × n_outputs` matrix (one-hot
+    /// rows for classes): the Y that Δᴸ = Aᴸ − Y subtracts.
+    pub fn dense(&self, rows: usize, n_outputs: usize) -> Array2<f32> {
+        match self {
+            OwnedTargets::Classes(c) => {
+                Array2::from_shape_fn((rows, n_outputs), |(i, k)| f32::from(u8::from(c[i] == k)))
+            }
+            OwnedTargets::Dense(y) => y.slice(ndarray::s![..rows, ..]).to_owned(),
+        }
+    }
 }
 
 /// splitmix64: a fixed, dependency-free stream for synthetic inputs.
@@ -255,14 +274,14 @@ pub fn targets(rows: usize, n_outputs: usize, loss: Loss) -> OwnedTargets {
     }
 }
 
-/// One matrix product of a training step, as the network issues it.
+/// One BLAS call of a training step, as the network issues it.
 #[derive(Debug, Clone, Copy)]
 pub struct GemmShape {
     /// 0-based weight layer.
     pub layer: usize,
-    /// `fwd` (Zᵀ = Aᵀ·Wᵀ), `dW` (Δᵀ·A) or `dX` (Δ·W).
+    /// `fwd` (Zᵀ = Aᵀ·Wᵀ), `dW` (Δᵀ·A), `db` (Δᵀ·1, a GEMV) or `dX` (Δ·W).
     pub op: &'static str,
-    /// C is m×n, the inner dimension is k.
+    /// C is m×n (n = 1 for the GEMV), the inner dimension is k.
     pub m: usize,
     /// See `m`.
     pub n: usize,
@@ -272,6 +291,10 @@ pub struct GemmShape {
     pub trans_a: bool,
     /// B is stored n×k and passed transposed.
     pub trans_b: bool,
+    /// C ← α·op(A)·op(B) + β·C.
+    pub alpha: f32,
+    /// See `alpha`.
+    pub beta: f32,
 }
 
 impl GemmShape {
@@ -280,55 +303,63 @@ impl GemmShape {
         2.0 * self.m as f64 * self.n as f64 * self.k as f64
     }
 
-    /// `op[m×n×k]`, e.g. `fwd[256x2048x2048]`.
+    /// `op[m×n×k]`, e.g. `L0-fwd[256x2048x2048]`.
     pub fn label(&self) -> String {
         format!(
             "L{}-{}[{}x{}x{}]",
             self.layer, self.op, self.m, self.n, self.k
         )
     }
+
+    /// The bias gradient's matrix-vector product rather than a GEMM.
+    pub fn is_gemv(&self) -> bool {
+        self.op == "db"
+    }
 }
 
-/// The GEMMs of one training step, layer by layer, with the operand layouts
-/// `Network::compute_gradient` uses (row-major buffers, W stored n_out×n_in).
-pub fn step_gemms(sizes: &[usize], batch: usize) -> Vec<GemmShape> {
+/// Every BLAS call of one training step (`Network::compute_gradient`
+/// without L2), in the order the network issues them, with its operand
+/// layouts (row-major buffers, W stored n_out×n_in) and α/β: the forward
+/// GEMM of each layer, then from the output down, per layer, the dW GEMM,
+/// the db GEMV and, above the first layer, the Δ_prev GEMM.
+pub fn step_calls(sizes: &[usize], batch: usize) -> Vec<GemmShape> {
+    let inv_m = 1.0 / batch as f32;
+    let call = |layer, op, (m, n, k), (trans_a, trans_b), alpha| GemmShape {
+        layer,
+        op,
+        m,
+        n,
+        k,
+        trans_a,
+        trans_b,
+        alpha,
+        beta: 0.0,
+    };
+    let layers: Vec<(usize, usize)> = sizes.windows(2).map(|p| (p[0], p[1])).collect();
     let mut out = Vec::new();
-    for (l, p) in sizes.windows(2).enumerate() {
-        let (n_in, n_out) = (p[0], p[1]);
+    for (l, &(n_in, n_out)) in layers.iter().enumerate() {
         // Zᵀ (B×n_out) = A_prevᵀ (B×n_in) · Wᵀ, W stored n_out×n_in.
-        out.push(GemmShape {
-            layer: l,
-            op: "fwd",
-            m: batch,
-            n: n_out,
-            k: n_in,
-            trans_a: false,
-            trans_b: true,
-        });
-        // dW (n_out×n_in) = Δᵀ · A_prevᵀᵀ, Δ stored B×n_out.
-        out.push(GemmShape {
-            layer: l,
-            op: "dW",
-            m: n_out,
-            n: n_in,
-            k: batch,
-            trans_a: true,
-            trans_b: false,
-        });
+        out.push(call(l, "fwd", (batch, n_out, n_in), (false, true), 1.0));
+    }
+    for (l, &(n_in, n_out)) in layers.iter().enumerate().rev() {
+        // dW (n_out×n_in) = (1/B)·Δᵀᵀ · A_prevᵀ, Δ stored B×n_out.
+        out.push(call(l, "dW", (n_out, n_in, batch), (true, false), inv_m));
+        // db (n_out) = (1/B)·Δᵀᵀ · 1.
+        out.push(call(l, "db", (n_out, 1, batch), (true, false), inv_m));
         if l > 0 {
             // Δ_prev (B×n_in) = Δ (B×n_out) · W (n_out×n_in).
-            out.push(GemmShape {
-                layer: l,
-                op: "dX",
-                m: batch,
-                n: n_in,
-                k: n_out,
-                trans_a: false,
-                trans_b: false,
-            });
+            out.push(call(l, "dX", (batch, n_in, n_out), (false, false), 1.0));
         }
     }
     out
+}
+
+/// The GEMMs of one training step (the calls of [`step_calls`] less the
+/// GEMVs).
+pub fn step_gemms(sizes: &[usize], batch: usize) -> Vec<GemmShape> {
+    let mut calls = step_calls(sizes, batch);
+    calls.retain(|c| !c.is_gemv());
+    calls
 }
 
 /// The distinct GEMM shapes (same m, n, k and transposes counted once).
@@ -347,6 +378,39 @@ pub fn distinct_gemms(configs: &[Config]) -> Vec<(&'static str, GemmShape)> {
     out
 }
 
+/// A seeded `rows × cols` operand, scaled by 1/√cols so that products of
+/// chained operands stay near 1 (far from subnormal numbers and overflow).
+fn operand(rows: usize, cols: usize, seed: u64) -> Array2<f32> {
+    let scale = 1.0 / (cols.max(1) as f32).sqrt();
+    inputs(rows, cols, seed).mapv_into(|v| v * scale)
+}
+
+/// C ← α·op(A)·op(B) + β·C (or the GEMV y ← α·op(A)·x + β·y when `c` has
+/// one column) through ndarray. With the crate's default `openblas`
+/// feature, ndarray's `blas` feature is on and every product here (some
+/// dimension > 7, f32, each operand contiguous along rows or columns) is one
+/// `cblas_sgemm` call with `CblasRowMajor` and the transpose flags of the
+/// shape: the same call, flags and leading dimensions as the crate's private
+/// `linalg::gemm` makes. The GEMV is one `cblas_sgemv` call; ndarray passes
+/// the transposed Δ as `CblasColMajor` without transpose, which OpenBLAS runs
+/// with the same kernel as `linalg::gemv`'s `CblasRowMajor` with transpose.
+fn blas_call(
+    shape: &GemmShape,
+    a: ArrayView2<'_, f32>,
+    b: ArrayView2<'_, f32>,
+    mut c: ArrayViewMut2<'_, f32>,
+) {
+    let a = if shape.trans_a { a.reversed_axes() } else { a };
+    if shape.is_gemv() {
+        let x = b.index_axis_move(Axis(1), 0);
+        let mut y = c.index_axis_move(Axis(1), 0);
+        ndarray::linalg::general_mat_vec_mul(shape.alpha, &a, &x, shape.beta, &mut y);
+        return;
+    }
+    let b = if shape.trans_b { b.reversed_axes() } else { b };
+    ndarray::linalg::general_mat_mul(shape.alpha, &a, &b, shape.beta, &mut c);
+}
+
 /// Operands for one [`GemmShape`], allocated once.
 pub struct GemmOperands {
     shape: GemmShape,
@@ -358,42 +422,112 @@ pub struct GemmOperands {
 impl GemmOperands {
     /// Seeded operands in the layouts of `shape`.
     pub fn new(shape: GemmShape) -> Self {
-        let a = if shape.trans_a {
-            inputs(shape.k, shape.m, 11)
+        let (am, an) = if shape.trans_a {
+            (shape.k, shape.m)
         } else {
-            inputs(shape.m, shape.k, 11)
+            (shape.m, shape.k)
         };
-        let b = if shape.trans_b {
-            inputs(shape.n, shape.k, 12)
+        let (bm, bn) = if shape.trans_b {
+            (shape.n, shape.k)
         } else {
-            inputs(shape.k, shape.n, 12)
+            (shape.k, shape.n)
         };
         GemmOperands {
             shape,
-            a,
-            b,
+            a: operand(am, an, 11),
+            b: operand(bm, bn, 12),
             c: Array2::zeros((shape.m, shape.n)),
         }
     }
 
-    /// C ← A·B through ndarray's `general_mat_mul`. With the crate's default
-    /// `openblas` feature, ndarray's `blas` feature is on and every product
-    /// here (some dimension > 7, f32, each operand contiguous along rows or
-    /// columns) is one `cblas_sgemm` call with `CblasRowMajor` and the
-    /// transpose flags of the shape: the same call, flags and leading
-    /// dimensions as the crate's private `linalg::gemm` makes.
+    /// The call of the shape: see [`blas_call`].
     pub fn run(&mut self) {
-        let a: ArrayView2<'_, f32> = if self.shape.trans_a {
-            self.a.t()
-        } else {
-            self.a.view()
+        blas_call(&self.shape, self.a.view(), self.b.view(), self.c.view_mut());
+    }
+}
+
+/// Every BLAS call of a training step alone ([`step_calls`], in order),
+/// on buffers laid out as the network's: weights n_out×n_in, activations
+/// and deltas B×n, the batch B×n₀, a ones vector for db. Operands are seeded
+/// uniform values of ordinary magnitude, so the time is the GEMMs' on normal
+/// numbers whatever the weights of the step it is compared with.
+pub struct StepGemms {
+    calls: Vec<GemmShape>,
+    x: Array2<f32>,
+    w: Vec<Array2<f32>>,
+    /// a[l]: output of weight layer l (B×n_{l+1}).
+    a: Vec<Array2<f32>>,
+    /// delta[l]: Δ of weight layer l (B×n_{l+1}).
+    delta: Vec<Array2<f32>>,
+    dw: Vec<Array2<f32>>,
+    db: Vec<Array2<f32>>,
+    ones: Array2<f32>,
+}
+
+impl StepGemms {
+    /// Buffers for the step of `sizes` at `batch`.
+    pub fn new(sizes: &[usize], batch: usize) -> Self {
+        let layers: Vec<(usize, usize)> = sizes.windows(2).map(|p| (p[0], p[1])).collect();
+        let per_layer = |f: &dyn Fn(usize, usize, u64) -> Array2<f32>| -> Vec<Array2<f32>> {
+            let seeds = 20u64..;
+            layers
+                .iter()
+                .zip(seeds)
+                .map(|(&(i, o), s)| f(i, o, s))
+                .collect()
         };
-        let b: ArrayView2<'_, f32> = if self.shape.trans_b {
-            self.b.t()
-        } else {
-            self.b.view()
-        };
-        let mut c: ArrayViewMut2<'_, f32> = self.c.view_mut();
-        ndarray::linalg::general_mat_mul(1.0, &a, &b, 0.0, &mut c);
+        StepGemms {
+            calls: step_calls(sizes, batch),
+            x: operand(batch, sizes[0], 13),
+            w: per_layer(&|i, o, s| operand(o, i, s)),
+            a: per_layer(&|_, o, _| Array2::zeros((batch, o))),
+            delta: per_layer(&|_, o, s| operand(batch, o, s + 100)),
+            dw: per_layer(&|i, o, _| Array2::zeros((o, i))),
+            db: per_layer(&|_, o, _| Array2::zeros((o, 1))),
+            ones: Array2::ones((batch, 1)),
+        }
+    }
+
+    /// The calls, in the order [`run`](Self::run) makes them.
+    pub fn calls(&self) -> &[GemmShape] {
+        &self.calls
+    }
+
+    /// Every call of the step once.
+    pub fn run(&mut self) {
+        for call in &self.calls {
+            let l = call.layer;
+            match call.op {
+                "fwd" => {
+                    let (done, rest) = self.a.split_at_mut(l);
+                    let input = if l == 0 {
+                        self.x.view()
+                    } else {
+                        done[l - 1].view()
+                    };
+                    blas_call(call, input, self.w[l].view(), rest[0].view_mut());
+                }
+                "dW" => {
+                    let a_prev = if l == 0 {
+                        self.x.view()
+                    } else {
+                        self.a[l - 1].view()
+                    };
+                    blas_call(call, self.delta[l].view(), a_prev, self.dw[l].view_mut());
+                }
+                "db" => blas_call(
+                    call,
+                    self.delta[l].view(),
+                    self.ones.view(),
+                    self.db[l].view_mut(),
+                ),
+                "dX" => {
+                    let (below, above) = self.delta.split_at_mut(l);
+                    let (d, w) = (above[0].view(), self.w[l].view());
+                    blas_call(call, d, w, below[l - 1].view_mut());
+                }
+                other => unreachable!("step_calls makes no `{other}`"),
+            }
+        }
     }
 }
