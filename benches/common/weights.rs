@@ -292,8 +292,7 @@ fn scale_head(net: &mut Network<f32>, x: ArrayView2<'_, f32>, y: &OwnedTargets) 
     let head = Network::from_params(&[k, k], &[], net.loss(), eye).expect("a k×k layer");
     let median = median_gap(&z, net.loss());
     let count = |scale: f64| {
-        let a = head
-            .predict(z.mapv(|v| v * scale as f32).view())
+        let a = keeping_subnormals(|| head.predict(z.mapv(|v| v * scale as f32).view()))
             .expect("finite logits");
         (a - &target).iter().filter(|v| v.is_subnormal()).count()
     };
@@ -366,12 +365,13 @@ pub fn subnormals(net: &Network<f32>, x: ArrayView2<'_, f32>, y: &OwnedTargets) 
     })
 }
 
-/// Runs `f` with subnormal results kept rather than flushed to zero.
-///
-/// The library does not set flush-to-zero today, so nothing needs switching.
-/// FLUSH-TO-ZERO SWITCH: once the library flushes subnormals by default
-/// (`backprop::set_flush_denormal(true)`), turn it off around `f` here:
-/// `backprop::set_flush_denormal(false)` before, `(true)` after.
+/// Runs `f` with subnormal results kept rather than flushed to zero (the
+/// library flushes them by default, see `backprop::denormal`), so that the
+/// count shows what these weights would feed the GEMMs without flushing.
 fn keeping_subnormals<R>(f: impl FnOnce() -> R) -> R {
-    f()
+    let was = backprop::denormal::flush_denormal();
+    backprop::denormal::set_flush_denormal(false);
+    let r = f();
+    backprop::denormal::set_flush_denormal(was);
+    r
 }
