@@ -23,7 +23,7 @@ fn train_step(c: &mut Criterion) {
             let x = configs::inputs(cfg.batch, cfg.sizes[0], 1);
             let y = configs::targets(cfg.batch, *cfg.sizes.last().unwrap(), cfg.loss);
             let mut ws = net.workspace(cfg.batch);
-            let mut sgd = Sgd::new(configs::LEARNING_RATE).unwrap();
+            let mut sgd = Sgd::default();
             settings::size_group(&mut group, cfg.big);
             group.throughput(Throughput::Elements(cfg.batch as u64));
             group.bench_function(BenchmarkId::from_parameter(cfg.name), |b| {
@@ -31,7 +31,8 @@ fn train_step(c: &mut Criterion) {
                     let j = net
                         .compute_gradient(&mut ws, x.view(), y.view(), 0.0)
                         .unwrap();
-                    sgd.step(&mut net, ws.gradient()).unwrap();
+                    sgd.step(&mut net, ws.gradient(), configs::LEARNING_RATE)
+                        .unwrap();
                     black_box(j)
                 })
             });

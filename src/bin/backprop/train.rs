@@ -1,6 +1,6 @@
 //! `backprop train`: data in, a trained model, its history and learning
-//! curves out. Options not given come from [`backprop::recipes`]'s
-//! Fashion-MNIST constants.
+//! curves out. Options not given come from the Fashion-MNIST recipe
+//! ([`backprop::recipes::fashion_mnist`]).
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -8,22 +8,18 @@ use std::time::Instant;
 
 use backprop::data::{Dataset, OwnedTargets, holdout_split};
 use backprop::io::{SavedModel, TargetColumn};
-use backprop::preprocess::{Scaler, Scaling};
-use backprop::recipes::{
-    FASHION_MNIST_ACTIVATION as ACTIVATION, FASHION_MNIST_BATCH_SIZE as BATCH_SIZE,
-    FASHION_MNIST_EPOCHS as EPOCHS, FASHION_MNIST_ETA_MIN as ETA_MIN,
-    FASHION_MNIST_HIDDEN as HIDDEN, FASHION_MNIST_LAMBDA as LAMBDA,
-    FASHION_MNIST_LEARNING_RATE as LEARNING_RATE, FASHION_MNIST_PATIENCE as PATIENCE,
-    FASHION_MNIST_SCALING as SCALING, FASHION_MNIST_SEED as SEED,
-    FASHION_MNIST_VALIDATION_FRACTION as VALIDATION_FRACTION,
+use backprop::preprocess::Scaler;
+use backprop::recipes;
+use backprop::{
+    Activation, EarlyStopping, History, Loss, Monitor, Network, Schedule, Solver, Trainer,
 };
-use backprop::{EarlyStopping, History, Loss, Monitor, Network, Schedule, Solver, Trainer};
 use ndarray::Array2;
 
 use crate::CliError;
-use crate::args::{MonitorName, OptimizerName, ScalingName, ScheduleName, TrainArgs};
+use crate::args::{MonitorName, ScheduleName, TrainArgs};
 use crate::data::{self, Data, Split, TargetSpec, Targets};
 use crate::report::{self, Scores};
+use crate::solver_flags;
 
 /// Targets in the form the network is trained on, plus class indices for
 /// accuracy when the task is classification.
@@ -137,35 +133,74 @@ fn check_dir(path: &Path, flag: &str) -> Result<(), CliError> {
     Ok(())
 }
 
+/// The trainer for these arguments: the recipe's, with every option given
+/// on top. Returns it with a one-line description.
 fn trainer(a: &TrainArgs, has_val: bool) -> Result<(Trainer, String), CliError> {
-    let epochs = a.epochs.unwrap_or(EPOCHS);
-    let lr = a.learning_rate.unwrap_or(LEARNING_RATE);
-    let opt = a.optimizer.unwrap_or(OptimizerName::Adam);
-    let solver = match opt {
-        OptimizerName::Sgd => Solver::sgd(),
-        OptimizerName::Momentum => Solver::momentum(a.momentum, false),
-        OptimizerName::Nesterov => Solver::momentum(a.momentum, true),
-        OptimizerName::Adam => Solver::Adam {
-            beta1: a.beta1,
-            beta2: a.beta2,
-            epsilon: a.epsilon,
-        },
-        OptimizerName::Adamw => Solver::AdamW {
-            beta1: a.beta1,
-            beta2: a.beta2,
-            epsilon: a.epsilon,
-            weight_decay: a.weight_decay,
-        },
-        OptimizerName::Rmsprop => Solver::Rmsprop {
-            alpha: a.rms_alpha,
-            epsilon: a.epsilon,
-        },
-        OptimizerName::Lbfgs => Solver::Lbfgs {
-            memory: a.lbfgs_memory,
-        },
+    let recipe = recipes::fashion_mnist();
+    let mut t = recipe.trainer.clone();
+    let solver = solver_flags::solver(
+        a.optimizer.as_deref(),
+        &a.solver_settings,
+        t.solver.unwrap_or_default(),
+    )?;
+    t.solver = Some(solver);
+    t.epochs = a.epochs.unwrap_or(t.epochs);
+    t.lambda = a.lambda.unwrap_or(t.lambda);
+    t.seed = a.seed.unwrap_or(t.seed);
+    t.restarts = a.restarts;
+    t.progress = !a.no_progress && std::io::stderr().is_terminal();
+    let steps = match solver {
+        Solver::Lbfgs(_) => full_batch(a, &mut t)?,
+        _ => mini_batch(a, &mut t)?,
     };
-    let sched = a.schedule.unwrap_or(ScheduleName::Cosine);
-    let schedule = match sched {
+    let es_text = early_stopping(a, &mut t, has_val)?;
+    let text = format!(
+        "{} {steps}, {} epochs max, lambda {}, seed {}, early stopping {es_text}",
+        solver.name(),
+        t.epochs,
+        t.lambda,
+        t.seed,
+    );
+    t.validate()?;
+    Ok((t, text))
+}
+
+/// L-BFGS: no mini-batch option may be given, and the recipe's do not
+/// apply.
+fn full_batch(a: &TrainArgs, t: &mut Trainer) -> Result<String, CliError> {
+    let given = [
+        ("--batch-size", a.batch_size.is_some()),
+        ("--lr", a.learning_rate.is_some()),
+        ("--schedule", a.schedule.is_some()),
+        ("--eta-min", a.eta_min.is_some()),
+        ("--clip-norm", a.clip_norm.is_some()),
+    ];
+    if let Some((flag, _)) = given.iter().find(|(_, g)| *g) {
+        return Err(CliError(format!(
+            "{flag} does not apply to --optimizer lbfgs, which works on the full batch \
+             (no batch size, learning rate, schedule or clipping)"
+        )));
+    }
+    t.batch_size = None;
+    t.learning_rate = None;
+    t.schedule = Schedule::Constant;
+    t.clip_norm = None;
+    Ok("(full batch)".into())
+}
+
+/// A step-wise optimizer: batch size, η₀, schedule and clipping, each
+/// given or the recipe's.
+fn mini_batch(a: &TrainArgs, t: &mut Trainer) -> Result<String, CliError> {
+    let lr = a.learning_rate.or(t.learning_rate).unwrap_or(1e-3);
+    t.learning_rate = Some(lr);
+    t.batch_size = a.batch_size.or(t.batch_size);
+    t.clip_norm = a.clip_norm.or(t.clip_norm);
+    let recipe_eta_min = match t.schedule {
+        Schedule::Cosine { eta_min, .. } => eta_min,
+        _ => 0.0,
+    };
+    let sched = a.schedule.unwrap_or(ScheduleName::of(&t.schedule));
+    t.schedule = match sched {
         ScheduleName::Constant => Schedule::Constant,
         ScheduleName::Step => Schedule::Step {
             step_size: a.step_size,
@@ -173,10 +208,12 @@ fn trainer(a: &TrainArgs, has_val: bool) -> Result<(Trainer, String), CliError> 
         },
         ScheduleName::Exponential => Schedule::Exponential { gamma: a.gamma },
         ScheduleName::Cosine => Schedule::Cosine {
-            t_max: epochs.max(1),
-            eta_min: a
-                .eta_min
-                .unwrap_or(if lr > ETA_MIN { ETA_MIN } else { 0.0 }),
+            t_max: t.epochs.max(1),
+            eta_min: a.eta_min.unwrap_or(if lr > recipe_eta_min {
+                recipe_eta_min
+            } else {
+                0.0
+            }),
         },
         ScheduleName::Invscaling => Schedule::InvScaling { power_t: a.power_t },
         ScheduleName::Plateau => Schedule::ReduceOnPlateau {
@@ -186,62 +223,44 @@ fn trainer(a: &TrainArgs, has_val: bool) -> Result<(Trainer, String), CliError> 
             min_lr: 0.0,
         },
     };
-    let batch = a.batch_size.unwrap_or(BATCH_SIZE);
-    let lambda = a.lambda.unwrap_or(LAMBDA);
-    let seed = a.seed.unwrap_or(SEED);
-    let mut t = Trainer::new()
-        .solver(solver)
-        .learning_rate(lr)
-        .schedule(schedule)
-        .epochs(epochs)
-        .batch_size(batch)
-        .lambda(lambda)
-        .seed(seed)
-        .restarts(a.restarts)
-        .progress(!a.no_progress && std::io::stderr().is_terminal());
-    if let Some(c) = a.clip_norm {
-        t = t.clip_norm(c);
-    }
-    let monitor = match a.monitor.unwrap_or(MonitorName::ValMetric) {
-        MonitorName::ValLoss => Monitor::ValLoss,
-        MonitorName::ValMetric => Monitor::ValMetric,
-        MonitorName::TrainLoss => Monitor::TrainLoss,
-    };
-    let patience = a.patience.unwrap_or(PATIENCE);
-    let mut es_text = "off".to_string();
-    if patience > 0 {
-        let needs_val = monitor != Monitor::TrainLoss;
-        if needs_val && !has_val {
-            if a.patience.is_some() || a.monitor.is_some() {
-                return Err(CliError(
-                    "early stopping on a validation quantity needs a validation set: set \
-                     --validation-fraction above 0, or --monitor train-loss, or --patience 0"
-                        .into(),
-                ));
-            }
-        } else {
-            t = t.early_stopping(EarlyStopping {
-                monitor,
-                patience,
-                min_delta: a.min_delta,
-                restore_best: true,
-            });
-            let watched = match monitor {
-                Monitor::ValLoss => "validation loss",
-                Monitor::ValMetric => "validation accuracy (R² for regression)",
-                Monitor::TrainLoss => "training loss",
-            };
-            es_text = format!("patience {patience} on {watched}");
-        }
-    }
-    let text = format!(
-        "{} lr {lr}, {} schedule, {epochs} epochs max, batch {batch}, lambda {lambda}, \
-         seed {seed}, early stopping {es_text}",
-        format!("{opt:?}").to_lowercase(),
+    let batch = t.batch_size.map_or("auto".into(), |b| b.to_string());
+    Ok(format!(
+        "lr {lr}, {} schedule, batch {batch}",
         format!("{sched:?}").to_lowercase()
-    );
-    t.validate()?;
-    Ok((t, text))
+    ))
+}
+
+/// Early stopping: patience and monitor given or the recipe's; off without
+/// a validation set unless asked for (then an error).
+fn early_stopping(a: &TrainArgs, t: &mut Trainer, has_val: bool) -> Result<String, CliError> {
+    let base = t.early_stopping.take().unwrap_or_default();
+    let monitor = a.monitor.map_or(base.monitor, MonitorName::monitor);
+    let patience = a.patience.unwrap_or(base.patience);
+    if patience == 0 {
+        return Ok("off".into());
+    }
+    if monitor.needs_validation() && !has_val {
+        if a.patience.is_some() || a.monitor.is_some() {
+            return Err(CliError(
+                "early stopping on a validation quantity needs a validation set: set \
+                 --validation-fraction above 0, or --monitor train-loss, or --patience 0"
+                    .into(),
+            ));
+        }
+        return Ok("off".into());
+    }
+    t.early_stopping = Some(EarlyStopping {
+        monitor,
+        patience,
+        min_delta: a.min_delta,
+        restore_best: true,
+    });
+    let watched = match monitor {
+        Monitor::ValLoss => "validation loss",
+        Monitor::ValMetric => "validation accuracy (R² for regression)",
+        Monitor::TrainLoss => "training loss",
+    };
+    Ok(format!("patience {patience} on {watched}"))
 }
 
 pub fn run(a: &TrainArgs) -> Result<(), CliError> {
@@ -257,7 +276,10 @@ pub fn run(a: &TrainArgs) -> Result<(), CliError> {
         )));
     }
     // Settings are checked before any data is read.
-    let fraction = a.validation_fraction.unwrap_or(VALIDATION_FRACTION);
+    let recipe = recipes::fashion_mnist();
+    let fraction = a
+        .validation_fraction
+        .unwrap_or(recipe.validation_fraction.unwrap_or(0.0));
     trainer(a, fraction > 0.0)?;
 
     let t0 = Instant::now();
@@ -341,7 +363,7 @@ pub fn run(a: &TrainArgs) -> Result<(), CliError> {
         )));
     }
 
-    let seed = a.seed.unwrap_or(SEED);
+    let seed = a.seed.unwrap_or(recipe.trainer.seed);
     let (mut train, mut val) = if fraction > 0.0 {
         let (t, v) = holdout_split(&train_all.dataset(), fraction, seed)?;
         let classify = train_all.labels.is_some();
@@ -356,10 +378,8 @@ pub fn run(a: &TrainArgs) -> Result<(), CliError> {
     };
 
     let scaling = match a.scaling {
-        None => Some(SCALING),
-        Some(ScalingName::None) => None,
-        Some(ScalingName::Minmax) => Some(Scaling::MinMax),
-        Some(ScalingName::Standard) => Some(Scaling::Standard),
+        None => recipe.scaling,
+        Some(name) => name.scaling(),
     };
     let scaler = match scaling {
         Some(s) => {
@@ -374,8 +394,13 @@ pub fn run(a: &TrainArgs) -> Result<(), CliError> {
     };
 
     let (trainer, trainer_text) = trainer(a, val.is_some())?;
-    let hidden: Vec<usize> = a.layers.as_ref().map_or(HIDDEN.to_vec(), |l| l.0.clone());
-    let activation = a.activation.unwrap_or(ACTIVATION);
+    let hidden: Vec<usize> = a.layers.as_ref().map_or_else(
+        || recipe.hidden.iter().map(|&(n, _)| n).collect(),
+        |l| l.0.clone(),
+    );
+    let activation = a
+        .activation
+        .unwrap_or(recipe.hidden.first().map_or(Activation::Relu, |&(_, g)| g));
     let mut builder = Network::<f32>::builder(n_in).output(n_out, loss).seed(seed);
     for &n in &hidden {
         builder = builder.hidden(n, activation);
