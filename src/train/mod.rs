@@ -1,11 +1,11 @@
-//! The training loop: epochs of a [`Solver`] over a data set, with a
+//! The training loop: epochs of a [`Solver`](crate::Solver) over a data set, with a
 //! learning-rate schedule, validation, callbacks and restarts.
 //!
 //! One epoch, as the lecture describes it:
 //!
 //! 1. the parameters move: mini-batch gradient descent with a step-wise
-//!    optimizer at the η the [`Schedule`] gives, or one full-batch L-BFGS
-//!    iteration (see [`stepper`]'s two modes);
+//!    optimizer at the η the [`Schedule`](crate::Schedule) gives, or one
+//!    full-batch L-BFGS iteration ([`LbfgsConfig`](crate::LbfgsConfig));
 //! 2. the validation loss and metric are computed and recorded with the
 //!    training loss, η and the epoch's wall time;
 //! 3. the callbacks run and may end training.
