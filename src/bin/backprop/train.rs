@@ -8,10 +8,11 @@ use std::time::Instant;
 
 use backprop::data::{Dataset, OwnedTargets, holdout_split};
 use backprop::io::{SavedModel, TargetColumn};
-use backprop::preprocess::Scaler;
-use backprop::recipes;
+use backprop::preprocess::{Scaler, Scaling};
+use backprop::recipes::{self, Recipe};
 use backprop::{
-    Activation, EarlyStopping, History, Loss, Monitor, Network, Schedule, Solver, Trainer,
+    Activation, EarlyStopping, History, Loss, Monitor, Network, NetworkBuilder, Schedule, Solver,
+    Trainer,
 };
 use ndarray::Array2;
 
@@ -263,7 +264,9 @@ fn early_stopping(a: &TrainArgs, t: &mut Trainer, has_val: bool) -> Result<Strin
     Ok(format!("patience {patience} on {watched}"))
 }
 
-pub fn run(a: &TrainArgs) -> Result<(), CliError> {
+/// Checks the output paths and every setting before any data is read;
+/// returns the validation fraction.
+fn check_settings(a: &TrainArgs, recipe: &Recipe) -> Result<f64, CliError> {
     check_dir(&a.output, "--output")?;
     if let Some(p) = &a.onnx {
         check_dir(p, "--onnx")?;
@@ -275,15 +278,103 @@ pub fn run(a: &TrainArgs) -> Result<(), CliError> {
             "invalid --validation-fraction {f}: must lie in [0, 1) (0 for no validation set)"
         )));
     }
-    // Settings are checked before any data is read.
-    let recipe = recipes::fashion_mnist();
     let fraction = a
         .validation_fraction
         .unwrap_or(recipe.validation_fraction.unwrap_or(0.0));
     trainer(a, fraction > 0.0)?;
+    Ok(fraction)
+}
+
+pub fn run(a: &TrainArgs) -> Result<(), CliError> {
+    let recipe = recipes::fashion_mnist();
+    let fraction = check_settings(a, &recipe)?;
 
     let t0 = Instant::now();
-    let (train_data, test_data, source) = match &a.train {
+    let (train_data, test_data, source) = load(a)?;
+    let load_seconds = t0.elapsed().as_secs_f64();
+
+    let (n_out, loss) = head(&train_data.y, a.loss)?;
+    let class_names = match &train_data.y {
+        Targets::Classes { names, .. } => Some(names.clone()),
+        _ => None,
+    };
+    let n_in = train_data.x.ncols();
+    let m_all = train_data.x.nrows();
+    let train_all = prepare(train_data, n_out, loss)?;
+    let mut test = test_data.map(|d| prepare(d, n_out, loss)).transpose()?;
+    if let Some(t) = &test
+        && t.x.ncols() != n_in
+    {
+        return Err(CliError(format!(
+            "the test data has {} features, the training data {n_in}",
+            t.x.ncols()
+        )));
+    }
+
+    let seed = a.seed.unwrap_or(recipe.trainer.seed);
+    let (mut train, mut val) = holdout(train_all, fraction, seed)?;
+
+    let scaling = match a.scaling {
+        None => recipe.scaling,
+        Some(name) => name.scaling(),
+    };
+    let scaler = scale(scaling, &mut train, val.iter_mut().chain(test.iter_mut()))?;
+
+    let (trainer, trainer_text) = trainer(a, val.is_some())?;
+    let hidden: Vec<usize> = a.layers.as_ref().map_or_else(
+        || recipe.hidden.iter().map(|&(n, _)| n).collect(),
+        |l| l.0.clone(),
+    );
+    let activation = a
+        .activation
+        .unwrap_or(recipe.hidden.first().map_or(Activation::Relu, |&(_, g)| g));
+    let mut builder = Network::<f32>::builder(n_in).output(n_out, loss).seed(seed);
+    for &n in &hidden {
+        builder = builder.hidden(n, activation);
+    }
+    let probe = builder.build()?;
+    let sizes: Vec<String> = probe.sizes().iter().map(|n| n.to_string()).collect();
+    println!(
+        "data: {source}: {} samples ({} train, {} validation{}), {n_in} features, {}; loaded in {load_seconds:.1} s",
+        m_all,
+        train.x.nrows(),
+        val.as_ref().map_or(0, |v| v.x.nrows()),
+        test.as_ref()
+            .map_or(String::new(), |t| format!(", {} test", t.x.nrows())),
+        class_names
+            .as_ref()
+            .map_or(format!("{n_out} target value(s)"), |c| format!(
+                "{} classes",
+                c.len()
+            )),
+    );
+    println!(
+        "network: {}, {activation}, {loss} ({} output), {} parameters; scaling {}",
+        sizes.join("-"),
+        loss.output_activation(),
+        probe.n_params(),
+        scaler.as_ref().map_or("none", |s| s.scaling().name()),
+    );
+    println!("training: {trainer_text}");
+    let _ = std::io::stdout().flush();
+
+    let val_set = val.as_ref().map(|v| v.dataset());
+    let start = Instant::now();
+    let (net, history, total_epochs) = fit(&trainer, &builder, probe, &train, val_set)?;
+    let seconds = start.elapsed().as_secs_f64();
+    let sets = [
+        ("train", Some(&train)),
+        ("validation", val.as_ref()),
+        ("test", test.as_ref()),
+    ];
+    report_fit(&net, &history, &sets, loss, total_epochs, seconds)?;
+
+    save(a, net, &history, scaler, class_names, loss)
+}
+
+/// The training data, the test data if any, and where they came from.
+fn load(a: &TrainArgs) -> Result<(Data, Option<Data>, String), CliError> {
+    Ok(match &a.train {
         None => {
             if a.test.is_some() || a.train_targets.is_some() {
                 return Err(CliError(
@@ -342,99 +433,56 @@ pub fn run(a: &TrainArgs) -> Result<(), CliError> {
             };
             (train, test, path.display().to_string())
         }
-    };
-    let load_seconds = t0.elapsed().as_secs_f64();
+    })
+}
 
-    let (n_out, loss) = head(&train_data.y, a.loss)?;
-    let class_names = match &train_data.y {
-        Targets::Classes { names, .. } => Some(names.clone()),
-        _ => None,
-    };
-    let n_in = train_data.x.ncols();
-    let m_all = train_data.x.nrows();
-    let train_all = prepare(train_data, n_out, loss)?;
-    let mut test = test_data.map(|d| prepare(d, n_out, loss)).transpose()?;
-    if let Some(t) = &test
-        && t.x.ncols() != n_in
-    {
-        return Err(CliError(format!(
-            "the test data has {} features, the training data {n_in}",
-            t.x.ncols()
-        )));
+/// The training rows and, for a fraction above 0, a stratified hold-out.
+fn holdout(
+    all: Prepared,
+    fraction: f64,
+    seed: u64,
+) -> Result<(Prepared, Option<Prepared>), CliError> {
+    if fraction <= 0.0 {
+        return Ok((all, None));
     }
-
-    let seed = a.seed.unwrap_or(recipe.trainer.seed);
-    let (mut train, mut val) = if fraction > 0.0 {
-        let (t, v) = holdout_split(&train_all.dataset(), fraction, seed)?;
-        let classify = train_all.labels.is_some();
-        let part = |d: backprop::data::OwnedDataset<f32>| Prepared {
-            labels: labels_of(&d.y, classify),
-            x: d.x,
-            y: d.y,
-        };
-        (part(t), Some(part(v)))
-    } else {
-        (train_all, None)
+    let (t, v) = holdout_split(&all.dataset(), fraction, seed)?;
+    let classify = all.labels.is_some();
+    let part = |d: backprop::data::OwnedDataset<f32>| Prepared {
+        labels: labels_of(&d.y, classify),
+        x: d.x,
+        y: d.y,
     };
+    Ok((part(t), Some(part(v))))
+}
 
-    let scaling = match a.scaling {
-        None => recipe.scaling,
-        Some(name) => name.scaling(),
+/// Fits the scaling on the training rows and applies it to every set.
+fn scale<'a>(
+    scaling: Option<Scaling>,
+    train: &mut Prepared,
+    others: impl Iterator<Item = &'a mut Prepared>,
+) -> Result<Option<Scaler>, CliError> {
+    let Some(s) = scaling else {
+        return Ok(None);
     };
-    let scaler = match scaling {
-        Some(s) => {
-            let sc = Scaler::fit(s, train.x.view())?;
-            sc.transform_in_place(train.x.view_mut())?;
-            for p in val.iter_mut().chain(test.iter_mut()) {
-                sc.transform_in_place(p.x.view_mut())?;
-            }
-            Some(sc)
-        }
-        None => None,
-    };
-
-    let (trainer, trainer_text) = trainer(a, val.is_some())?;
-    let hidden: Vec<usize> = a.layers.as_ref().map_or_else(
-        || recipe.hidden.iter().map(|&(n, _)| n).collect(),
-        |l| l.0.clone(),
-    );
-    let activation = a
-        .activation
-        .unwrap_or(recipe.hidden.first().map_or(Activation::Relu, |&(_, g)| g));
-    let mut builder = Network::<f32>::builder(n_in).output(n_out, loss).seed(seed);
-    for &n in &hidden {
-        builder = builder.hidden(n, activation);
+    let sc = Scaler::fit(s, train.x.view())?;
+    sc.transform_in_place(train.x.view_mut())?;
+    for p in others {
+        sc.transform_in_place(p.x.view_mut())?;
     }
-    let probe = builder.build()?;
-    let sizes: Vec<String> = probe.sizes().iter().map(|n| n.to_string()).collect();
-    println!(
-        "data: {source}: {} samples ({} train, {} validation{}), {n_in} features, {}; loaded in {load_seconds:.1} s",
-        m_all,
-        train.x.nrows(),
-        val.as_ref().map_or(0, |v| v.x.nrows()),
-        test.as_ref()
-            .map_or(String::new(), |t| format!(", {} test", t.x.nrows())),
-        class_names
-            .as_ref()
-            .map_or(format!("{n_out} target value(s)"), |c| format!(
-                "{} classes",
-                c.len()
-            )),
-    );
-    println!(
-        "network: {}, {activation}, {loss} ({} output), {} parameters; scaling {}",
-        sizes.join("-"),
-        loss.output_activation(),
-        probe.n_params(),
-        scaler.as_ref().map_or("none", |s| s.scaling().name()),
-    );
-    println!("training: {trainer_text}");
-    let _ = std::io::stdout().flush();
+    Ok(Some(sc))
+}
 
-    let val_set = val.as_ref().map(|v| v.dataset());
-    let start = Instant::now();
-    let (net, history, total_epochs) = if a.restarts > 1 {
-        let (net, report) = trainer.fit_restarts(&builder, train.dataset(), val_set)?;
+/// Trains the network (the best of the restarts, each reported, when
+/// there are several); returns it, its history and the epochs run in all.
+fn fit(
+    trainer: &Trainer,
+    builder: &NetworkBuilder<f32>,
+    probe: Network<f32>,
+    train: &Prepared,
+    val_set: Option<Dataset<'_, f32>>,
+) -> Result<(Network<f32>, History, usize), CliError> {
+    Ok(if trainer.restarts > 1 {
+        let (net, report) = trainer.fit_restarts(builder, train.dataset(), val_set)?;
         let mut total = 0;
         for (k, r) in report.runs.iter().enumerate() {
             match &r.outcome {
@@ -461,16 +509,25 @@ pub fn run(a: &TrainArgs) -> Result<(), CliError> {
         let h = trainer.fit(&mut net, train.dataset(), val_set)?;
         let n = h.epochs.len();
         (net, h, n)
-    };
-    let seconds = start.elapsed().as_secs_f64();
-    let rate = (total_epochs * train.x.nrows()) as f64 / seconds.max(1e-9);
+    })
+}
 
-    let mut rows = vec![("train", train.score(&net)?)];
-    if let Some(v) = &val {
-        rows.push(("validation", v.score(&net)?));
-    }
-    if let Some(t) = &test {
-        rows.push(("test", t.score(&net)?));
+/// The training time and the scores of every set.
+fn report_fit(
+    net: &Network<f32>,
+    history: &History,
+    sets: &[(&'static str, Option<&Prepared>)],
+    loss: Loss,
+    total_epochs: usize,
+    seconds: f64,
+) -> Result<(), CliError> {
+    let m = sets[0].1.map_or(0, |t| t.x.nrows());
+    let rate = (total_epochs * m) as f64 / seconds.max(1e-9);
+    let mut rows = Vec::new();
+    for &(name, set) in sets {
+        if let Some(p) = set {
+            rows.push((name, p.score(net)?));
+        }
     }
     let ending = match (history.stopped_early, history.best_epoch) {
         (true, Some(b)) => format!(", stopped early; weights of epoch {}", b + 1),
@@ -483,7 +540,18 @@ pub fn run(a: &TrainArgs) -> Result<(), CliError> {
         history.epochs.len()
     );
     print!("{}", report::table(&rows, loss));
+    Ok(())
+}
 
+/// Writes the model, its history and learning curves (and ONNX if asked).
+fn save(
+    a: &TrainArgs,
+    net: Network<f32>,
+    history: &History,
+    scaler: Option<Scaler>,
+    class_names: Option<Vec<String>>,
+    loss: Loss,
+) -> Result<(), CliError> {
     let mut model = SavedModel::new(net);
     if let Some(s) = scaler {
         model = model.with_scaler(s)?;
@@ -493,9 +561,9 @@ pub fn run(a: &TrainArgs) -> Result<(), CliError> {
     }
     model.save(&a.output)?;
     let hist_path = sibling(&a.output, "history.csv");
-    write_history(&hist_path, &history)?;
+    write_history(&hist_path, history)?;
     let svg_path = sibling(&a.output, "curves.svg");
-    crate::plot::learning_curves(&svg_path, &history, loss, model.class_labels.is_some())?;
+    crate::plot::learning_curves(&svg_path, history, loss, model.class_labels.is_some())?;
     let mut wrote = vec![
         a.output.display().to_string(),
         hist_path.display().to_string(),
