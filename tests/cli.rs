@@ -473,6 +473,19 @@ fn optimizer_flags_belong_to_their_optimizer() {
         (t(&["--optimizer", "lbfgs", "--memory", "0"]), "memory"),
         (t(&["--optimizer", "lbfgs", "--memory", "2.5"]), "--memory"),
         (t(&["--optimizer", "newton"]), "newton"),
+        (
+            t(&["--optimizer", "lbfgs", "--gamma", "0.5"]),
+            "--gamma does not apply to --optimizer lbfgs",
+        ),
+        (
+            t(&["--schedule", "cosine", "--gamma", "0.5"]),
+            "--gamma does not apply to --schedule cosine",
+        ),
+        // The recipe's schedule is cosine.
+        (
+            t(&["--step-size", "3"]),
+            "--step-size does not apply to --schedule cosine",
+        ),
     ];
     for (args, needle) in cases {
         let e = user_error(&args);
@@ -509,6 +522,7 @@ fn optimizer_flags_belong_to_their_optimizer() {
             "1e-7",
         ],
         &["--optimizer", "lbfgs", "--memory", "5"],
+        &["--schedule", "step", "--gamma", "0.5", "--step-size", "2"],
     ] {
         let mut args = t(extra);
         args.extend_from_slice(&["--layers", "8", "--epochs", "3", "--no-progress"]);

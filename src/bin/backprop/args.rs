@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use backprop::preprocess::Scaling;
 use backprop::recipes::{self, Recipe};
 use backprop::{Activation, Loss, Monitor, Schedule};
-use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use clap::parser::ValueSource;
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use crate::solver_flags::SolverFlags;
 
@@ -39,6 +40,22 @@ pub enum Command {
     Gradcheck(GradcheckArgs),
     /// Architecture and metadata of a saved model.
     Info(InfoArgs),
+}
+
+/// The command line, parsed, with the options `train` was given recorded
+/// (so that an option the chosen method cannot use is an error, not
+/// ignored).
+pub fn parse() -> Result<Cli, clap::Error> {
+    let matches = command().try_get_matches()?;
+    let mut cli = Cli::from_arg_matches(&matches)?;
+    if let (Command::Train(a), Some(("train", m))) = (&mut cli.command, matches.subcommand()) {
+        a.given = m
+            .ids()
+            .filter(|id| m.value_source(id.as_str()) == Some(ValueSource::CommandLine))
+            .map(|id| id.to_string())
+            .collect();
+    }
+    Ok(cli)
 }
 
 /// The command line, with the Fashion-MNIST recipe's values as the
@@ -177,6 +194,18 @@ pub enum ScheduleName {
 }
 
 impl ScheduleName {
+    /// The ids of the options this schedule reads.
+    pub fn options(self) -> &'static [&'static str] {
+        match self {
+            ScheduleName::Constant => &[],
+            ScheduleName::Step => &["gamma", "step_size"],
+            ScheduleName::Exponential => &["gamma"],
+            ScheduleName::Cosine => &["eta_min"],
+            ScheduleName::Invscaling => &["power_t"],
+            ScheduleName::Plateau => &["plateau_factor", "plateau_patience"],
+        }
+    }
+
     /// The name of a schedule.
     pub fn of(s: &Schedule) -> Self {
         match s {
@@ -363,6 +392,16 @@ pub struct TrainArgs {
     /// No progress bar.
     #[arg(long)]
     pub no_progress: bool,
+    /// The ids of the options given on the command line (see [`parse`]).
+    #[arg(skip)]
+    pub given: Vec<String>,
+}
+
+impl TrainArgs {
+    /// True when the option with this id was given on the command line.
+    pub fn given(&self, id: &str) -> bool {
+        self.given.iter().any(|g| g == id)
+    }
 }
 
 /// `backprop eval`.
@@ -476,6 +515,20 @@ mod tests {
     #[test]
     fn command_line_is_consistent() {
         command().debug_assert();
+    }
+
+    #[test]
+    fn schedule_options_name_train_arguments() {
+        let cmd = command();
+        let train = cmd.find_subcommand("train").unwrap();
+        for s in ScheduleName::value_variants() {
+            for id in s.options() {
+                assert!(
+                    train.get_arguments().any(|a| a.get_id() == id),
+                    "{s:?} reads `{id}`, which is not an option of train"
+                );
+            }
+        }
     }
 
     #[test]

@@ -27,8 +27,6 @@ mod train;
 
 use std::process::ExitCode;
 
-use clap::FromArgMatches;
-
 use args::{Cli, Command};
 
 /// An error for the user: one line, printed after `error: `.
@@ -48,10 +46,7 @@ impl std::fmt::Display for CliError {
 }
 
 fn main() -> ExitCode {
-    let parsed = args::command()
-        .try_get_matches()
-        .and_then(|m| Cli::from_arg_matches(&m));
-    let cli = match parsed {
+    let cli = match args::parse() {
         Ok(cli) => cli,
         Err(e) => {
             use clap::error::ErrorKind;

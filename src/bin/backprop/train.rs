@@ -17,6 +17,8 @@ use backprop::{
 use ndarray::Array2;
 
 use crate::CliError;
+use clap::ValueEnum;
+
 use crate::args::{MonitorName, ScheduleName, TrainArgs};
 use crate::data::{self, Data, Split, TargetSpec, Targets};
 use crate::report::{self, Scores};
@@ -169,17 +171,14 @@ fn trainer(a: &TrainArgs, has_val: bool) -> Result<(Trainer, String), CliError> 
 /// L-BFGS: no mini-batch option may be given, and the recipe's do not
 /// apply.
 fn full_batch(a: &TrainArgs, t: &mut Trainer) -> Result<String, CliError> {
-    let given = [
-        ("--batch-size", a.batch_size.is_some()),
-        ("--lr", a.learning_rate.is_some()),
-        ("--schedule", a.schedule.is_some()),
-        ("--eta-min", a.eta_min.is_some()),
-        ("--clip-norm", a.clip_norm.is_some()),
-    ];
-    if let Some((flag, _)) = given.iter().find(|(_, g)| *g) {
+    let mini_batch = ["batch_size", "learning_rate", "schedule", "clip_norm"];
+    let schedules = ScheduleName::value_variants().iter();
+    let mut options = mini_batch.iter().chain(schedules.flat_map(|s| s.options()));
+    if let Some(id) = options.find(|id| a.given(id)) {
         return Err(CliError(format!(
-            "{flag} does not apply to --optimizer lbfgs, which works on the full batch \
-             (no batch size, learning rate, schedule or clipping)"
+            "{} does not apply to --optimizer lbfgs, which works on the full batch \
+             (no batch size, learning rate, schedule or clipping)",
+            flag(id)
         )));
     }
     t.batch_size = None;
@@ -201,6 +200,18 @@ fn mini_batch(a: &TrainArgs, t: &mut Trainer) -> Result<String, CliError> {
         _ => 0.0,
     };
     let sched = a.schedule.unwrap_or(ScheduleName::of(&t.schedule));
+    let schedules = ScheduleName::value_variants().iter();
+    let foreign = schedules
+        .flat_map(|s| s.options())
+        .find(|id| a.given(id) && !sched.options().contains(id));
+    if let Some(id) = foreign {
+        let name = sched.to_possible_value().map(|v| v.get_name().to_string());
+        return Err(CliError(format!(
+            "{} does not apply to --schedule {}",
+            flag(id),
+            name.unwrap_or_default()
+        )));
+    }
     t.schedule = match sched {
         ScheduleName::Constant => Schedule::Constant,
         ScheduleName::Step => Schedule::Step {
@@ -229,6 +240,15 @@ fn mini_batch(a: &TrainArgs, t: &mut Trainer) -> Result<String, CliError> {
         "lr {lr}, {} schedule, batch {batch}",
         format!("{sched:?}").to_lowercase()
     ))
+}
+
+/// The flag of an option id: `learning_rate` is `--lr`, the others are
+/// their id with dashes.
+fn flag(id: &str) -> String {
+    match id {
+        "learning_rate" => "--lr".into(),
+        _ => format!("--{}", id.replace('_', "-")),
+    }
 }
 
 /// Early stopping: patience and monitor given or the recipe's; off without
