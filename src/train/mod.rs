@@ -64,7 +64,7 @@ fn epochs<S: Scalar>(
     user: &mut [&mut dyn Callback<S>],
 ) -> Result<History> {
     let lambda = S::cast(t.lambda);
-    let mut val_eval = val.as_ref().map(|v| ValEval::new(net, v));
+    let mut val = val.map(|v| (ValEval::new(net, &v), v));
     let mut guard = DivergenceGuard::new(net);
     let mut progress = Progress::new(t.progress, t.epochs, stepper.steps_per_epoch(), train.len());
     let mut early = t.early_stopping.map(|es| EarlyStopper::new(es, net));
@@ -78,10 +78,7 @@ fn epochs<S: Scalar>(
             callbacks.batch_end(epoch, b)
         });
         let (train_loss, learning_rate) = match step {
-            Ok(Step::Moved {
-                train_loss,
-                learning_rate,
-            }) => (train_loss, learning_rate),
+            Ok(Step::Moved(loss, eta)) => (loss, eta),
             Ok(Step::Stalled) => {
                 history.stopped_early = true;
                 break;
@@ -91,12 +88,9 @@ fn epochs<S: Scalar>(
                 return Err(e);
             }
         };
-        let (val_loss, val_metric) = match (&mut val_eval, &val) {
-            (Some(e), Some(v)) => {
-                let (loss, metric) = e.evaluate(net, v)?;
-                (Some(loss), Some(metric))
-            }
-            _ => (None, None),
+        let (val_loss, val_metric) = match &mut val {
+            Some((e, v)) => e.evaluate(net, v).map(|(l, m)| (Some(l), Some(m)))?,
+            None => (None, None),
         };
         let record = EpochRecord {
             epoch,

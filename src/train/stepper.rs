@@ -76,7 +76,7 @@ pub(crate) enum OptimizerSource<'o, S: Scalar> {
 pub(crate) enum Step {
     /// The parameters moved: the epoch's mean training objective and its η
     /// (for L-BFGS, the step length).
-    Moved { train_loss: f64, learning_rate: f64 },
+    Moved(f64, f64),
     /// L-BFGS found no step that lowers J: a (numerical) minimum.
     Stalled,
 }
@@ -91,11 +91,12 @@ pub(crate) enum Stepper<'o, S: Scalar> {
 }
 
 impl<'o, S: Scalar> Stepper<'o, S> {
-    /// The stepper for `t` on `train` (checked, non-empty), shuffling with
-    /// a stream derived from `seed`.
+    /// The stepper for `t` (validated, [`check_settings`] included) on
+    /// `train` (checked, non-empty), shuffling with a stream derived from
+    /// `seed`.
     ///
     /// # Errors
-    /// As [`check_settings`] and [`Solver::optimizer`].
+    /// As [`Solver::optimizer`].
     pub(crate) fn new(
         t: &Trainer,
         source: OptimizerSource<'o, S>,
@@ -103,7 +104,6 @@ impl<'o, S: Scalar> Stepper<'o, S> {
         train: &Dataset<'_, S>,
         seed: u64,
     ) -> Result<Self> {
-        check_settings(t)?;
         let optimizer: Box<dyn Optimizer<S> + 'o> = match (source, t.solver.unwrap_or_default()) {
             (OptimizerSource::Given(opt), _) => Box::new(opt),
             (OptimizerSource::Solver, Solver::Lbfgs(c)) => {
@@ -226,10 +226,7 @@ impl<S: Scalar> MiniBatch<'_, S> {
             loss_sum += cost.wide() * rows as f64;
             on_step(b);
         }
-        Ok(Step::Moved {
-            train_loss: loss_sum / self.samples as f64,
-            learning_rate: eta,
-        })
+        Ok(Step::Moved(loss_sum / self.samples as f64, eta))
     }
 }
 
@@ -259,10 +256,7 @@ impl<S: Scalar> FullBatch<S> {
         match outcome {
             Some(Outcome::Moved { step, cost }) => {
                 on_step(0);
-                Ok(Step::Moved {
-                    train_loss: cost,
-                    learning_rate: step,
-                })
+                Ok(Step::Moved(cost, step))
             }
             Some(Outcome::Stalled) => {
                 log::info!(
