@@ -87,17 +87,7 @@ impl Schedule {
     /// [`Error::InvalidHyperparameter`] naming the field out of range.
     pub fn validate(&self, eta0: f64) -> Result<()> {
         check::learning_rate(eta0)?;
-        let zero = |name: &'static str, v: usize| {
-            if v == 0 {
-                Err(Error::InvalidHyperparameter {
-                    name,
-                    value: "0".into(),
-                    reason: "must be at least 1",
-                })
-            } else {
-                Ok(())
-            }
-        };
+        let zero = check::at_least_one;
         let factor = |name: &'static str, v: f64, one_ok: bool| {
             if v.is_finite() && v > 0.0 && (v < 1.0 || (one_ok && v == 1.0)) {
                 Ok(())
