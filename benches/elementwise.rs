@@ -39,12 +39,12 @@ fn sgd_update(c: &mut Criterion) {
             .build()
             .unwrap();
         let ws = net.workspace(1);
-        let mut sgd = Sgd::new(1e-6).unwrap();
+        let mut sgd = Sgd::default();
         group.throughput(Throughput::Elements(n as u64));
         for &(mode, threshold) in MODES {
             parallel::set_min_parallel_len(threshold);
             group.bench_function(BenchmarkId::new(mode, n), |b| {
-                parallel::install(|| b.iter(|| sgd.step(&mut net, ws.gradient()).unwrap()))
+                parallel::install(|| b.iter(|| sgd.step(&mut net, ws.gradient(), 1e-6).unwrap()))
             });
         }
     }
@@ -70,7 +70,7 @@ fn step(c: &mut Criterion) {
         let x = Array2::from_shape_fn((batch, 256), |(i, j)| ((i * 31 + j) % 17) as f32 / 17.0);
         let labels: Vec<usize> = (0..batch).map(|i| i % 10).collect();
         let mut ws = net.workspace(batch);
-        let mut sgd = Sgd::new(1e-3).unwrap();
+        let mut sgd = Sgd::default();
         group.throughput(Throughput::Elements((batch * 4096) as u64));
         for &(mode, threshold) in MODES {
             parallel::set_min_parallel_len(threshold);
@@ -79,7 +79,7 @@ fn step(c: &mut Criterion) {
                     b.iter(|| {
                         net.compute_gradient(&mut ws, x.view(), Targets::Classes(&labels), 0.0)
                             .unwrap();
-                        sgd.step(&mut net, ws.gradient()).unwrap();
+                        sgd.step(&mut net, ws.gradient(), 1e-3).unwrap();
                     })
                 })
             });

@@ -36,7 +36,7 @@ fn step_family(c: &mut Criterion, family: &str, members: Vec<(Vec<usize>, Activa
         let x = configs::inputs(b, sizes[0], 3);
         let y = configs::targets(b, *sizes.last().unwrap(), loss);
         let mut ws = net.workspace(b);
-        let mut sgd = Sgd::new(configs::LEARNING_RATE).unwrap();
+        let mut sgd = Sgd::default();
         let n = net.n_params();
         settings::size_group(&mut group, n > 3_000_000);
         group.throughput(Throughput::Elements(n as u64));
@@ -45,7 +45,8 @@ fn step_family(c: &mut Criterion, family: &str, members: Vec<(Vec<usize>, Activa
                 let j = net
                     .compute_gradient(&mut ws, x.view(), y.view(), 0.0)
                     .unwrap();
-                sgd.step(&mut net, ws.gradient()).unwrap();
+                sgd.step(&mut net, ws.gradient(), configs::LEARNING_RATE)
+                    .unwrap();
                 black_box(j)
             })
         });

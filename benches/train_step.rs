@@ -34,13 +34,14 @@ fn train_step(c: &mut Criterion) {
                 let batch = weights::task(&cfg, cfg.batch);
                 let (x, y) = (batch.x.view(), batch.y.view());
                 let mut ws = net.workspace(cfg.batch);
-                let mut sgd = Sgd::new(configs::LEARNING_RATE).unwrap();
+                let mut sgd = Sgd::default();
                 settings::size_group(&mut group, cfg.big);
                 group.throughput(Throughput::Elements(cfg.batch as u64));
                 group.bench_function(BenchmarkId::from_parameter(cfg.name), |b| {
                     b.iter(|| {
                         let j = net.compute_gradient(&mut ws, x, y, 0.0).unwrap();
-                        sgd.step(&mut net, ws.gradient()).unwrap();
+                        sgd.step(&mut net, ws.gradient(), configs::LEARNING_RATE)
+                            .unwrap();
                         black_box(j)
                     })
                 });

@@ -49,7 +49,7 @@ fn main() -> backprop::Result<()> {
         .output(CLASSES, Loss::CategoricalCrossEntropy)
         .seed(42)
         .build()?;
-    let mut sgd = Sgd::new(0.3)?;
+    let mut sgd = Sgd::default();
     let mut ws = net.workspace(BATCH);
     let (mut xb, mut yb) = (Array2::zeros((BATCH, 2)), vec![0usize; BATCH]);
     let mut order: Vec<usize> = (0..y.len()).collect();
@@ -67,7 +67,7 @@ fn main() -> backprop::Result<()> {
             }
             let xm = xb.slice_axis(Axis(0), (0..m).into());
             cost += net.compute_gradient(&mut ws, xm, Targets::Classes(&yb[..m]), 1e-3)? * m as f32;
-            sgd.step(&mut net, ws.gradient())?;
+            sgd.step(&mut net, ws.gradient(), 0.3)?;
         }
         if epoch % 50 == 0 {
             println!(

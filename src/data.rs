@@ -6,7 +6,7 @@
 //! epoch (sampling without replacement), and the last batch holds the
 //! m − B·(⌈m/B⌉ − 1) samples left over instead of being dropped. B = m is
 //! full-batch gradient descent, B = 1 plain stochastic gradient descent.
-//! Rows are gathered into buffers allocated once by [`Batcher::new`], so
+//! Rows are gathered into buffers allocated once, before the first epoch, so
 //! visiting batches allocates nothing.
 
 use ndarray::{Array2, ArrayView2, Axis};
@@ -90,7 +90,7 @@ impl<'a, S: Scalar> Dataset<'a, S> {
             });
         }
         if let Some(w) = self.sample_weight {
-            crate::network::weight_scale(w, self.len())?;
+            crate::check::weight_scale(w, self.len())?;
         }
         Ok(())
     }
@@ -323,7 +323,7 @@ fn keep_entries<T: Copy>(mut v: Vec<T>, keep: &[usize]) -> Vec<T> {
 
 /// Gathers seeded mini-batches into buffers allocated once.
 #[derive(Debug, Clone)]
-pub struct Batcher<S> {
+pub(crate) struct Batcher<S> {
     order: Vec<usize>,
     batch_size: usize,
     x: Array2<S>,
@@ -340,7 +340,7 @@ impl<S: Scalar> Batcher<S> {
     /// # Errors
     /// [`Error::InvalidHyperparameter`] for a batch size of 0,
     /// [`Error::Empty`] for an empty data set.
-    pub fn new(data: &Dataset<'_, S>, batch_size: usize, seed: u64) -> Result<Self> {
+    pub(crate) fn new(data: &Dataset<'_, S>, batch_size: usize, seed: u64) -> Result<Self> {
         if batch_size == 0 {
             return Err(Error::InvalidHyperparameter {
                 name: "batch_size",
@@ -374,33 +374,18 @@ impl<S: Scalar> Batcher<S> {
         })
     }
 
-    /// Rows per full batch, B = min(batch_size, m).
-    pub fn batch_size(&self) -> usize {
-        self.batch_size
-    }
-
     /// ⌈m/B⌉.
-    pub fn n_batches(&self) -> usize {
+    pub(crate) fn n_batches(&self) -> usize {
         self.order.len().div_ceil(self.batch_size)
     }
 
     /// Draws the next epoch's permutation (identity order before the first
     /// call). Allocates nothing.
-    pub fn shuffle(&mut self) {
+    pub(crate) fn shuffle(&mut self) {
         for (i, o) in self.order.iter_mut().enumerate() {
             *o = i;
         }
         self.order.shuffle(&mut self.rng);
-    }
-
-    /// The sample indices of batch `b` in the current permutation.
-    ///
-    /// # Panics
-    /// If `b >= n_batches()`.
-    pub fn indices(&self, b: usize) -> &[usize] {
-        let start = b * self.batch_size;
-        let end = (start + self.batch_size).min(self.order.len());
-        &self.order[start..end]
     }
 
     /// Copies batch `b` of `data` (the data given to [`new`](Self::new))
@@ -409,7 +394,7 @@ impl<S: Scalar> Batcher<S> {
     /// # Panics
     /// If `b >= n_batches()` or `data` is not the data set the batcher was
     /// made for.
-    pub fn gather<'s>(
+    pub(crate) fn gather<'s>(
         &'s mut self,
         data: &Dataset<'_, S>,
         b: usize,
@@ -499,6 +484,20 @@ mod tests {
             seen.sort_unstable();
             assert_eq!(seen, (0..10).collect::<Vec<_>>());
         }
+    }
+
+    #[test]
+    fn a_batcher_needs_a_batch_size() {
+        let x = Array2::<f64>::zeros((4, 2));
+        let y = Array2::<f64>::zeros((4, 1));
+        let e = Batcher::new(&Dataset::new(x.view(), &y), 0, 0).unwrap_err();
+        assert!(matches!(
+            e,
+            Error::InvalidHyperparameter {
+                name: "batch_size",
+                ..
+            }
+        ));
     }
 
     #[test]

@@ -88,7 +88,7 @@ impl<S: Scalar> Core<S> {
     fn fit(&mut self, n_out: usize, loss: Loss, data: Dataset<'_, S>) -> Result<&History> {
         let builder = self.builder(data.x.ncols(), n_out, loss);
         self.trainer.validate()?;
-        let (net, history) = if self.trainer.n_restarts() > 1 {
+        let (net, history) = if self.trainer.restarts > 1 {
             let (net, report) = self.trainer.fit_restarts(&builder, data, None)?;
             let h = report.runs[report.best]
                 .outcome
@@ -102,16 +102,21 @@ impl<S: Scalar> Core<S> {
         };
         self.net = Some(net);
         // L-BFGS has no step-wise optimizer; partial_fit then reports it.
-        self.optimizer = self.trainer.build_optimizer::<S>().ok();
+        self.optimizer = self.solver().optimizer::<S>().ok();
         self.passes = 0;
         Ok(self.history.insert(history))
+    }
+
+    /// The trainer's solver (Adam when unset).
+    fn solver(&self) -> crate::Solver {
+        self.trainer.solver.unwrap_or_default()
     }
 
     /// One pass over `data`, warm (building the network on the first call).
     fn partial_fit(&mut self, n_out: usize, loss: Loss, data: Dataset<'_, S>) -> Result<()> {
         if self.optimizer.is_none() {
             self.trainer.validate()?;
-            self.optimizer = Some(self.trainer.build_optimizer::<S>()?);
+            self.optimizer = Some(self.solver().optimizer::<S>()?);
         }
         if self.net.is_none() {
             self.net = Some(self.builder(data.x.ncols(), n_out, loss).build()?);
@@ -120,7 +125,7 @@ impl<S: Scalar> Core<S> {
         let opt = self.optimizer.as_mut().expect("set with the network");
         self.passes += 1;
         let pass = self.trainer.one_pass(self.seed.wrapping_add(self.passes));
-        let h = pass.fit_with(net, opt.as_mut(), data, None, &mut [])?;
+        let h = pass.fit_with_optimizer(net, opt.as_mut(), data, None, &mut [])?;
         match &mut self.history {
             Some(hist) => {
                 let mut r = h.epochs[0];

@@ -23,10 +23,10 @@
 //!     .seed(7)
 //!     .build()?;
 //! let mut ws = net.workspace(4);
-//! let mut sgd = Sgd::new(0.5)?;
+//! let mut sgd = Sgd::default(); // plain gradient descent
 //! for _ in 0..2000 {
 //!     net.compute_gradient(&mut ws, x.view(), &y, 0.0)?;
-//!     sgd.step(&mut net, ws.gradient())?;
+//!     sgd.step(&mut net, ws.gradient(), 0.5)?; // θ ← θ − η∇J, η = 0.5
 //! }
 //! assert_eq!(net.predict_classes(x.view())?, vec![0, 1, 1, 0]);
 //! # Ok::<(), backprop::Error>(())
@@ -46,6 +46,7 @@
 extern crate blas_src;
 
 pub mod activation;
+mod check;
 pub mod data;
 pub mod denormal;
 pub mod error;
@@ -54,7 +55,6 @@ pub mod gradcheck;
 pub mod init;
 pub mod io;
 mod layer;
-pub mod lbfgs;
 mod linalg;
 pub mod loss;
 pub mod metrics;
@@ -76,12 +76,14 @@ pub use init::{BiasInit, Init};
 pub use layer::Dense;
 pub use loss::{Loss, Targets};
 pub use network::{Gradient, Layout, Network, NetworkBuilder, Workspace};
-pub use optim::{Adam, AdamW, Optimizer, Rmsprop, Sgd};
+pub use optim::{
+    Adam, AdamConfig, AdamW, AdamWConfig, LbfgsConfig, Optimizer, Rmsprop, RmspropConfig, Sgd,
+    SgdConfig, Solver, SolverConfig,
+};
 pub use scalar::Scalar;
-pub use schedule::{Schedule, Scheduler};
+pub use schedule::Schedule;
 pub use train::{
-    Callback, Control, EarlyStopping, EpochRecord, History, Monitor, Restarts, RunReport, Solver,
-    Trainer,
+    Callback, Control, EarlyStopping, EpochRecord, History, Monitor, Restarts, RunReport, Trainer,
 };
 
 /// The README's code example, compiled and run as a doc test.

@@ -129,7 +129,7 @@ impl Loss {
                         expected: n_outputs,
                     });
                 }
-                crate::network::check_finite("targets", y)?;
+                crate::check::finite("targets", y)?;
                 for (row, yr) in y.rows().into_iter().enumerate() {
                     match self {
                         Self::SquaredError => {}

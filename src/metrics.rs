@@ -23,7 +23,7 @@ fn check_samples<S: Scalar>(n: usize, n_actual: usize, w: Option<&[S]>) -> Resul
         });
     }
     if let Some(w) = w {
-        crate::network::weight_scale(w, n)?;
+        crate::check::weight_scale(w, n)?;
     }
     Ok(())
 }
@@ -84,7 +84,7 @@ pub fn log_loss<S: Scalar>(
 ) -> Result<f64> {
     const CLIP: f64 = 1e-15;
     check_samples(proba.nrows(), actual.len(), w)?;
-    crate::network::check_finite("probabilities", proba)?;
+    crate::check::finite("probabilities", proba)?;
     let n_classes = proba.ncols().max(2);
     if let Some(index) = actual.iter().position(|&c| c >= n_classes) {
         return Err(Error::LabelOutOfRange {

@@ -35,6 +35,7 @@
 
 use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis};
 
+use crate::check;
 use crate::init::{BiasInit, Init};
 use crate::layer::Dense;
 use crate::linalg::{gemm, gemv};
@@ -472,7 +473,7 @@ impl<S: Scalar> Network<S> {
         check_lambda(lambda)?;
         let m = x.nrows();
         let weights = match sample_weight {
-            Some(w) => Some((w, weight_scale(w, m)?)),
+            Some(w) => Some((w, check::weight_scale(w, m)?)),
             None => None,
         };
         self.forward(ws, x);
@@ -518,7 +519,7 @@ impl<S: Scalar> Network<S> {
         let y = y.into();
         self.check_batch(ws, x, Some(&y), true)?;
         check_lambda(lambda)?;
-        let scale = weight_scale(sample_weight, x.nrows())?;
+        let scale = check::weight_scale(sample_weight, x.nrows())?;
         Ok(self.forward_backward(ws, x, &y, Some((sample_weight, scale)), lambda))
     }
 
@@ -549,9 +550,9 @@ impl<S: Scalar> Network<S> {
     /// let x = array![[0.0, 1.0], [1.0, 0.0]];
     /// let y = array![[1.0], [-1.0]];
     /// let mut ws = net.workspace(2);
-    /// let mut sgd = Sgd::new(0.1)?;
+    /// let mut sgd = Sgd::default();
     /// let j0 = net.compute_gradient(&mut ws, x.view(), &y, 0.0)?;
-    /// sgd.step(&mut net, ws.gradient())?;
+    /// sgd.step(&mut net, ws.gradient(), 0.1)?;
     /// let j1 = net.compute_gradient(&mut ws, x.view(), &y, 0.0)?;
     /// assert!(j1 < j0);
     /// # Ok::<(), backprop::Error>(())
@@ -567,6 +568,30 @@ impl<S: Scalar> Network<S> {
         self.check_batch(ws, x, Some(&y), true)?;
         check_lambda(lambda)?;
         Ok(self.forward_backward(ws, x, &y, None, lambda))
+    }
+
+    /// [`compute_gradient`](Self::compute_gradient) (or its weighted form)
+    /// without the data checks, for the training loop: its caller has
+    /// checked the whole data set against this network once
+    /// ([`check`](crate::check)), λ, and that `ws` holds a gradient for at
+    /// least `x.nrows()` rows of this network's shape.
+    ///
+    /// # Errors
+    /// [`Error::InvalidSampleWeight`] when the batch's weights sum to 0, the
+    /// one property of a batch that checking the whole set cannot prove.
+    pub(crate) fn gradient_unchecked(
+        &self,
+        ws: &mut Workspace<S>,
+        x: ArrayView2<'_, S>,
+        y: &Targets<'_, S>,
+        sample_weight: Option<&[S]>,
+        lambda: S,
+    ) -> Result<S> {
+        let weights = match sample_weight {
+            Some(w) => Some((w, check::positive_weight_scale(w)?)),
+            None => None,
+        };
+        Ok(self.forward_backward(ws, x, y, weights, lambda))
     }
 
     /// Outputs aᴸ for every row of `x`, written into `out` (m × n_L), in
@@ -666,7 +691,7 @@ impl<S: Scalar> Network<S> {
                 expected: self.n_inputs(),
             });
         }
-        check_finite("input", x)
+        check::finite("input", x)
     }
 
     fn check_batch(
@@ -838,7 +863,9 @@ impl<S: Scalar> Network<S> {
 /// Rows per chunk when `predict` sizes its own workspace.
 const PREDICT_CHUNK: usize = 1024;
 
-fn class_of<S: Scalar>(row: ArrayView1<'_, S>) -> usize {
+/// The class of one row of outputs: the index of the largest output, or, for
+/// a single output, 1 when aᴸ ≥ ½ and 0 otherwise.
+pub(crate) fn class_of<S: Scalar>(row: ArrayView1<'_, S>) -> usize {
     if row.len() == 1 {
         return usize::from(row[0] >= S::cast(0.5));
     }
@@ -851,37 +878,6 @@ fn class_of<S: Scalar>(row: ArrayView1<'_, S>) -> usize {
     best
 }
 
-/// m/Σw for valid sample weights (see [`Network::cost_weighted`]).
-pub(crate) fn weight_scale<S: Scalar>(w: &[S], m: usize) -> Result<f64> {
-    if w.len() != m {
-        return Err(Error::SampleCount {
-            inputs: m,
-            targets: w.len(),
-        });
-    }
-    let mut sum = 0.0f64;
-    for (index, &v) in w.iter().enumerate() {
-        if !(v.is_finite() && v >= S::zero()) {
-            return Err(Error::InvalidSampleWeight {
-                index,
-                value: v.wide(),
-                reason: "sample weights must be finite and >= 0",
-            });
-        }
-        sum += v.wide();
-    }
-    if sum > 0.0 {
-        Ok(m as f64 / sum)
-    } else {
-        Err(Error::InvalidSampleWeight {
-            index: 0,
-            value: sum,
-            reason: "the sample weights sum to 0 (the value shown is the sum); \
-                     at least one sample needs a positive weight",
-        })
-    }
-}
-
 fn check_lambda<S: Scalar>(lambda: S) -> Result<()> {
     if lambda.is_finite() && lambda >= S::zero() {
         Ok(())
@@ -892,29 +888,6 @@ fn check_lambda<S: Scalar>(lambda: S) -> Result<()> {
             reason: "the L2 coefficient must be finite and >= 0",
         })
     }
-}
-
-/// [`Error::NonFinite`] naming the first NaN or infinity in `a`.
-pub(crate) fn check_finite<S: Scalar>(what: &'static str, a: ArrayView2<'_, S>) -> Result<()> {
-    // Fast path: one branch-free pass. v·0 is 0 for every finite v and NaN
-    // for NaN and ±∞, so the sum is 0 exactly when all values are finite.
-    let all_finite = match a.as_slice_memory_order() {
-        Some(s) => s.iter().fold(S::zero(), |acc, &v| acc + v * S::zero()) == S::zero(),
-        None => a.iter().all(|v| v.is_finite()),
-    };
-    if all_finite {
-        return Ok(());
-    }
-    let ((row, col), &value) = a
-        .indexed_iter()
-        .find(|(_, v)| !v.is_finite())
-        .expect("a non-finite value exists");
-    Err(Error::NonFinite {
-        what,
-        row,
-        col,
-        value: value.wide(),
-    })
 }
 
 fn rows<S>(buf: &[S], m: usize, n: usize) -> ArrayView2<'_, S> {
@@ -1065,15 +1038,5 @@ mod tests {
         assert_eq!(class_of(ArrayView1::from(&[0.49f32][..])), 0);
         assert_eq!(class_of(ArrayView1::from(&[0.5f32][..])), 1);
         assert_eq!(class_of(ArrayView1::from(&[0.1f32, 0.7, 0.2][..])), 1);
-    }
-
-    #[test]
-    fn check_finite_names_the_first_bad_value() {
-        let a = ndarray::array![[1.0f32, 2.0], [f32::NAN, f32::INFINITY]];
-        let err = check_finite("input", a.view()).unwrap_err();
-        assert!(
-            matches!(err, Error::NonFinite { row: 1, col: 0, .. }),
-            "{err}"
-        );
     }
 }

@@ -85,7 +85,7 @@ impl Scaler {
                 what: "data to fit the scaler on",
             });
         }
-        crate::network::check_finite("input", x)?;
+        crate::check::finite("input", x)?;
         let n = x.ncols();
         let (shift, scale) = match scaling {
             Scaling::MinMax => {

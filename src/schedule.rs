@@ -21,8 +21,7 @@
 
 use std::collections::VecDeque;
 
-use crate::optim::{check_learning_rate, check_non_negative};
-use crate::{Error, Result};
+use crate::{Error, Result, check};
 
 /// How η changes from epoch to epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -87,18 +86,8 @@ impl Schedule {
     /// # Errors
     /// [`Error::InvalidHyperparameter`] naming the field out of range.
     pub fn validate(&self, eta0: f64) -> Result<()> {
-        check_learning_rate(eta0)?;
-        let zero = |name: &'static str, v: usize| {
-            if v == 0 {
-                Err(Error::InvalidHyperparameter {
-                    name,
-                    value: "0".into(),
-                    reason: "must be at least 1",
-                })
-            } else {
-                Ok(())
-            }
-        };
+        check::learning_rate(eta0)?;
+        let zero = check::at_least_one;
         let factor = |name: &'static str, v: f64, one_ok: bool| {
             if v.is_finite() && v > 0.0 && (v < 1.0 || (one_ok && v == 1.0)) {
                 Ok(())
@@ -123,7 +112,7 @@ impl Schedule {
             Schedule::Exponential { gamma } => factor("gamma", gamma, true),
             Schedule::Cosine { t_max, eta_min } => {
                 zero("t_max", t_max)?;
-                check_non_negative("eta_min", eta_min)?;
+                check::non_negative("eta_min", eta_min)?;
                 if eta_min >= eta0 {
                     return Err(Error::InvalidHyperparameter {
                         name: "eta_min",
@@ -133,7 +122,7 @@ impl Schedule {
                 }
                 Ok(())
             }
-            Schedule::InvScaling { power_t } => check_non_negative("power_t", power_t),
+            Schedule::InvScaling { power_t } => check::non_negative("power_t", power_t),
             Schedule::ReduceOnPlateau {
                 factor: f,
                 patience,
@@ -142,8 +131,8 @@ impl Schedule {
             } => {
                 factor("factor", f, false)?;
                 zero("patience", patience)?;
-                check_non_negative("threshold", threshold)?;
-                check_non_negative("min_lr", min_lr)
+                check::non_negative("threshold", threshold)?;
+                check::non_negative("min_lr", min_lr)
             }
         }
     }
@@ -152,7 +141,7 @@ impl Schedule {
 /// A [`Schedule`] with its state (the recent losses for reduce-on-plateau),
 /// allocated once.
 #[derive(Debug, Clone)]
-pub struct Scheduler {
+pub(crate) struct Scheduler {
     schedule: Schedule,
     eta0: f64,
     eta: f64,
@@ -164,16 +153,7 @@ impl Scheduler {
     ///
     /// # Errors
     /// As [`Schedule::validate`].
-    ///
-    /// ```
-    /// use backprop::{Schedule, Scheduler};
-    /// let mut s = Scheduler::new(Schedule::Step { step_size: 2, gamma: 0.5 }, 0.1)?;
-    /// assert_eq!(s.learning_rate(), 0.1);
-    /// assert_eq!(s.advance(1, 0, 1.0), 0.1); // after epoch 0
-    /// assert_eq!(s.advance(2, 0, 1.0), 0.05); // after epoch 1
-    /// # Ok::<(), backprop::Error>(())
-    /// ```
-    pub fn new(schedule: Schedule, eta0: f64) -> Result<Self> {
+    pub(crate) fn new(schedule: Schedule, eta0: f64) -> Result<Self> {
         schedule.validate(eta0)?;
         let window = match schedule {
             Schedule::ReduceOnPlateau { patience, .. } => patience + 1,
@@ -188,14 +168,14 @@ impl Scheduler {
     }
 
     /// η for the current epoch.
-    pub fn learning_rate(&self) -> f64 {
+    pub(crate) fn learning_rate(&self) -> f64 {
         self.eta
     }
 
     /// Called after an epoch: `epochs_done` epochs completed, `samples_seen`
     /// training samples visited in total, `loss` the monitored loss of the
     /// epoch just finished. Returns η for the next epoch.
-    pub fn advance(&mut self, epochs_done: usize, samples_seen: u64, loss: f64) -> f64 {
+    pub(crate) fn advance(&mut self, epochs_done: usize, samples_seen: u64, loss: f64) -> f64 {
         let e = epochs_done as f64;
         self.eta = match self.schedule {
             Schedule::Constant => self.eta0,
@@ -245,6 +225,21 @@ impl Scheduler {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn step_halves_every_step_size_epochs() {
+        let mut s = Scheduler::new(
+            Schedule::Step {
+                step_size: 2,
+                gamma: 0.5,
+            },
+            0.1,
+        )
+        .unwrap();
+        assert_eq!(s.learning_rate(), 0.1);
+        assert_eq!(s.advance(1, 0, 1.0), 0.1); // after epoch 0
+        assert_eq!(s.advance(2, 0, 1.0), 0.05); // after epoch 1
+    }
 
     #[test]
     fn cosine_reaches_eta_min_and_stays() {

@@ -31,11 +31,11 @@ fn steps(sizes: &[usize], batch: usize, steps: usize) -> u64 {
     let mut pred_ws = net.inference_workspace(batch);
     let mut out = Array2::zeros((batch, k));
     let mut classes = vec![0; batch];
-    let mut sgd = Sgd::new(0.01).unwrap();
+    let mut sgd = Sgd::default();
     let mut step = |net: &mut Network<f32>| {
         net.compute_gradient(&mut ws, x.view(), Targets::Classes(&labels), 1e-4)
             .unwrap();
-        sgd.step(net, ws.gradient()).unwrap();
+        sgd.step(net, ws.gradient(), 0.01).unwrap();
         net.predict_into(&mut pred_ws, x.view(), out.view_mut())
             .unwrap();
         net.predict_classes_into(&mut pred_ws, x.view(), &mut classes)

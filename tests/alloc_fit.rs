@@ -6,7 +6,7 @@
 //! file runs without libtest, so nothing else runs.
 
 use backprop::data::Dataset;
-use backprop::{Activation, EarlyStopping, Loss, Network, Solver, Trainer};
+use backprop::{Activation, AdamConfig, EarlyStopping, Loss, Network, SgdConfig, Solver, Trainer};
 use ndarray::Array2;
 
 #[path = "common/counting_alloc.rs"]
@@ -41,7 +41,12 @@ fn allocations_for(epochs: usize, solver: Solver) -> u64 {
 
 fn epochs_allocate_nothing() {
     // One thread: everything runs on the caller.
-    for solver in [Solver::adam(), Solver::momentum(0.9, true), Solver::sgd()] {
+    let nesterov = SgdConfig {
+        momentum: 0.9,
+        nesterov: true,
+    };
+    let sgd = Solver::Sgd(SgdConfig::default());
+    for solver in [Solver::Adam(AdamConfig::default()), nesterov.into(), sgd] {
         let short = allocations_for(2, solver);
         let long = allocations_for(12, solver);
         assert!(short > 0, "the counter sees the setup allocations");
@@ -52,9 +57,9 @@ fn epochs_allocate_nothing() {
     backprop::parallel::set_min_parallel_len(0);
     // Once untimed, so the new pool's threads finish starting up (they
     // allocate their own bookkeeping) before anything is counted.
-    allocations_for(1, Solver::sgd());
-    let short = allocations_for(2, Solver::sgd());
-    let long = allocations_for(12, Solver::sgd());
+    allocations_for(1, sgd);
+    let short = allocations_for(2, sgd);
+    let long = allocations_for(12, sgd);
     assert_eq!(short, long, "per-epoch allocations with a thread pool");
 }
 

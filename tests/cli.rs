@@ -426,3 +426,146 @@ fn user_errors_are_one_line() {
         );
     }
 }
+
+#[test]
+fn optimizer_flags_belong_to_their_optimizer() {
+    let dir = tempfile::tempdir().unwrap();
+    let train = dir.path().join("train.csv");
+    blobs_csv(&train, 30, 0);
+    let model = dir.path().join("m.safetensors");
+    let t = |extra: &[&'static str]| {
+        let mut args = vec!["train", "--train", s(&train), "-o", s(&model)];
+        args.extend_from_slice(extra);
+        args
+    };
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            t(&["--optimizer", "adam", "--momentum", "0.9"]),
+            "--momentum does not apply to --optimizer adam",
+        ),
+        // The default optimizer (the recipe's Adam) has no momentum either.
+        (
+            t(&["--momentum", "0.9"]),
+            "--momentum does not apply to --optimizer adam",
+        ),
+        (
+            t(&["--optimizer", "sgd", "--beta1", "0.9"]),
+            "--beta1 does not apply to --optimizer sgd",
+        ),
+        (
+            t(&["--optimizer", "lbfgs", "--batch-size", "8"]),
+            "--batch-size does not apply to --optimizer lbfgs",
+        ),
+        (
+            t(&["--optimizer", "lbfgs", "--schedule", "step"]),
+            "--schedule does not apply to --optimizer lbfgs",
+        ),
+        (
+            t(&["--optimizer", "lbfgs", "--clip-norm", "1"]),
+            "--clip-norm does not apply to --optimizer lbfgs",
+        ),
+        (
+            t(&["--optimizer", "lbfgs", "--lr", "0.1"]),
+            "--lr does not apply to --optimizer lbfgs",
+        ),
+        (t(&["--optimizer", "sgd", "--momentum", "2"]), "momentum"),
+        (t(&["--optimizer", "sgd", "--nesterov"]), "nesterov"),
+        (t(&["--optimizer", "lbfgs", "--memory", "0"]), "memory"),
+        (t(&["--optimizer", "lbfgs", "--memory", "2.5"]), "--memory"),
+        (t(&["--optimizer", "newton"]), "newton"),
+        (
+            t(&["--optimizer", "lbfgs", "--gamma", "0.5"]),
+            "--gamma does not apply to --optimizer lbfgs",
+        ),
+        (
+            t(&["--schedule", "cosine", "--gamma", "0.5"]),
+            "--gamma does not apply to --schedule cosine",
+        ),
+        // The recipe's schedule is cosine.
+        (
+            t(&["--step-size", "3"]),
+            "--step-size does not apply to --schedule cosine",
+        ),
+    ];
+    for (args, needle) in cases {
+        let e = user_error(&args);
+        assert!(
+            e.contains(needle),
+            "backprop {args:?}: `{e}` lacks `{needle}`"
+        );
+    }
+    // The flags that do belong train.
+    for extra in [
+        &[
+            "--optimizer",
+            "sgd",
+            "--momentum",
+            "0.9",
+            "--nesterov",
+            "--lr",
+            "0.05",
+        ][..],
+        &[
+            "--optimizer",
+            "adamw",
+            "--weight-decay",
+            "0.02",
+            "--beta1",
+            "0.8",
+        ],
+        &[
+            "--optimizer",
+            "rmsprop",
+            "--alpha",
+            "0.9",
+            "--epsilon",
+            "1e-7",
+        ],
+        &["--optimizer", "lbfgs", "--memory", "5"],
+        &["--schedule", "step", "--gamma", "0.5", "--step-size", "2"],
+    ] {
+        let mut args = t(extra);
+        args.extend_from_slice(&["--layers", "8", "--epochs", "3", "--no-progress"]);
+        ok(&args);
+    }
+}
+
+#[test]
+fn train_help_shows_the_recipe_defaults() {
+    let r = backprop::recipes::fashion_mnist();
+    let help = ok(&["train", "--help"]);
+    let line = |flag: &str| {
+        let mut lines = help
+            .lines()
+            .skip_while(|l| !l.trim_start().starts_with(flag));
+        lines.next();
+        lines.next().unwrap_or_default().to_string()
+    };
+    let t = &r.trainer;
+    let es = t.early_stopping.unwrap();
+    let layers: Vec<String> = r.hidden.iter().map(|d| d.units.to_string()).collect();
+    let expect = [
+        ("--epochs", t.epochs.to_string()),
+        ("--lr", t.learning_rate.unwrap().to_string()),
+        ("--batch-size", t.batch_size.unwrap().to_string()),
+        ("--lambda", t.lambda.to_string()),
+        ("--seed", t.seed.to_string()),
+        ("--patience", es.patience.to_string()),
+        (
+            "--validation-fraction",
+            r.validation_fraction.unwrap().to_string(),
+        ),
+        ("--layers", layers.join(",")),
+        ("--activation", r.hidden[0].activation.to_string()),
+        ("--optimizer", t.solver.unwrap().name().to_string()),
+    ];
+    for (flag, value) in expect {
+        let text = line(flag);
+        assert!(
+            text.contains(&format!("[default: {value}]")),
+            "{flag}: `{text}` does not show the recipe's {value}"
+        );
+    }
+    assert_eq!(t.lambda, 0.1, "the help test reads the real λ");
+    assert!(line("--lambda").contains("[default: 0.1]"));
+}

@@ -267,9 +267,8 @@ fn workspace_of_another_network() {
         .unwrap_err();
     assert!(matches!(e, Error::WorkspaceMismatch { .. }), "{e}");
     let ws = b.workspace(4);
-    let e = Sgd::new(0.1)
-        .unwrap()
-        .step(&mut a.clone(), ws.gradient())
+    let e = Sgd::default()
+        .step(&mut a.clone(), ws.gradient(), 0.1)
         .unwrap_err();
     assert!(matches!(e, Error::WorkspaceMismatch { .. }), "{e}");
 }
@@ -310,16 +309,17 @@ fn wrong_output_buffer() {
 
 #[test]
 fn invalid_hyperparameters() {
+    let n = net(Loss::SquaredError, 2);
+    let ws = n.workspace(4);
     for lr in [0.0, -1.0, f64::NAN, f64::INFINITY] {
         assert!(matches!(
-            Sgd::new(lr),
+            Sgd::default().step(&mut n.clone(), ws.gradient(), lr),
             Err(Error::InvalidHyperparameter {
                 name: "learning_rate",
                 ..
             })
         ));
     }
-    let n = net(Loss::SquaredError, 2);
     for lambda in [-0.1, f64::NAN] {
         let e = n
             .compute_gradient(&mut ws_for(&n), x(2).view(), &Array2::zeros((2, 2)), lambda)

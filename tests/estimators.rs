@@ -171,7 +171,11 @@ fn lbfgs_regressor_and_no_partial_fit_with_it() {
     let y = x.mapv(|v| 2.0 * v - 1.0);
     let mut reg = Regressor::<f64>::new()
         .hidden_layers(&[Dense::new(4, Activation::Tanh)])
-        .trainer(Trainer::new().solver(backprop::Solver::lbfgs()).epochs(200));
+        .trainer(
+            Trainer::new()
+                .solver(backprop::LbfgsConfig::default())
+                .epochs(200),
+        );
     reg.fit(x.view(), y.view(), None).unwrap();
     assert!(reg.score(x.view(), y.view()).unwrap() > 0.999);
     let err = reg.partial_fit(x.view(), y.view(), None).unwrap_err();

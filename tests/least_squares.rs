@@ -3,7 +3,7 @@
 //! batch gradient descent must land on the least-squares solution.
 
 use backprop::data::Dataset;
-use backprop::{Loss, Network, Solver, Trainer};
+use backprop::{LbfgsConfig, Loss, Network, SgdConfig, Trainer};
 use ndarray::{Array1, Array2, Axis, concatenate};
 use ndarray_linalg::LeastSquaresSvd;
 
@@ -39,7 +39,10 @@ fn full_batch_descent_finds_the_least_squares_solution() {
         .build()
         .unwrap();
     Trainer::new()
-        .solver(Solver::momentum(0.9, false))
+        .solver(SgdConfig {
+            momentum: 0.9,
+            nesterov: false,
+        })
         .learning_rate(0.1)
         .lambda(0.0)
         .batch_size(m)
@@ -64,7 +67,7 @@ fn lbfgs_finds_the_least_squares_solution() {
         .build()
         .unwrap();
     let h = Trainer::new()
-        .solver(Solver::lbfgs())
+        .solver(LbfgsConfig::default())
         .lambda(0.0)
         .epochs(100)
         .fit(&mut net, Dataset::new(x.view(), &y), None)

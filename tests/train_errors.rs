@@ -1,9 +1,9 @@
 //! Every error a user can trigger through the training API, one by one.
 
-use backprop::data::{Batcher, Dataset};
+use backprop::data::Dataset;
 use backprop::{
-    Activation, Adam, AdamW, EarlyStopping, Error, Loss, Monitor, Network, Rmsprop, Schedule, Sgd,
-    Solver, Trainer,
+    Activation, Adam, AdamConfig, AdamW, AdamWConfig, EarlyStopping, Error, LbfgsConfig, Loss,
+    Monitor, Network, Optimizer, Rmsprop, RmspropConfig, Schedule, Sgd, SgdConfig, Trainer,
 };
 use ndarray::{Array2, array};
 
@@ -60,15 +60,21 @@ fn each_setting_is_validated_with_its_name() {
             "min_delta",
         ),
         (
-            Trainer::new().solver(Solver::momentum(1.0, false)),
+            Trainer::new().solver(SgdConfig {
+                momentum: 1.0,
+                nesterov: false,
+            }),
             "momentum",
         ),
         (
-            Trainer::new().solver(Solver::momentum(-0.1, true)),
+            Trainer::new().solver(SgdConfig {
+                momentum: -0.1,
+                nesterov: true,
+            }),
             "momentum",
         ),
         (
-            Trainer::new().solver(Solver::Adam {
+            Trainer::new().solver(AdamConfig {
                 beta1: 1.0,
                 beta2: 0.999,
                 epsilon: 1e-8,
@@ -76,7 +82,7 @@ fn each_setting_is_validated_with_its_name() {
             "beta1",
         ),
         (
-            Trainer::new().solver(Solver::Adam {
+            Trainer::new().solver(AdamConfig {
                 beta1: 0.9,
                 beta2: 1.5,
                 epsilon: 1e-8,
@@ -84,16 +90,22 @@ fn each_setting_is_validated_with_its_name() {
             "beta2",
         ),
         (
-            Trainer::new().solver(Solver::Adam {
+            Trainer::new().solver(AdamConfig {
                 beta1: 0.9,
                 beta2: 0.999,
                 epsilon: 0.0,
             }),
             "epsilon",
         ),
-        (Trainer::new().solver(Solver::adamw(-0.01)), "weight_decay"),
         (
-            Trainer::new().solver(Solver::Rmsprop {
+            Trainer::new().solver(AdamWConfig {
+                weight_decay: -0.01,
+                ..AdamWConfig::default()
+            }),
+            "weight_decay",
+        ),
+        (
+            Trainer::new().solver(RmspropConfig {
                 alpha: 1.0,
                 epsilon: 1e-8,
             }),
@@ -141,13 +153,117 @@ fn each_setting_is_validated_with_its_name() {
 
 #[test]
 fn optimizer_constructors_validate() {
-    assert!(Sgd::new(0.0).is_err());
-    assert!(Sgd::new(0.1).unwrap().momentum(1.0).is_err());
-    assert!(Adam::new(0.1).unwrap().betas(0.9, 1.0).is_err());
-    assert!(Adam::new(0.1).unwrap().epsilon(-1.0).is_err());
-    assert!(AdamW::new(0.1, f64::NAN).is_err());
-    assert!(Rmsprop::new(0.1).unwrap().alpha(-0.5).is_err());
-    assert!(Rmsprop::new(f64::INFINITY).is_err());
+    let (net, x, y) = setup();
+    let mut ws = net.workspace(4);
+    net.compute_gradient(&mut ws, x.view(), &y, 0.0).unwrap();
+    let step = |opt: &mut dyn Optimizer<f64>, lr| opt.step(&mut net.clone(), ws.gradient(), lr);
+    assert!(step(&mut Sgd::default(), 0.0).is_err());
+    let momentum = SgdConfig {
+        momentum: 1.0,
+        nesterov: false,
+    };
+    assert!(Sgd::new(momentum).is_err());
+    let betas = AdamConfig {
+        beta2: 1.0,
+        ..AdamConfig::default()
+    };
+    assert!(Adam::new(betas).is_err());
+    let epsilon = AdamConfig {
+        epsilon: -1.0,
+        ..AdamConfig::default()
+    };
+    assert!(Adam::new(epsilon).is_err());
+    let decay = AdamWConfig {
+        weight_decay: f64::NAN,
+        ..AdamWConfig::default()
+    };
+    assert!(AdamW::new(decay).is_err());
+    let alpha = RmspropConfig {
+        alpha: -0.5,
+        ..RmspropConfig::default()
+    };
+    assert!(Rmsprop::new(alpha).is_err());
+    let mut rms = Rmsprop::new(RmspropConfig::default()).unwrap();
+    assert!(step(&mut rms, f64::INFINITY).is_err());
+}
+
+#[test]
+fn optimizer_configs_validate_with_the_field_name() {
+    let (mut net, x, y) = setup();
+    let cases: Vec<(Trainer, &str)> = vec![
+        (Trainer::new().solver(LbfgsConfig { memory: 0 }), "memory"),
+        (
+            Trainer::new().solver(SgdConfig {
+                momentum: 0.0,
+                nesterov: true,
+            }),
+            "nesterov",
+        ),
+    ];
+    for (t, name) in cases {
+        assert_eq!(name_of(t.validate().unwrap_err()), name);
+        let e = t
+            .fit(&mut net, Dataset::new(x.view(), &y), None)
+            .unwrap_err();
+        assert_eq!(name_of(e), name);
+    }
+}
+
+#[test]
+fn lbfgs_rejects_every_mini_batch_setting() {
+    let (mut net, x, y) = setup();
+    let lbfgs = Trainer::new().solver(LbfgsConfig::default());
+    let cases: Vec<(Trainer, &str)> = vec![
+        (lbfgs.clone().batch_size(2), "batch_size"),
+        (lbfgs.clone().learning_rate(0.1), "learning_rate"),
+        (
+            lbfgs.clone().schedule(Schedule::Exponential { gamma: 0.9 }),
+            "schedule",
+        ),
+        (lbfgs.clone().clip_norm(1.0), "clip_norm"),
+    ];
+    for (t, name) in cases {
+        let e = t
+            .fit(&mut net, Dataset::new(x.view(), &y), None)
+            .unwrap_err();
+        let text = e.to_string();
+        assert_eq!(name_of(e), name);
+        assert!(text.contains("L-BFGS works on the full batch"), "{text}");
+    }
+    assert!(
+        lbfgs
+            .epochs(3)
+            .fit(&mut net, Dataset::new(x.view(), &y), None)
+            .is_ok()
+    );
+}
+
+#[test]
+fn a_given_optimizer_does_not_silently_replace_a_solver() {
+    let (mut net, x, y) = setup();
+    let mut opt = Sgd::default();
+    let e = Trainer::new()
+        .solver(AdamConfig::default())
+        .fit_with_optimizer(
+            &mut net,
+            &mut opt,
+            Dataset::new(x.view(), &y),
+            None,
+            &mut [],
+        )
+        .unwrap_err();
+    assert_eq!(name_of(e), "solver");
+    let h = Trainer::new()
+        .epochs(2)
+        .fit_with_optimizer(
+            &mut net,
+            &mut opt,
+            Dataset::new(x.view(), &y),
+            None,
+            &mut [],
+        )
+        .unwrap();
+    assert_eq!(h.epochs.len(), 2);
 }
 
 #[test]
@@ -253,11 +369,4 @@ fn sample_weight_errors() {
         ),
         Err(Error::SampleCount { .. })
     ));
-}
-
-#[test]
-fn a_batcher_needs_a_batch_size() {
-    let (_, x, y) = setup();
-    let e = Batcher::new(&Dataset::new(x.view(), &y), 0, 0).unwrap_err();
-    assert_eq!(name_of(e), "batch_size");
 }

@@ -4,8 +4,9 @@
 
 use backprop::data::Dataset;
 use backprop::{
-    Activation, Adam, AdamW, Control, EarlyStopping, EpochRecord, Error, Loss, Monitor, Network,
-    Optimizer, Rmsprop, Schedule, Sgd, Solver, Trainer,
+    Activation, Adam, AdamConfig, AdamW, AdamWConfig, Control, EarlyStopping, EpochRecord, Error,
+    LbfgsConfig, Loss, Monitor, Network, Optimizer, Rmsprop, RmspropConfig, Schedule, Sgd,
+    SgdConfig, Solver, Trainer,
 };
 use ndarray::{Array2, array};
 
@@ -46,7 +47,10 @@ fn xor_is_learned_exactly() {
         .build()
         .unwrap();
     let h = Trainer::new()
-        .solver(Solver::momentum(0.9, false))
+        .solver(SgdConfig {
+            momentum: 0.9,
+            nesterov: false,
+        })
         .learning_rate(0.1)
         .lambda(0.0)
         .epochs(500)
@@ -67,7 +71,7 @@ fn two_spirals_are_learned_exactly() {
         .build()
         .unwrap();
     Trainer::new()
-        .solver(Solver::adam())
+        .solver(AdamConfig::default())
         .learning_rate(0.01)
         .lambda(0.0)
         .batch_size(20)
@@ -111,14 +115,14 @@ fn optimizers_match_hand_computed_steps() {
     // = (0.5, 0): g = ∂J/∂w = ∂J/∂b = w + b.
     let x = array![[1.0f64]];
     let y = array![[0.0f64]];
-    let two_steps = |opt: &mut dyn Optimizer<f64>| {
+    let two_steps = |opt: &mut dyn Optimizer<f64>, lr: f64| {
         let mut net =
             Network::<f64>::from_params(&[1, 1], &[], Loss::SquaredError, vec![0.5, 0.0]).unwrap();
         let mut ws = net.workspace(1);
         let mut out = Vec::new();
         for _ in 0..2 {
             net.compute_gradient(&mut ws, x.view(), &y, 0.0).unwrap();
-            opt.step(&mut net, ws.gradient()).unwrap();
+            opt.step(&mut net, ws.gradient(), lr).unwrap();
             out.push((net.params()[0], net.params()[1]));
         }
         out
@@ -135,12 +139,19 @@ fn optimizers_match_hand_computed_steps() {
     };
     // Momentum μ = 0.9, η = 0.1: v = 0.5 → θ = (0.45, −0.05); g = 0.4,
     // v = 0.85 → θ = (0.365, −0.135).
-    let mut sgd = Sgd::new(0.1).unwrap().momentum(0.9).unwrap();
-    close(&two_steps(&mut sgd), &[(0.45, -0.05), (0.365, -0.135)]);
+    let momentum = |nesterov| SgdConfig {
+        momentum: 0.9,
+        nesterov,
+    };
+    let mut sgd = Sgd::new(momentum(false)).unwrap();
+    close(&two_steps(&mut sgd, 0.1), &[(0.45, -0.05), (0.365, -0.135)]);
     // Nesterov: d = g + μv = 0.95 → (0.405, −0.095); g = 0.31, v = 0.76,
     // d = 0.994 → (0.3056, −0.1944).
-    let mut nag = Sgd::new(0.1).unwrap().momentum(0.9).unwrap().nesterov(true);
-    close(&two_steps(&mut nag), &[(0.405, -0.095), (0.3056, -0.1944)]);
+    let mut nag = Sgd::new(momentum(true)).unwrap();
+    close(
+        &two_steps(&mut nag, 0.1),
+        &[(0.405, -0.095), (0.3056, -0.1944)],
+    );
     // Adam η = 0.1, defaults; values from this Python transcription of the
     // update (PyTorch's formula):
     //   b1,b2,lr,eps=0.9,0.999,0.1,1e-8; w,b=0.5,0.0; m=[0,0]; v=[0,0]
@@ -150,9 +161,9 @@ fn optimizers_match_hand_computed_steps() {
     //       m[i]=b1*m[i]+(1-b1)*g; v[i]=b2*v[i]+(1-b2)*g*g
     //       p[i]-=lr*(m[i]/(1-b1**t))/((v[i]/(1-b2**t))**0.5+eps)
     //     w,b=p; print(repr(w),repr(b))
-    let mut adam = Adam::new(0.1).unwrap();
+    let mut adam = Adam::new(AdamConfig::default()).unwrap();
     close(
-        &two_steps(&mut adam),
+        &two_steps(&mut adam, 0.1),
         &[
             (0.40000000199999997, -0.09999999800000003),
             (0.3042509865364011, -0.1957490134635989),
@@ -171,33 +182,45 @@ fn every_optimizer_decreases_the_loss() {
         .seed(5)
         .build()
         .unwrap();
-    let opts: Vec<(&str, Box<dyn Optimizer<f64>>)> = vec![
-        ("sgd", Box::new(Sgd::new(0.5).unwrap())),
+    let momentum = |nesterov| SgdConfig {
+        momentum: 0.9,
+        nesterov,
+    };
+    let opts: Vec<(&str, Box<dyn Optimizer<f64>>, f64)> = vec![
+        ("sgd", Box::new(Sgd::default()), 0.5),
         (
             "momentum",
-            Box::new(Sgd::new(0.05).unwrap().momentum(0.9).unwrap()),
+            Box::new(Sgd::new(momentum(false)).unwrap()),
+            0.05,
         ),
         (
             "nesterov",
-            Box::new(
-                Sgd::new(0.05)
-                    .unwrap()
-                    .momentum(0.9)
-                    .unwrap()
-                    .nesterov(true),
-            ),
+            Box::new(Sgd::new(momentum(true)).unwrap()),
+            0.05,
         ),
-        ("adam", Box::new(Adam::new(0.01).unwrap())),
-        ("adamw", Box::new(AdamW::new(0.01, 0.01).unwrap())),
-        ("rmsprop", Box::new(Rmsprop::new(0.01).unwrap())),
+        (
+            "adam",
+            Box::new(Adam::new(AdamConfig::default()).unwrap()),
+            0.01,
+        ),
+        (
+            "adamw",
+            Box::new(AdamW::new(AdamWConfig::default()).unwrap()),
+            0.01,
+        ),
+        (
+            "rmsprop",
+            Box::new(Rmsprop::new(RmspropConfig::default()).unwrap()),
+            0.01,
+        ),
     ];
-    for (name, mut opt) in opts {
+    for (name, mut opt, lr) in opts {
         let mut net = net0.clone();
         let mut ws = net.workspace(m);
         let j0 = net.cost(&mut ws, x.view(), &y, 0.0).unwrap();
         for _ in 0..50 {
             net.compute_gradient(&mut ws, x.view(), &y, 0.0).unwrap();
-            opt.step(&mut net, ws.gradient()).unwrap();
+            opt.step(&mut net, ws.gradient(), lr).unwrap();
         }
         let j1 = net.cost(&mut ws, x.view(), &y, 0.0).unwrap();
         assert!(j1 < 0.95 * j0, "{name}: {j0} -> {j1}");
@@ -230,9 +253,9 @@ fn early_stopping_restores_the_best_weights() {
             patience: 5,
             ..EarlyStopping::default()
         });
-    let mut opt = Sgd::new(0.05).unwrap();
+    let mut opt = Sgd::default();
     let h = trainer
-        .fit_with(
+        .fit_with_optimizer(
             &mut net,
             &mut opt,
             Dataset::new(x.view(), &y),
@@ -268,7 +291,7 @@ fn a_divergent_learning_rate_is_reported_and_leaves_a_finite_model() {
         .build()
         .unwrap();
     let err = Trainer::new()
-        .solver(Solver::sgd())
+        .solver(SgdConfig::default())
         .learning_rate(1e3)
         .batch_size(4)
         .epochs(50)
@@ -365,7 +388,7 @@ fn schedule_and_history_record_the_learning_rate() {
         .build()
         .unwrap();
     let h = Trainer::new()
-        .solver(Solver::sgd())
+        .solver(SgdConfig::default())
         .learning_rate(0.4)
         .schedule(Schedule::Step {
             step_size: 2,
@@ -389,7 +412,7 @@ fn clipping_bounds_the_step() {
         .unwrap();
     let before = net.params().to_vec();
     Trainer::new()
-        .solver(Solver::sgd())
+        .solver(SgdConfig::default())
         .learning_rate(1.0)
         .lambda(0.0)
         .clip_norm(0.5)
@@ -421,12 +444,11 @@ fn a_callback_can_stop_training() {
             Control::Continue
         }
     };
-    let mut opt = Adam::new(0.01).unwrap();
     let h = Trainer::new()
+        .solver(AdamConfig::default())
         .epochs(100)
         .fit_with(
             &mut net,
-            &mut opt,
             Dataset::new(x.view(), &y),
             None,
             &mut [&mut stop_at_3],
@@ -477,7 +499,7 @@ fn lbfgs_learns_xor_and_refuses_step_wise_use() {
         .build()
         .unwrap();
     let t = Trainer::new()
-        .solver(Solver::lbfgs())
+        .solver(LbfgsConfig::default())
         .lambda(0.0)
         .epochs(200);
     let h = t.fit(&mut net, Dataset::new(x.view(), &y), None).unwrap();
@@ -487,7 +509,10 @@ fn lbfgs_learns_xor_and_refuses_step_wise_use() {
         losses.windows(2).all(|w| w[1] <= w[0]),
         "monotone: {losses:?}"
     );
-    let err = Solver::lbfgs().build::<f32>(0.1).err().unwrap();
+    let err = Solver::from(LbfgsConfig::default())
+        .optimizer::<f32>()
+        .err()
+        .unwrap();
     assert!(matches!(
         err,
         Error::InvalidHyperparameter { name: "solver", .. }

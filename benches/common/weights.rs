@@ -184,7 +184,7 @@ fn train_all(
 ) -> (usize, f64) {
     let rows = train.x.nrows();
     let mut ws = net.workspace(batch);
-    let mut adam = Adam::new(learning_rate).expect("positive learning rate");
+    let mut adam = Adam::new(backprop::AdamConfig::default()).expect("default settings are valid");
     let mut steps = 0;
     let mut acc = accuracy(net, train);
     for _ in 0..max_epochs {
@@ -196,7 +196,7 @@ fn train_all(
             let x = train.x.slice(s![start..end, ..]);
             net.compute_gradient(&mut ws, x, train.y.rows(start, end), 0.0)
                 .expect("the task fits the network");
-            adam.step(net, ws.gradient())
+            adam.step(net, ws.gradient(), learning_rate)
                 .expect("gradient of the same network");
             steps += 1;
         }

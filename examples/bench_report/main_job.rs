@@ -9,9 +9,15 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use backprop::recipes::{FASHION_MNIST_BATCH_SIZE, FASHION_MNIST_HIDDEN};
-
 use crate::configs;
+
+/// Rows per mini-batch of the Fashion-MNIST recipe.
+pub fn recipe_batch_size() -> usize {
+    backprop::recipes::fashion_mnist()
+        .trainer
+        .batch_size
+        .expect("the recipe sets its batch size")
+}
 
 /// Fashion-MNIST's shapes: training and test samples, features, classes.
 const TRAIN_ROWS: usize = 60_000;
@@ -45,12 +51,14 @@ impl Budget {
 
 /// The budget of the default recipe on Fashion-MNIST.
 pub fn budget() -> Budget {
+    let recipe = backprop::recipes::fashion_mnist();
+    let widths: Vec<usize> = recipe.hidden.iter().map(|d| d.units).collect();
     let mut sizes = vec![N_FEATURES];
-    sizes.extend(FASHION_MNIST_HIDDEN);
+    sizes.extend(&widths);
     sizes.push(N_CLASSES);
     let n = configs::n_params(&sizes);
-    let b = FASHION_MNIST_BATCH_SIZE;
-    let hidden: usize = FASHION_MNIST_HIDDEN.iter().sum();
+    let b = recipe_batch_size();
+    let hidden: usize = widths.iter().sum();
     let widest = sizes[1..].iter().copied().max().unwrap_or(0);
     let f32_bytes = std::mem::size_of::<f32>();
     let rows = TRAIN_ROWS + TEST_ROWS;

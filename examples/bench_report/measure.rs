@@ -120,7 +120,7 @@ impl StepBench {
         StepBench {
             ws: net.workspace(x.nrows()),
             net,
-            sgd: Sgd::new(configs::LEARNING_RATE).expect("positive learning rate"),
+            sgd: Sgd::default(),
             x,
             y,
         }
@@ -133,7 +133,7 @@ impl StepBench {
             .compute_gradient(&mut self.ws, self.x.view(), self.y.view(), 0.0)
             .expect("synthetic batch fits the network");
         self.sgd
-            .step(&mut self.net, self.ws.gradient())
+            .step(&mut self.net, self.ws.gradient(), configs::LEARNING_RATE)
             .expect("gradient of the same network");
         std::hint::black_box(j);
     }

@@ -1,10 +1,16 @@
 //! The command line, as clap types. Every option of `train` that is not
-//! given falls back to the Fashion-MNIST recipe ([`backprop::recipes`]).
+//! given falls back to the Fashion-MNIST recipe ([`backprop::recipes`]),
+//! and `--help` shows the recipe's values ([`command`]).
 
 use std::path::PathBuf;
 
-use backprop::{Activation, Dense, Loss};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use backprop::preprocess::Scaling;
+use backprop::recipes::{self, Recipe};
+use backprop::{Activation, Dense, Loss, Monitor, Schedule};
+use clap::parser::ValueSource;
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+
+use crate::solver_flags::SolverFlags;
 
 /// Train, evaluate and run multilayer perceptrons (BLAS-backed backpropagation).
 #[derive(Debug, Parser)]
@@ -34,6 +40,87 @@ pub enum Command {
     Gradcheck(GradcheckArgs),
     /// Architecture and metadata of a saved model.
     Info(InfoArgs),
+}
+
+/// The command line, parsed, with the options `train` was given recorded
+/// (so that an option the chosen method cannot use is an error, not
+/// ignored).
+pub fn parse() -> Result<Cli, clap::Error> {
+    let matches = command().try_get_matches()?;
+    let mut cli = Cli::from_arg_matches(&matches)?;
+    if let (Command::Train(a), Some(("train", m))) = (&mut cli.command, matches.subcommand()) {
+        a.given = m
+            .ids()
+            .filter(|id| m.value_source(id.as_str()) == Some(ValueSource::CommandLine))
+            .map(|id| id.to_string())
+            .collect();
+    }
+    Ok(cli)
+}
+
+/// The command line, with the Fashion-MNIST recipe's values as the
+/// defaults `train --help` shows.
+pub fn command() -> clap::Command {
+    let r = recipes::fashion_mnist();
+    Cli::command().mut_subcommand("train", |mut c| {
+        for (id, value) in recipe_defaults(&r) {
+            c = c.mut_arg(id, |a| {
+                let help = a.get_help().map(ToString::to_string).unwrap_or_default();
+                a.help(format!("{help} [default: {value}]"))
+            });
+        }
+        c
+    })
+}
+
+/// (argument id, default shown) for each `train` option the recipe sets.
+fn recipe_defaults(r: &Recipe) -> Vec<(&'static str, String)> {
+    let t = &r.trainer;
+    let name = |v: Option<clap::builder::PossibleValue>| {
+        v.map_or(String::new(), |v| v.get_name().to_string())
+    };
+    let layers: Vec<String> = r.hidden.iter().map(|d| d.units.to_string()).collect();
+    let mut out = vec![
+        ("layers", layers.join(",")),
+        ("epochs", t.epochs.to_string()),
+        ("lambda", t.lambda.to_string()),
+        ("seed", t.seed.to_string()),
+        ("optimizer", t.solver.unwrap_or_default().name().to_string()),
+        (
+            "schedule",
+            name(ScheduleName::of(&t.schedule).to_possible_value()),
+        ),
+    ];
+    if let Some(g) = r.hidden.first().map(|d| d.activation) {
+        out.push(("activation", g.to_string()));
+    }
+    if let Some(lr) = t.learning_rate {
+        out.push(("learning_rate", lr.to_string()));
+    }
+    if let Some(b) = t.batch_size {
+        out.push(("batch_size", b.to_string()));
+    }
+    if let Schedule::Cosine { eta_min, .. } = t.schedule {
+        out.push((
+            "eta_min",
+            format!("{eta_min}, or 0 when --lr is at or below it"),
+        ));
+    }
+    if let Some(f) = r.validation_fraction {
+        out.push(("validation_fraction", f.to_string()));
+    }
+    if let Some(es) = t.early_stopping {
+        out.push(("patience", es.patience.to_string()));
+        out.push((
+            "monitor",
+            name(MonitorName::of(es.monitor).to_possible_value()),
+        ));
+    }
+    out.push((
+        "scaling",
+        name(ScalingName::of(r.scaling).to_possible_value()),
+    ));
+    out
 }
 
 /// File formats for data.
@@ -89,25 +176,6 @@ pub enum Task {
     Regress,
 }
 
-/// Optimizers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OptimizerName {
-    /// Plain gradient descent.
-    Sgd,
-    /// Gradient descent with momentum (--momentum).
-    Momentum,
-    /// Nesterov's accelerated gradient (--momentum).
-    Nesterov,
-    /// Adam (--beta1, --beta2, --epsilon).
-    Adam,
-    /// AdamW (--weight-decay, --beta1, --beta2, --epsilon).
-    Adamw,
-    /// RMSprop (--rms-alpha, --epsilon).
-    Rmsprop,
-    /// Full-batch L-BFGS (--lbfgs-memory); ignores batch size and schedule.
-    Lbfgs,
-}
-
 /// Learning-rate schedules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ScheduleName {
@@ -125,6 +193,32 @@ pub enum ScheduleName {
     Plateau,
 }
 
+impl ScheduleName {
+    /// The ids of the options this schedule reads.
+    pub fn options(self) -> &'static [&'static str] {
+        match self {
+            ScheduleName::Constant => &[],
+            ScheduleName::Step => &["gamma", "step_size"],
+            ScheduleName::Exponential => &["gamma"],
+            ScheduleName::Cosine => &["eta_min"],
+            ScheduleName::Invscaling => &["power_t"],
+            ScheduleName::Plateau => &["plateau_factor", "plateau_patience"],
+        }
+    }
+
+    /// The name of a schedule.
+    pub fn of(s: &Schedule) -> Self {
+        match s {
+            Schedule::Constant => ScheduleName::Constant,
+            Schedule::Step { .. } => ScheduleName::Step,
+            Schedule::Exponential { .. } => ScheduleName::Exponential,
+            Schedule::Cosine { .. } => ScheduleName::Cosine,
+            Schedule::InvScaling { .. } => ScheduleName::Invscaling,
+            Schedule::ReduceOnPlateau { .. } => ScheduleName::Plateau,
+        }
+    }
+}
+
 /// Feature scaling.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ScalingName {
@@ -136,6 +230,26 @@ pub enum ScalingName {
     Standard,
 }
 
+impl ScalingName {
+    /// The library's scaling (`None` for raw features).
+    pub fn scaling(self) -> Option<Scaling> {
+        match self {
+            ScalingName::None => None,
+            ScalingName::Minmax => Some(Scaling::MinMax),
+            ScalingName::Standard => Some(Scaling::Standard),
+        }
+    }
+
+    /// The name of a scaling.
+    pub fn of(s: Option<Scaling>) -> Self {
+        match s {
+            None => ScalingName::None,
+            Some(Scaling::MinMax) => ScalingName::Minmax,
+            Some(Scaling::Standard) => ScalingName::Standard,
+        }
+    }
+}
+
 /// What early stopping watches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum MonitorName {
@@ -145,6 +259,26 @@ pub enum MonitorName {
     ValMetric,
     /// Training loss.
     TrainLoss,
+}
+
+impl MonitorName {
+    /// The library's monitor.
+    pub fn monitor(self) -> Monitor {
+        match self {
+            MonitorName::ValLoss => Monitor::ValLoss,
+            MonitorName::ValMetric => Monitor::ValMetric,
+            MonitorName::TrainLoss => Monitor::TrainLoss,
+        }
+    }
+
+    /// The name of a monitor.
+    pub fn of(m: Monitor) -> Self {
+        match m {
+            Monitor::ValLoss => MonitorName::ValLoss,
+            Monitor::ValMetric => MonitorName::ValMetric,
+            Monitor::TrainLoss => MonitorName::TrainLoss,
+        }
+    }
 }
 
 /// `backprop train`.
@@ -170,10 +304,10 @@ pub struct TrainArgs {
     pub task: Task,
 
     /// Hidden layer widths, input side first, e.g. 256,128 (`none` for
-    /// none) [default: 512,256].
+    /// none).
     #[arg(long, value_name = "N,N,...", value_parser = parse_layers)]
     pub layers: Option<Layers>,
-    /// Hidden activation: identity, logistic, tanh, relu [default: relu].
+    /// Hidden activation: identity, logistic, tanh, relu.
     #[arg(long)]
     pub activation: Option<Activation>,
     /// Loss: squared-error, binary-cross-entropy, categorical-cross-entropy
@@ -181,35 +315,16 @@ pub struct TrainArgs {
     #[arg(long)]
     pub loss: Option<Loss>,
 
-    /// Optimizer [default: adam].
-    #[arg(long, value_enum)]
-    pub optimizer: Option<OptimizerName>,
-    /// Initial learning rate η₀ [default: 0.001].
+    /// Optimizer.
+    #[arg(long, value_parser = crate::solver_flags::optimizer_names())]
+    pub optimizer: Option<String>,
+    /// Initial learning rate η₀ (mini-batch optimizers).
     #[arg(long = "lr", value_name = "ETA")]
     pub learning_rate: Option<f64>,
-    /// Momentum μ for momentum and nesterov.
-    #[arg(long, default_value_t = 0.9)]
-    pub momentum: f64,
-    /// Adam/AdamW β₁.
-    #[arg(long, default_value_t = 0.9)]
-    pub beta1: f64,
-    /// Adam/AdamW β₂.
-    #[arg(long, default_value_t = 0.999)]
-    pub beta2: f64,
-    /// Adam/AdamW/RMSprop ε.
-    #[arg(long, default_value_t = 1e-8)]
-    pub epsilon: f64,
-    /// AdamW decoupled weight decay.
-    #[arg(long, default_value_t = 0.01)]
-    pub weight_decay: f64,
-    /// RMSprop smoothing α.
-    #[arg(long, default_value_t = 0.99)]
-    pub rms_alpha: f64,
-    /// L-BFGS memory (pairs kept).
-    #[arg(long, default_value_t = 10)]
-    pub lbfgs_memory: usize,
+    #[command(flatten)]
+    pub solver_settings: SolverFlags,
 
-    /// Learning-rate schedule [default: cosine].
+    /// Learning-rate schedule (mini-batch optimizers).
     #[arg(long, value_enum)]
     pub schedule: Option<ScheduleName>,
     /// Factor γ of the step and exponential schedules.
@@ -218,7 +333,7 @@ pub struct TrainArgs {
     /// Epochs between cuts of the step schedule.
     #[arg(long, default_value_t = 10)]
     pub step_size: usize,
-    /// Final η of the cosine schedule [default: 1e-5, or 0 when --lr is at or below it].
+    /// Final η of the cosine schedule.
     #[arg(long)]
     pub eta_min: Option<f64>,
     /// Exponent of the invscaling schedule.
@@ -231,39 +346,39 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 10)]
     pub plateau_patience: usize,
 
-    /// Maximum number of epochs [default: 30].
+    /// Maximum number of epochs.
     #[arg(long)]
     pub epochs: Option<usize>,
-    /// Rows per mini-batch [default: 128].
+    /// Rows per mini-batch (mini-batch optimizers).
     #[arg(long)]
     pub batch_size: Option<usize>,
-    /// L2 coefficient λ of (λ/2m)·ΣW², m the batch's rows [default: 1e-4].
+    /// L2 coefficient λ of (λ/2m)·ΣW², m the batch's rows.
     #[arg(long = "lambda")]
     pub lambda: Option<f64>,
-    /// Rescale the gradient to this norm when it is longer.
+    /// Rescale the gradient to this norm when it is longer (mini-batch
+    /// optimizers).
     #[arg(long)]
     pub clip_norm: Option<f64>,
-    /// Seed of initialization, batch order and hold-out split [default: 0].
+    /// Seed of initialization, batch order and hold-out split.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Fraction of the training data held out for validation (0 for none)
-    /// [default: 0.1].
+    /// Fraction of the training data held out for validation (0 for none).
     #[arg(long)]
     pub validation_fraction: Option<f64>,
-    /// Early stopping: epochs without improvement (0 turns it off)
-    /// [default: 8; off without a validation set].
+    /// Early stopping: epochs without improvement (0 turns it off; off
+    /// without a validation set unless given).
     #[arg(long)]
     pub patience: Option<usize>,
     /// Early stopping: smallest change that counts as an improvement.
     #[arg(long, default_value_t = 0.0)]
     pub min_delta: f64,
-    /// What early stopping watches [default: val-metric].
+    /// What early stopping watches.
     #[arg(long, value_enum)]
     pub monitor: Option<MonitorName>,
     /// Train this many networks (seeds seed, seed+1, ...) and keep the best.
     #[arg(long, default_value_t = 1)]
     pub restarts: usize,
-    /// Feature scaling, fitted on the training rows [default: standard].
+    /// Feature scaling, fitted on the training rows.
     #[arg(long, value_enum)]
     pub scaling: Option<ScalingName>,
 
@@ -277,6 +392,16 @@ pub struct TrainArgs {
     /// No progress bar.
     #[arg(long)]
     pub no_progress: bool,
+    /// The ids of the options given on the command line (see [`parse`]).
+    #[arg(skip)]
+    pub given: Vec<String>,
+}
+
+impl TrainArgs {
+    /// True when the option with this id was given on the command line.
+    pub fn given(&self, id: &str) -> bool {
+        self.given.iter().any(|g| g == id)
+    }
 }
 
 /// `backprop eval`.
@@ -394,11 +519,24 @@ fn parse_delimiter(s: &str) -> Result<u8, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn command_line_is_consistent() {
-        Cli::command().debug_assert();
+        command().debug_assert();
+    }
+
+    #[test]
+    fn schedule_options_name_train_arguments() {
+        let cmd = command();
+        let train = cmd.find_subcommand("train").unwrap();
+        for s in ScheduleName::value_variants() {
+            for id in s.options() {
+                assert!(
+                    train.get_arguments().any(|a| a.get_id() == id),
+                    "{s:?} reads `{id}`, which is not an option of train"
+                );
+            }
+        }
     }
 
     #[test]

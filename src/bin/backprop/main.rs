@@ -22,11 +22,10 @@ mod info;
 mod plot;
 mod predict;
 mod report;
+mod solver_flags;
 mod train;
 
 use std::process::ExitCode;
-
-use clap::Parser;
 
 use args::{Cli, Command};
 
@@ -47,7 +46,7 @@ impl std::fmt::Display for CliError {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match args::parse() {
         Ok(cli) => cli,
         Err(e) => {
             use clap::error::ErrorKind;

@@ -1,6 +1,6 @@
 //! `backprop train`: data in, a trained model, its history and learning
-//! curves out. Options not given come from [`backprop::recipes`]'s
-//! Fashion-MNIST constants.
+//! curves out. Options not given come from the Fashion-MNIST recipe
+//! ([`backprop::recipes::fashion_mnist`]).
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -9,21 +9,20 @@ use std::time::Instant;
 use backprop::data::{Dataset, OwnedDataset, OwnedTargets};
 use backprop::io::{SavedModel, TargetColumn};
 use backprop::preprocess::{Scaler, Scaling};
-use backprop::recipes::{
-    FASHION_MNIST_ACTIVATION as ACTIVATION, FASHION_MNIST_BATCH_SIZE as BATCH_SIZE,
-    FASHION_MNIST_EPOCHS as EPOCHS, FASHION_MNIST_ETA_MIN as ETA_MIN,
-    FASHION_MNIST_HIDDEN as HIDDEN, FASHION_MNIST_LAMBDA as LAMBDA,
-    FASHION_MNIST_LEARNING_RATE as LEARNING_RATE, FASHION_MNIST_PATIENCE as PATIENCE,
-    FASHION_MNIST_SCALING as SCALING, FASHION_MNIST_SEED as SEED,
-    FASHION_MNIST_VALIDATION_FRACTION as VALIDATION_FRACTION,
+use backprop::recipes::{self, Recipe};
+use backprop::{
+    Activation, EarlyStopping, History, Loss, Monitor, Network, NetworkBuilder, Schedule, Solver,
+    Trainer,
 };
-use backprop::{EarlyStopping, History, Loss, Monitor, Network, Schedule, Solver, Trainer};
 use ndarray::Array2;
 
 use crate::CliError;
-use crate::args::{Layers, MonitorName, OptimizerName, ScalingName, ScheduleName, TrainArgs};
+use clap::ValueEnum;
+
+use crate::args::{Layers, MonitorName, ScheduleName, TrainArgs};
 use crate::data::{self, Data, Split, TargetSpec, Targets};
 use crate::report::{self, Scores};
+use crate::solver_flags;
 
 /// Targets in the form the network is trained on, plus class indices for
 /// accuracy when the task is classification.
@@ -137,35 +136,83 @@ fn check_dir(path: &Path, flag: &str) -> Result<(), CliError> {
     Ok(())
 }
 
+/// The trainer for these arguments: the recipe's, with every option given
+/// on top. Returns it with a one-line description.
 fn trainer(a: &TrainArgs, has_val: bool) -> Result<(Trainer, String), CliError> {
-    let epochs = a.epochs.unwrap_or(EPOCHS);
-    let lr = a.learning_rate.unwrap_or(LEARNING_RATE);
-    let opt = a.optimizer.unwrap_or(OptimizerName::Adam);
-    let solver = match opt {
-        OptimizerName::Sgd => Solver::sgd(),
-        OptimizerName::Momentum => Solver::momentum(a.momentum, false),
-        OptimizerName::Nesterov => Solver::momentum(a.momentum, true),
-        OptimizerName::Adam => Solver::Adam {
-            beta1: a.beta1,
-            beta2: a.beta2,
-            epsilon: a.epsilon,
-        },
-        OptimizerName::Adamw => Solver::AdamW {
-            beta1: a.beta1,
-            beta2: a.beta2,
-            epsilon: a.epsilon,
-            weight_decay: a.weight_decay,
-        },
-        OptimizerName::Rmsprop => Solver::Rmsprop {
-            alpha: a.rms_alpha,
-            epsilon: a.epsilon,
-        },
-        OptimizerName::Lbfgs => Solver::Lbfgs {
-            memory: a.lbfgs_memory,
-        },
+    let recipe = recipes::fashion_mnist();
+    let mut t = recipe.trainer.clone();
+    let solver = solver_flags::solver(
+        a.optimizer.as_deref(),
+        &a.solver_settings,
+        t.solver.unwrap_or_default(),
+    )?;
+    t.solver = Some(solver);
+    t.epochs = a.epochs.unwrap_or(t.epochs);
+    t.lambda = a.lambda.unwrap_or(t.lambda);
+    t.seed = a.seed.unwrap_or(t.seed);
+    t.restarts = a.restarts;
+    t.progress = !a.no_progress && std::io::stderr().is_terminal();
+    let steps = match solver {
+        Solver::Lbfgs(_) => full_batch(a, &mut t)?,
+        _ => mini_batch(a, &mut t)?,
     };
-    let sched = a.schedule.unwrap_or(ScheduleName::Cosine);
-    let schedule = match sched {
+    let es_text = early_stopping(a, &mut t, has_val)?;
+    let text = format!(
+        "{} {steps}, {} epochs max, lambda {}, seed {}, early stopping {es_text}",
+        solver.name(),
+        t.epochs,
+        t.lambda,
+        t.seed,
+    );
+    t.validate()?;
+    Ok((t, text))
+}
+
+/// L-BFGS: no mini-batch option may be given, and the recipe's do not
+/// apply.
+fn full_batch(a: &TrainArgs, t: &mut Trainer) -> Result<String, CliError> {
+    let mini_batch = ["batch_size", "learning_rate", "schedule", "clip_norm"];
+    let schedules = ScheduleName::value_variants().iter();
+    let mut options = mini_batch.iter().chain(schedules.flat_map(|s| s.options()));
+    if let Some(id) = options.find(|id| a.given(id)) {
+        return Err(CliError(format!(
+            "{} does not apply to --optimizer lbfgs, which works on the full batch \
+             (no batch size, learning rate, schedule or clipping)",
+            flag(id)
+        )));
+    }
+    t.batch_size = None;
+    t.learning_rate = None;
+    t.schedule = Schedule::Constant;
+    t.clip_norm = None;
+    Ok("(full batch)".into())
+}
+
+/// A step-wise optimizer: batch size, η₀, schedule and clipping, each
+/// given or the recipe's.
+fn mini_batch(a: &TrainArgs, t: &mut Trainer) -> Result<String, CliError> {
+    let lr = a.learning_rate.or(t.learning_rate).unwrap_or(1e-3);
+    t.learning_rate = Some(lr);
+    t.batch_size = a.batch_size.or(t.batch_size);
+    t.clip_norm = a.clip_norm.or(t.clip_norm);
+    let recipe_eta_min = match t.schedule {
+        Schedule::Cosine { eta_min, .. } => eta_min,
+        _ => 0.0,
+    };
+    let sched = a.schedule.unwrap_or(ScheduleName::of(&t.schedule));
+    let schedules = ScheduleName::value_variants().iter();
+    let foreign = schedules
+        .flat_map(|s| s.options())
+        .find(|id| a.given(id) && !sched.options().contains(id));
+    if let Some(id) = foreign {
+        let name = sched.to_possible_value().map(|v| v.get_name().to_string());
+        return Err(CliError(format!(
+            "{} does not apply to --schedule {}",
+            flag(id),
+            name.unwrap_or_default()
+        )));
+    }
+    t.schedule = match sched {
         ScheduleName::Constant => Schedule::Constant,
         ScheduleName::Step => Schedule::Step {
             step_size: a.step_size,
@@ -173,10 +220,12 @@ fn trainer(a: &TrainArgs, has_val: bool) -> Result<(Trainer, String), CliError> 
         },
         ScheduleName::Exponential => Schedule::Exponential { gamma: a.gamma },
         ScheduleName::Cosine => Schedule::Cosine {
-            t_max: epochs.max(1),
-            eta_min: a
-                .eta_min
-                .unwrap_or(if lr > ETA_MIN { ETA_MIN } else { 0.0 }),
+            t_max: t.epochs.max(1),
+            eta_min: a.eta_min.unwrap_or(if lr > recipe_eta_min {
+                recipe_eta_min
+            } else {
+                0.0
+            }),
         },
         ScheduleName::Invscaling => Schedule::InvScaling { power_t: a.power_t },
         ScheduleName::Plateau => Schedule::ReduceOnPlateau {
@@ -186,65 +235,58 @@ fn trainer(a: &TrainArgs, has_val: bool) -> Result<(Trainer, String), CliError> 
             min_lr: 0.0,
         },
     };
-    let batch = a.batch_size.unwrap_or(BATCH_SIZE);
-    let lambda = a.lambda.unwrap_or(LAMBDA);
-    let seed = a.seed.unwrap_or(SEED);
-    let mut t = Trainer::new()
-        .solver(solver)
-        .learning_rate(lr)
-        .schedule(schedule)
-        .epochs(epochs)
-        .batch_size(batch)
-        .lambda(lambda)
-        .seed(seed)
-        .restarts(a.restarts)
-        .progress(!a.no_progress && std::io::stderr().is_terminal());
-    if let Some(c) = a.clip_norm {
-        t = t.clip_norm(c);
-    }
-    let monitor = match a.monitor.unwrap_or(MonitorName::ValMetric) {
-        MonitorName::ValLoss => Monitor::ValLoss,
-        MonitorName::ValMetric => Monitor::ValMetric,
-        MonitorName::TrainLoss => Monitor::TrainLoss,
-    };
-    let patience = a.patience.unwrap_or(PATIENCE);
-    let mut es_text = "off".to_string();
-    if patience > 0 {
-        let needs_val = monitor != Monitor::TrainLoss;
-        if needs_val && !has_val {
-            if a.patience.is_some() || a.monitor.is_some() {
-                return Err(CliError(
-                    "early stopping on a validation quantity needs a validation set: set \
-                     --validation-fraction above 0, or --monitor train-loss, or --patience 0"
-                        .into(),
-                ));
-            }
-        } else {
-            t = t.early_stopping(EarlyStopping {
-                monitor,
-                patience,
-                min_delta: a.min_delta,
-                restore_best: true,
-            });
-            let watched = match monitor {
-                Monitor::ValLoss => "validation loss",
-                Monitor::ValMetric => "validation accuracy (R² for regression)",
-                Monitor::TrainLoss => "training loss",
-            };
-            es_text = format!("patience {patience} on {watched}");
-        }
-    }
-    let text = format!(
-        "{} lr {lr}, {} schedule, {epochs} epochs max, batch {batch}, lambda {lambda}, \
-         seed {seed}, early stopping {es_text}",
-        format!("{opt:?}").to_lowercase(),
+    let batch = t.batch_size.map_or("auto".into(), |b| b.to_string());
+    Ok(format!(
+        "lr {lr}, {} schedule, batch {batch}",
         format!("{sched:?}").to_lowercase()
-    );
-    t.validate()?;
-    Ok((t, text))
+    ))
 }
 
-pub fn run(a: &TrainArgs) -> Result<(), CliError> {
+/// The flag of an option id: `learning_rate` is `--lr`, the others are
+/// their id with dashes.
+fn flag(id: &str) -> String {
+    match id {
+        "learning_rate" => "--lr".into(),
+        _ => format!("--{}", id.replace('_', "-")),
+    }
+}
+
+/// Early stopping: patience and monitor given or the recipe's; off without
+/// a validation set unless asked for (then an error).
+fn early_stopping(a: &TrainArgs, t: &mut Trainer, has_val: bool) -> Result<String, CliError> {
+    let base = t.early_stopping.take().unwrap_or_default();
+    let monitor = a.monitor.map_or(base.monitor, MonitorName::monitor);
+    let patience = a.patience.unwrap_or(base.patience);
+    if patience == 0 {
+        return Ok("off".into());
+    }
+    if monitor.needs_validation() && !has_val {
+        if a.patience.is_some() || a.monitor.is_some() {
+            return Err(CliError(
+                "early stopping on a validation quantity needs a validation set: set \
+                 --validation-fraction above 0, or --monitor train-loss, or --patience 0"
+                    .into(),
+            ));
+        }
+        return Ok("off".into());
+    }
+    t.early_stopping = Some(EarlyStopping {
+        monitor,
+        patience,
+        min_delta: a.min_delta,
+        restore_best: true,
+    });
+    let watched = match monitor {
+        Monitor::ValLoss => "validation loss",
+        Monitor::ValMetric => "validation accuracy (R² for regression)",
+        Monitor::TrainLoss => "training loss",
+    };
+    Ok(format!("patience {patience} on {watched}"))
+}
+
+/// Checks the output paths and every setting before any data is read;
+/// returns the validation fraction.
+fn check_settings(a: &TrainArgs, recipe: &Recipe) -> Result<f64, CliError> {
     check_dir(&a.output, "--output")?;
     if let Some(p) = &a.onnx {
         check_dir(p, "--onnx")?;
@@ -256,12 +298,107 @@ pub fn run(a: &TrainArgs) -> Result<(), CliError> {
             "invalid --validation-fraction {f}: must lie in [0, 1) (0 for no validation set)"
         )));
     }
-    // Settings are checked before any data is read.
-    let fraction = a.validation_fraction.unwrap_or(VALIDATION_FRACTION);
+    let fraction = a
+        .validation_fraction
+        .unwrap_or(recipe.validation_fraction.unwrap_or(0.0));
     trainer(a, fraction > 0.0)?;
+    Ok(fraction)
+}
+
+pub fn run(a: &TrainArgs) -> Result<(), CliError> {
+    let recipe = recipes::fashion_mnist();
+    let fraction = check_settings(a, &recipe)?;
 
     let t0 = Instant::now();
-    let (train_data, test_data, source) = match &a.train {
+    let (train_data, test_data, source) = load(a)?;
+    let load_seconds = t0.elapsed().as_secs_f64();
+
+    let (n_out, loss) = head(&train_data.y, a.loss)?;
+    let class_names = match &train_data.y {
+        Targets::Classes { names, .. } => Some(names.clone()),
+        _ => None,
+    };
+    let n_in = train_data.x.ncols();
+    let m_all = train_data.x.nrows();
+    let train_all = prepare(train_data, n_out, loss)?;
+    let mut test = test_data.map(|d| prepare(d, n_out, loss)).transpose()?;
+    if let Some(t) = &test
+        && t.x.ncols() != n_in
+    {
+        return Err(CliError(format!(
+            "the test data has {} features, the training data {n_in}",
+            t.x.ncols()
+        )));
+    }
+
+    let seed = a.seed.unwrap_or(recipe.trainer.seed);
+    let (mut train, mut val) = holdout(train_all, fraction, seed)?;
+
+    let scaling = match a.scaling {
+        None => recipe.scaling,
+        Some(name) => name.scaling(),
+    };
+    let scaler = scale(scaling, &mut train, val.iter_mut().chain(test.iter_mut()))?;
+
+    let (trainer, trainer_text) = trainer(a, val.is_some())?;
+    let activation = a.activation.unwrap_or(
+        recipe
+            .hidden
+            .first()
+            .map_or(Activation::Relu, |d| d.activation),
+    );
+    let widths = a
+        .layers
+        .clone()
+        .unwrap_or_else(|| Layers(recipe.hidden.iter().map(|d| d.units).collect()));
+    let hidden = widths.dense(activation);
+    let builder = Network::<f32>::builder(n_in)
+        .layers(&hidden)
+        .output(n_out, loss)
+        .seed(seed);
+    let probe = builder.build()?;
+    let sizes: Vec<String> = probe.sizes().iter().map(|n| n.to_string()).collect();
+    println!(
+        "data: {source}: {} samples ({} train, {} validation{}), {n_in} features, {}; loaded in {load_seconds:.1} s",
+        m_all,
+        train.x.nrows(),
+        val.as_ref().map_or(0, |v| v.x.nrows()),
+        test.as_ref()
+            .map_or(String::new(), |t| format!(", {} test", t.x.nrows())),
+        class_names
+            .as_ref()
+            .map_or(format!("{n_out} target value(s)"), |c| format!(
+                "{} classes",
+                c.len()
+            )),
+    );
+    println!(
+        "network: {}, {activation}, {loss} ({} output), {} parameters; scaling {}",
+        sizes.join("-"),
+        loss.output_activation(),
+        probe.n_params(),
+        scaler.as_ref().map_or("none", |s| s.scaling().name()),
+    );
+    println!("training: {trainer_text}");
+    let _ = std::io::stdout().flush();
+
+    let val_set = val.as_ref().map(|v| v.dataset());
+    let start = Instant::now();
+    let (net, history, total_epochs) = fit(&trainer, &builder, probe, &train, val_set)?;
+    let seconds = start.elapsed().as_secs_f64();
+    let sets = [
+        ("train", Some(&train)),
+        ("validation", val.as_ref()),
+        ("test", test.as_ref()),
+    ];
+    report_fit(&net, &history, &sets, loss, total_epochs, seconds)?;
+
+    save(a, net, &history, scaler, class_names, loss)
+}
+
+/// The training data, the test data if any, and where they came from.
+fn load(a: &TrainArgs) -> Result<(Data, Option<Data>, String), CliError> {
+    Ok(match &a.train {
         None => {
             if a.test.is_some() || a.train_targets.is_some() {
                 return Err(CliError(
@@ -320,103 +457,63 @@ pub fn run(a: &TrainArgs) -> Result<(), CliError> {
             };
             (train, test, path.display().to_string())
         }
-    };
-    let load_seconds = t0.elapsed().as_secs_f64();
+    })
+}
 
-    let (n_out, loss) = head(&train_data.y, a.loss)?;
-    let class_names = match &train_data.y {
-        Targets::Classes { names, .. } => Some(names.clone()),
-        _ => None,
-    };
-    let n_in = train_data.x.ncols();
-    let m_all = train_data.x.nrows();
-    let train_all = prepare(train_data, n_out, loss)?;
-    let mut test = test_data.map(|d| prepare(d, n_out, loss)).transpose()?;
-    if let Some(t) = &test
-        && t.x.ncols() != n_in
-    {
-        return Err(CliError(format!(
-            "the test data has {} features, the training data {n_in}",
-            t.x.ncols()
-        )));
+/// The training rows and, for a fraction above 0, a stratified hold-out.
+fn holdout(
+    all: Prepared,
+    fraction: f64,
+    seed: u64,
+) -> Result<(Prepared, Option<Prepared>), CliError> {
+    if fraction <= 0.0 {
+        return Ok((all, None));
     }
-
-    let seed = a.seed.unwrap_or(SEED);
-    let (mut train, mut val) = if fraction > 0.0 {
-        // Split in place: the training rows stay in their buffer, only the
-        // hold-out is copied out.
-        let classify = train_all.labels.is_some();
-        let all = OwnedDataset {
-            x: train_all.x,
-            y: train_all.y,
-            sample_weight: None,
-        };
-        let (t, v) = all.split_holdout(fraction, seed)?;
-        let part = |d: OwnedDataset<f32>| Prepared {
-            labels: labels_of(&d.y, classify),
-            x: d.x,
-            y: d.y,
-        };
-        (part(t), Some(part(v)))
-    } else {
-        (train_all, None)
+    // Split in place: the training rows stay in their buffer, only the
+    // hold-out is copied out.
+    let classify = all.labels.is_some();
+    let all = OwnedDataset {
+        x: all.x,
+        y: all.y,
+        sample_weight: None,
     };
-
-    let scaling = match a.scaling {
-        None => Some(SCALING),
-        Some(ScalingName::None) => None,
-        Some(ScalingName::Minmax) => Some(Scaling::MinMax),
-        Some(ScalingName::Standard) => Some(Scaling::Standard),
+    let (t, v) = all.split_holdout(fraction, seed)?;
+    let part = |d: OwnedDataset<f32>| Prepared {
+        labels: labels_of(&d.y, classify),
+        x: d.x,
+        y: d.y,
     };
-    let scaler = match scaling {
-        Some(s) => {
-            let sc = Scaler::fit(s, train.x.view())?;
-            sc.transform_in_place(train.x.view_mut())?;
-            for p in val.iter_mut().chain(test.iter_mut()) {
-                sc.transform_in_place(p.x.view_mut())?;
-            }
-            Some(sc)
-        }
-        None => None,
+    Ok((part(t), Some(part(v))))
+}
+
+/// Fits the scaling on the training rows and applies it to every set.
+fn scale<'a>(
+    scaling: Option<Scaling>,
+    train: &mut Prepared,
+    others: impl Iterator<Item = &'a mut Prepared>,
+) -> Result<Option<Scaler>, CliError> {
+    let Some(s) = scaling else {
+        return Ok(None);
     };
+    let sc = Scaler::fit(s, train.x.view())?;
+    sc.transform_in_place(train.x.view_mut())?;
+    for p in others {
+        sc.transform_in_place(p.x.view_mut())?;
+    }
+    Ok(Some(sc))
+}
 
-    let (trainer, trainer_text) = trainer(a, val.is_some())?;
-    let hidden = a.layers.clone().unwrap_or(Layers(HIDDEN.to_vec()));
-    let activation = a.activation.unwrap_or(ACTIVATION);
-    let builder = Network::<f32>::builder(n_in)
-        .layers(&hidden.dense(activation))
-        .output(n_out, loss)
-        .seed(seed);
-    let probe = builder.build()?;
-    let sizes: Vec<String> = probe.sizes().iter().map(|n| n.to_string()).collect();
-    println!(
-        "data: {source}: {} samples ({} train, {} validation{}), {n_in} features, {}; loaded in {load_seconds:.1} s",
-        m_all,
-        train.x.nrows(),
-        val.as_ref().map_or(0, |v| v.x.nrows()),
-        test.as_ref()
-            .map_or(String::new(), |t| format!(", {} test", t.x.nrows())),
-        class_names
-            .as_ref()
-            .map_or(format!("{n_out} target value(s)"), |c| format!(
-                "{} classes",
-                c.len()
-            )),
-    );
-    println!(
-        "network: {}, {activation}, {loss} ({} output), {} parameters; scaling {}",
-        sizes.join("-"),
-        loss.output_activation(),
-        probe.n_params(),
-        scaler.as_ref().map_or("none", |s| s.scaling().name()),
-    );
-    println!("training: {trainer_text}");
-    let _ = std::io::stdout().flush();
-
-    let val_set = val.as_ref().map(|v| v.dataset());
-    let start = Instant::now();
-    let (net, history, total_epochs) = if a.restarts > 1 {
-        let (net, report) = trainer.fit_restarts(&builder, train.dataset(), val_set)?;
+/// Trains the network (the best of the restarts, each reported, when
+/// there are several); returns it, its history and the epochs run in all.
+fn fit(
+    trainer: &Trainer,
+    builder: &NetworkBuilder<f32>,
+    probe: Network<f32>,
+    train: &Prepared,
+    val_set: Option<Dataset<'_, f32>>,
+) -> Result<(Network<f32>, History, usize), CliError> {
+    Ok(if trainer.restarts > 1 {
+        let (net, report) = trainer.fit_restarts(builder, train.dataset(), val_set)?;
         let mut total = 0;
         for (k, r) in report.runs.iter().enumerate() {
             match &r.outcome {
@@ -443,16 +540,25 @@ pub fn run(a: &TrainArgs) -> Result<(), CliError> {
         let h = trainer.fit(&mut net, train.dataset(), val_set)?;
         let n = h.epochs.len();
         (net, h, n)
-    };
-    let seconds = start.elapsed().as_secs_f64();
-    let rate = (total_epochs * train.x.nrows()) as f64 / seconds.max(1e-9);
+    })
+}
 
-    let mut rows = vec![("train", train.score(&net)?)];
-    if let Some(v) = &val {
-        rows.push(("validation", v.score(&net)?));
-    }
-    if let Some(t) = &test {
-        rows.push(("test", t.score(&net)?));
+/// The training time and the scores of every set.
+fn report_fit(
+    net: &Network<f32>,
+    history: &History,
+    sets: &[(&'static str, Option<&Prepared>)],
+    loss: Loss,
+    total_epochs: usize,
+    seconds: f64,
+) -> Result<(), CliError> {
+    let m = sets[0].1.map_or(0, |t| t.x.nrows());
+    let rate = (total_epochs * m) as f64 / seconds.max(1e-9);
+    let mut rows = Vec::new();
+    for &(name, set) in sets {
+        if let Some(p) = set {
+            rows.push((name, p.score(net)?));
+        }
     }
     let ending = match (history.stopped_early, history.best_epoch) {
         (true, Some(b)) => format!(", stopped early; weights of epoch {}", b + 1),
@@ -465,7 +571,18 @@ pub fn run(a: &TrainArgs) -> Result<(), CliError> {
         history.epochs.len()
     );
     print!("{}", report::table(&rows, loss));
+    Ok(())
+}
 
+/// Writes the model, its history and learning curves (and ONNX if asked).
+fn save(
+    a: &TrainArgs,
+    net: Network<f32>,
+    history: &History,
+    scaler: Option<Scaler>,
+    class_names: Option<Vec<String>>,
+    loss: Loss,
+) -> Result<(), CliError> {
     let mut model = SavedModel::new(net);
     if let Some(s) = scaler {
         model = model.with_scaler(s)?;
@@ -475,9 +592,9 @@ pub fn run(a: &TrainArgs) -> Result<(), CliError> {
     }
     model.save(&a.output)?;
     let hist_path = sibling(&a.output, "history.csv");
-    write_history(&hist_path, &history)?;
+    write_history(&hist_path, history)?;
     let svg_path = sibling(&a.output, "curves.svg");
-    crate::plot::learning_curves(&svg_path, &history, loss, model.class_labels.is_some())?;
+    crate::plot::learning_curves(&svg_path, history, loss, model.class_labels.is_some())?;
     let mut wrote = vec![
         a.output.display().to_string(),
         hist_path.display().to_string(),

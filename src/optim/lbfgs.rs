@@ -1,15 +1,66 @@
 //! Full-batch L-BFGS (Nocedal and Wright, algorithms 7.4 and 7.5): the
 //! quasi-Newton method scikit-learn recommends for small data sets.
-//!
-//! Each iteration builds the direction d = −H·∇J from the last `memory`
-//! pairs (s, y) = (Δθ, Δ∇J) by the two-loop recursion, scaled by
-//! γ = sᵀy/yᵀy, and takes the largest step t ∈ {t₀, t₀/2, t₀/4, …} that
-//! satisfies the Armijo condition J(θ + t·d) ≤ J(θ) + c₁·t·∇Jᵀd (c₁ = 10⁻⁴).
-//! Trial points with a non-finite J count as failures, so the line search
-//! itself guards against divergence. Pairs with sᵀy ≤ 0 are skipped to keep
-//! H positive definite. State is allocated once: 2·memory + 4 vectors of N.
 
-use crate::{Network, Result, Scalar};
+use serde::{Deserialize, Serialize};
+
+use super::{Optimizer, SolverConfig};
+use crate::{Error, Network, Result, Scalar, check};
+
+/// Settings of full-batch L-BFGS (Nocedal and Wright, algorithms 7.4 and
+/// 7.5), the quasi-Newton method scikit-learn recommends for small data sets.
+///
+/// Each epoch is one iteration over the whole training set: the direction
+/// d = −H·∇J is built from the last `memory` pairs (s, y) = (Δθ, Δ∇J) by the
+/// two-loop recursion, scaled by γ = sᵀy/yᵀy, and the step is the largest
+/// t ∈ {t₀, t₀/2, t₀/4, …} that satisfies the Armijo condition
+/// J(θ + t·d) ≤ J(θ) + c₁·t·∇Jᵀd (c₁ = 10⁻⁴); the history records t as the
+/// epoch's learning rate. Trial points with a non-finite J count as
+/// failures, so the line search itself guards against divergence. Pairs with
+/// sᵀy ≤ 0 are skipped to keep H positive definite. Training ends early when
+/// no step decreases J, or the last one decreased it by less than scipy's
+/// tolerance. State is allocated once: 2·memory + 4 vectors of N.
+///
+/// There are no mini-batches, so a [`Trainer`](crate::Trainer) running
+/// L-BFGS rejects a batch size, a learning rate, a schedule and gradient
+/// clipping.
+///
+/// ```
+/// use backprop::{LbfgsConfig, Trainer};
+/// let t = Trainer::new().solver(LbfgsConfig { memory: 5 });
+/// assert!(t.validate().is_ok());
+/// assert!(t.clone().batch_size(32).validate().is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LbfgsConfig {
+    /// Number of (s, y) pairs kept, ≥ 1. Default 10 (scipy's).
+    pub memory: usize,
+}
+
+impl Default for LbfgsConfig {
+    fn default() -> Self {
+        LbfgsConfig { memory: 10 }
+    }
+}
+
+impl SolverConfig for LbfgsConfig {
+    const NAME: &'static str = "lbfgs";
+    const SUMMARY: &'static str = "full-batch L-BFGS (--memory); no batch size, learning rate, schedule or clipping";
+
+    fn validate(&self) -> Result<()> {
+        check::at_least_one("memory", self.memory)
+    }
+
+    fn optimizer<S: Scalar>(&self) -> Result<Box<dyn Optimizer<S>>> {
+        Err(Error::InvalidHyperparameter {
+            name: "solver",
+            value: Self::NAME.into(),
+            reason: "L-BFGS works on the full batch and has no step-wise optimizer; \
+                     train with Trainer::fit or fit_restarts (partial_fit and fit_with \
+                     need a step-wise solver)",
+        })
+    }
+}
 
 /// Armijo sufficient-decrease constant.
 const C1: f64 = 1e-4;
@@ -31,7 +82,7 @@ pub(crate) enum Outcome {
 }
 
 /// L-BFGS state for a network of N parameters.
-pub(crate) struct Lbfgs {
+pub(crate) struct LbfgsState {
     memory: usize,
     s: Vec<Vec<f64>>,
     y: Vec<Vec<f64>>,
@@ -48,9 +99,9 @@ pub(crate) struct Lbfgs {
     converged: bool,
 }
 
-impl Lbfgs {
+impl LbfgsState {
     pub(crate) fn new(n: usize, memory: usize) -> Self {
-        Lbfgs {
+        LbfgsState {
             memory,
             s: vec![vec![0.0; n]; memory],
             y: vec![vec![0.0; n]; memory],

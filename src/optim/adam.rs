@@ -1,0 +1,126 @@
+//! Adam (Kingma and Ba): per-parameter steps from bias-corrected first and
+//! second moment estimates.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Optimizer, SolverConfig, check_step, ensure_state};
+use crate::{Gradient, Network, Result, Scalar, check, denormal};
+
+/// Settings of [`Adam`]. Defaults β₁ = 0.9, β₂ = 0.999, ε = 10⁻⁸ (PyTorch,
+/// Keras and scikit-learn agree).
+///
+/// ```
+/// use backprop::{Adam, AdamConfig};
+/// assert!(Adam::new(AdamConfig { beta2: 0.99, ..AdamConfig::default() }).is_ok());
+/// assert!(Adam::new(AdamConfig { epsilon: 0.0, ..AdamConfig::default() }).is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdamConfig {
+    /// Decay β₁ of the first moment estimate, in [0, 1). Default 0.9.
+    pub beta1: f64,
+    /// Decay β₂ of the second moment estimate, in [0, 1). Default 0.999.
+    pub beta2: f64,
+    /// ε added to √v̂, finite and > 0. Default 10⁻⁸.
+    pub epsilon: f64,
+}
+
+impl Default for AdamConfig {
+    fn default() -> Self {
+        AdamConfig {
+            beta1: 0.9,
+            beta2: 0.999,
+            epsilon: 1e-8,
+        }
+    }
+}
+
+impl SolverConfig for AdamConfig {
+    const NAME: &'static str = "adam";
+    const SUMMARY: &'static str = "Adam (--beta1, --beta2, --epsilon)";
+
+    fn validate(&self) -> Result<()> {
+        check::unit_interval("beta1", self.beta1)?;
+        check::unit_interval("beta2", self.beta2)?;
+        check::positive("epsilon", self.epsilon)
+    }
+
+    fn optimizer<S: Scalar>(&self) -> Result<Box<dyn Optimizer<S>>> {
+        Ok(Box::new(Adam::new(*self)?))
+    }
+}
+
+/// Adam with its step count and moment estimates (see [`AdamConfig`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Adam {
+    config: AdamConfig,
+    t: u64,
+    m: Vec<f64>,
+    v: Vec<f64>,
+}
+
+impl Adam {
+    /// A fresh optimizer.
+    ///
+    /// # Errors
+    /// As [`AdamConfig::validate`](SolverConfig::validate).
+    pub fn new(config: AdamConfig) -> Result<Self> {
+        config.validate()?;
+        Ok(Adam {
+            config,
+            t: 0,
+            m: Vec::new(),
+            v: Vec::new(),
+        })
+    }
+
+    /// Steps taken so far (t in the bias corrections).
+    pub fn steps(&self) -> u64 {
+        self.t
+    }
+
+    /// The Adam update at η, shared with [`AdamW`](super::AdamW).
+    pub(super) fn update<S: Scalar>(
+        &mut self,
+        net: &mut Network<S>,
+        grad: &Gradient<S>,
+        learning_rate: f64,
+    ) -> Result<()> {
+        ensure_state(&mut self.m, net.n_params())?;
+        ensure_state(&mut self.v, net.n_params())?;
+        self.t += 1;
+        let AdamConfig {
+            beta1: b1,
+            beta2: b2,
+            epsilon: eps,
+        } = self.config;
+        let t = self.t.min(i32::MAX as u64) as i32;
+        let c1 = 1.0 - b1.powi(t);
+        let c2 = 1.0 - b2.powi(t);
+        let lr = learning_rate;
+        let tiny = denormal::threshold::<f64>();
+        for (((w, &g), m), v) in net
+            .params_mut()
+            .iter_mut()
+            .zip(grad.as_slice())
+            .zip(&mut self.m)
+            .zip(&mut self.v)
+        {
+            let g = g.wide();
+            // Flushed: moments of a gradient that stays 0 decay into the
+            // subnormal range (see `denormal`).
+            *m = denormal::flush(b1 * *m + (1.0 - b1) * g, tiny);
+            *v = denormal::flush(b2 * *v + (1.0 - b2) * g * g, tiny);
+            let step = lr * (*m / c1) / ((*v / c2).sqrt() + eps);
+            *w = S::cast(w.wide() - step);
+        }
+        Ok(())
+    }
+}
+
+impl<S: Scalar> Optimizer<S> for Adam {
+    fn step(&mut self, net: &mut Network<S>, grad: &Gradient<S>, learning_rate: f64) -> Result<()> {
+        check_step(net, grad, learning_rate)?;
+        self.update(net, grad, learning_rate)
+    }
+}

@@ -1,0 +1,281 @@
+//! Optimizers: rules that turn a gradient ∂J/∂θ into a parameter update.
+//!
+//! Each optimizer is described once, in its own file: a plain settings
+//! struct with [`Default`] and one `validate()` (its [`SolverConfig`]), and
+//! the state that carries across steps (velocities, moment estimates). The
+//! [`Solver`] enum lists them all; a [`Trainer`](crate::Trainer), the
+//! recipes and the command line all take that one list.
+//!
+//! The learning rate η is not an optimizer setting: the training loop owns
+//! it (a [`Schedule`](crate::Schedule) sets it each epoch) and passes it to
+//! every [`Optimizer::step`]. Every optimizer works on the flat parameter
+//! and gradient vectors, whose layout is described by
+//! [`Layout`](crate::Layout); its state is one vector of N entries per kind,
+//! allocated on the first step and reused afterwards, so a step allocates
+//! nothing.
+//!
+//! Conventions follow PyTorch's `torch.optim` (so that published
+//! hyperparameters carry over), with g = ∂J/∂θ as computed by
+//! [`Network::compute_gradient`], L2 term included:
+//!
+//! | optimizer | update |
+//! |---|---|
+//! | [`Sgd`] | θ ← θ − η·g |
+//! | [`Sgd`], momentum μ > 0 | v ← μ·v + g; θ ← θ − η·v |
+//! | [`Sgd`], Nesterov | v ← μ·v + g; θ ← θ − η·(g + μ·v) |
+//! | [`Adam`] | m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²; θ ← θ − η·m̂/(√v̂ + ε), m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ) |
+//! | [`AdamW`] | θ ← θ − η·ω·θ on weights (never biases), then the Adam step |
+//! | [`Rmsprop`] | v ← αv + (1−α)g²; θ ← θ − η·g/(√v + ε) |
+//! | [`LbfgsConfig`] | full batch: θ ← θ + t·d, d = −H·∇J from the last pairs (s, y), t by line search |
+//!
+//! scikit-learn writes momentum as v ← μ·v − η·g; θ ← θ + v, which is the same
+//! sequence of parameters as the table's form while η is constant (its v is
+//! −η times ours); they differ only in how a change of η acts on the velocity.
+//!
+//! # Regularization
+//! L2 enters through λ in the gradient, (λ/m)·W with m the rows of the batch
+//! (see [`network`](crate::network)): scikit-learn's `alpha` is exactly λ
+//! (it also divides by the batch size), and PyTorch's `weight_decay` ω on
+//! plain SGD or Adam equals λ/B for batches of B rows (PyTorch also decays
+//! biases unless told otherwise; here biases are never regularized).
+//! [`AdamW`]'s ω is decoupled: it shrinks the weights directly and does not
+//! depend on the batch size.
+//!
+//! # Adding an optimizer
+//! 1. Write `src/optim/<name>.rs` holding `<Name>Config` (plain fields,
+//!    `#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]`,
+//!    `#[serde(default, deny_unknown_fields)]`, a documented [`Default`]),
+//!    its [`SolverConfig`] impl (name, summary, `validate`, `optimizer`),
+//!    and the state type implementing [`Optimizer`].
+//! 2. Add one line `<name>::<Variant>(<Name>Config),` to the
+//!    `solvers!` list below.
+//!
+//! The [`Trainer`](crate::Trainer) then accepts it, and the command line
+//! offers `--optimizer <name>` with one flag per config field.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Gradient, Network, Result, Scalar, check};
+
+/// Updates a network's parameters from a gradient, given the learning rate
+/// η of this step. State such as momentum lives in the optimizer, allocated
+/// on the first step.
+///
+/// The set is open: implement this trait to train with a rule of your own
+/// (see [`Trainer::fit_with`](crate::Trainer::fit_with)).
+pub trait Optimizer<S: Scalar>: Send {
+    /// Applies one update θ ← θ − (step computed from ∂J/∂θ and η).
+    ///
+    /// # Errors
+    /// [`Error::InvalidHyperparameter`] unless η is finite and > 0;
+    /// [`Error::WorkspaceMismatch`] when the gradient belongs to a network of
+    /// another shape, [`Error::ParameterCount`] when the optimizer's state was
+    /// built for a network with another number of parameters.
+    fn step(&mut self, net: &mut Network<S>, grad: &Gradient<S>, learning_rate: f64) -> Result<()>;
+}
+
+/// A borrowed optimizer steps as the optimizer itself (so that a caller can
+/// lend one, keeping its state).
+impl<S: Scalar, O: Optimizer<S> + ?Sized> Optimizer<S> for &mut O {
+    fn step(&mut self, net: &mut Network<S>, grad: &Gradient<S>, learning_rate: f64) -> Result<()> {
+        (**self).step(net, grad, learning_rate)
+    }
+}
+
+/// The settings of one member of [`Solver`]: a plain struct with a
+/// documented [`Default`], checked by one [`validate`](Self::validate).
+pub trait SolverConfig: Copy + Default + Into<Solver> {
+    /// Its name on the command line and in messages (`"adam"`).
+    const NAME: &'static str;
+    /// One line for `--help`.
+    const SUMMARY: &'static str;
+
+    /// Checks every setting.
+    ///
+    /// # Errors
+    /// [`Error::InvalidHyperparameter`] naming the first setting out of
+    /// range.
+    fn validate(&self) -> Result<()>;
+
+    /// A fresh step-wise optimizer with these settings.
+    ///
+    /// # Errors
+    /// As [`validate`](Self::validate); [`Error::InvalidHyperparameter`]
+    /// naming `solver` for a full-batch method, which has no step-wise
+    /// optimizer.
+    fn optimizer<S: Scalar>(&self) -> Result<Box<dyn Optimizer<S>>>;
+}
+
+/// Declares the optimizer modules and the [`Solver`] enum listing them.
+macro_rules! solvers {
+    ($($(#[$doc:meta])* $module:ident :: $variant:ident($config:ident),)+) => {
+        $(
+            mod $module;
+            pub use $module::*;
+        )+
+
+        /// Which optimizer a [`Trainer`](crate::Trainer) runs, with its
+        /// settings (the learning rate is the trainer's). Each variant holds
+        /// its optimizer's config; `From` turns a config into a `Solver`.
+        ///
+        /// Serialized (serde) as a map tagged by the optimizer's name:
+        /// `{"optimizer": "adam", "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8}`.
+        ///
+        /// ```
+        /// use backprop::{AdamConfig, SgdConfig, Solver};
+        /// let s: Solver = SgdConfig { momentum: 0.9, ..SgdConfig::default() }.into();
+        /// assert_eq!(s.name(), "sgd");
+        /// assert_eq!(Solver::default(), Solver::Adam(AdamConfig::default()));
+        /// assert!(Solver::from(SgdConfig { momentum: 1.0, nesterov: false }).validate().is_err());
+        /// # Ok::<(), backprop::Error>(())
+        /// ```
+        #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+        #[serde(tag = "optimizer", rename_all = "lowercase")]
+        #[non_exhaustive]
+        pub enum Solver {
+            $($(#[$doc])* $variant($config),)+
+        }
+
+        $(
+            impl From<$config> for Solver {
+                fn from(config: $config) -> Self {
+                    Solver::$variant(config)
+                }
+            }
+        )+
+
+        impl Solver {
+            /// Every optimizer, each with its default settings, in the
+            /// order of the list.
+            pub fn all() -> Vec<Solver> {
+                vec![$(Solver::$variant($config::default()),)+]
+            }
+
+            /// The optimizer's name (`"sgd"`, `"adam"`, ...).
+            pub fn name(&self) -> &'static str {
+                match self {
+                    $(Solver::$variant(_) => <$config as SolverConfig>::NAME,)+
+                }
+            }
+
+            /// One line describing the optimizer.
+            pub fn summary(&self) -> &'static str {
+                match self {
+                    $(Solver::$variant(_) => <$config as SolverConfig>::SUMMARY,)+
+                }
+            }
+
+            /// Checks every setting.
+            ///
+            /// # Errors
+            /// [`Error::InvalidHyperparameter`] naming the first setting out
+            /// of range.
+            pub fn validate(&self) -> Result<()> {
+                match self {
+                    $(Solver::$variant(c) => c.validate(),)+
+                }
+            }
+
+            /// A fresh step-wise optimizer.
+            ///
+            /// # Errors
+            /// As [`SolverConfig::optimizer`].
+            pub fn optimizer<S: Scalar>(&self) -> Result<Box<dyn Optimizer<S>>> {
+                match self {
+                    $(Solver::$variant(c) => c.optimizer(),)+
+                }
+            }
+        }
+    };
+}
+
+solvers! {
+    /// Gradient descent, optionally with (Nesterov) momentum.
+    sgd::Sgd(SgdConfig),
+    /// Adam.
+    adam::Adam(AdamConfig),
+    /// AdamW: Adam with decoupled weight decay.
+    adamw::AdamW(AdamWConfig),
+    /// RMSprop.
+    rmsprop::Rmsprop(RmspropConfig),
+    /// Full-batch L-BFGS: each epoch is one quasi-Newton iteration with a
+    /// line search over the whole training set.
+    lbfgs::Lbfgs(LbfgsConfig),
+}
+
+impl Default for Solver {
+    /// Adam with its default settings.
+    fn default() -> Self {
+        Solver::Adam(AdamConfig::default())
+    }
+}
+
+/// Allocates zeroed state of `n` entries on first use; rejects state built
+/// for a network of another size.
+fn ensure_state(state: &mut Vec<f64>, n: usize) -> Result<()> {
+    if state.is_empty() {
+        state.resize(n, 0.0);
+    }
+    if state.len() == n {
+        Ok(())
+    } else {
+        Err(Error::ParameterCount {
+            got: n,
+            expected: state.len(),
+        })
+    }
+}
+
+/// The checks every step makes: η finite and > 0, and `grad` computed for
+/// `net`'s shape ([`Error::WorkspaceMismatch`] otherwise).
+fn check_step<S: Scalar>(net: &Network<S>, grad: &Gradient<S>, learning_rate: f64) -> Result<()> {
+    check::learning_rate(learning_rate)?;
+    if grad.layout() == net.layout() && grad.as_slice().len() == net.n_params() {
+        Ok(())
+    } else {
+        Err(Error::WorkspaceMismatch {
+            workspace: grad.layout().sizes().to_vec(),
+            network: net.sizes().to_vec(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ensure_state_allocates_once_and_rejects_other_sizes() {
+        let mut s = Vec::new();
+        ensure_state(&mut s, 4).unwrap();
+        assert_eq!(s, vec![0.0; 4]);
+        assert!(matches!(
+            ensure_state(&mut s, 5),
+            Err(Error::ParameterCount { .. })
+        ));
+    }
+
+    #[test]
+    fn serde_tags_are_the_names_and_defaults_are_valid() {
+        for s in Solver::all() {
+            let v = serde_json::to_value(s).unwrap();
+            assert_eq!(v["optimizer"], s.name());
+            assert_eq!(serde_json::from_value::<Solver>(v).unwrap(), s);
+            s.validate().unwrap();
+        }
+    }
+
+    #[test]
+    fn unknown_settings_are_rejected() {
+        let v = serde_json::json!({"optimizer": "adam", "momentum": 0.9});
+        assert!(serde_json::from_value::<Solver>(v).is_err());
+        let v = serde_json::json!({"optimizer": "sgd", "momentum": 0.5});
+        assert_eq!(
+            serde_json::from_value::<Solver>(v).unwrap(),
+            Solver::Sgd(SgdConfig {
+                momentum: 0.5,
+                nesterov: false
+            })
+        );
+    }
+}

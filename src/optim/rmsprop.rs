@@ -1,0 +1,91 @@
+//! RMSprop (Hinton): steps scaled by a running root mean square of the
+//! gradient.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Optimizer, SolverConfig, check_step, ensure_state};
+use crate::{Gradient, Network, Result, Scalar, check, denormal};
+
+/// Settings of [`Rmsprop`]. Defaults α = 0.99, ε = 10⁻⁸ (PyTorch's).
+///
+/// ```
+/// use backprop::{Rmsprop, RmspropConfig};
+/// assert!(Rmsprop::new(RmspropConfig { alpha: 0.9, ..RmspropConfig::default() }).is_ok());
+/// assert!(Rmsprop::new(RmspropConfig { alpha: 1.0, ..RmspropConfig::default() }).is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RmspropConfig {
+    /// Decay α of the running mean of g², in [0, 1). Default 0.99.
+    pub alpha: f64,
+    /// ε added to √v, finite and > 0. Default 10⁻⁸.
+    pub epsilon: f64,
+}
+
+impl Default for RmspropConfig {
+    fn default() -> Self {
+        RmspropConfig {
+            alpha: 0.99,
+            epsilon: 1e-8,
+        }
+    }
+}
+
+impl SolverConfig for RmspropConfig {
+    const NAME: &'static str = "rmsprop";
+    const SUMMARY: &'static str = "RMSprop (--alpha, --epsilon)";
+
+    fn validate(&self) -> Result<()> {
+        check::unit_interval("alpha", self.alpha)?;
+        check::positive("epsilon", self.epsilon)
+    }
+
+    fn optimizer<S: Scalar>(&self) -> Result<Box<dyn Optimizer<S>>> {
+        Ok(Box::new(Rmsprop::new(*self)?))
+    }
+}
+
+/// RMSprop with its running mean of g² (see [`RmspropConfig`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rmsprop {
+    config: RmspropConfig,
+    v: Vec<f64>,
+}
+
+impl Rmsprop {
+    /// A fresh optimizer.
+    ///
+    /// # Errors
+    /// As [`RmspropConfig::validate`](SolverConfig::validate).
+    pub fn new(config: RmspropConfig) -> Result<Self> {
+        config.validate()?;
+        Ok(Rmsprop {
+            config,
+            v: Vec::new(),
+        })
+    }
+}
+
+impl<S: Scalar> Optimizer<S> for Rmsprop {
+    fn step(&mut self, net: &mut Network<S>, grad: &Gradient<S>, learning_rate: f64) -> Result<()> {
+        check_step(net, grad, learning_rate)?;
+        ensure_state(&mut self.v, net.n_params())?;
+        let RmspropConfig {
+            alpha: a,
+            epsilon: eps,
+        } = self.config;
+        let lr = learning_rate;
+        let tiny = denormal::threshold::<f64>();
+        for ((w, &g), v) in net
+            .params_mut()
+            .iter_mut()
+            .zip(grad.as_slice())
+            .zip(&mut self.v)
+        {
+            let g = g.wide();
+            *v = denormal::flush(a * *v + (1.0 - a) * g * g, tiny);
+            *w = S::cast(w.wide() - lr * g / (v.sqrt() + eps));
+        }
+        Ok(())
+    }
+}

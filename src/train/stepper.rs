@@ -1,0 +1,311 @@
+//! The two ways an epoch moves the parameters: mini-batches with a
+//! step-wise [`Optimizer`], or one full-batch L-BFGS iteration.
+//!
+//! The mode follows the [`Solver`]; the settings only one mode can use are
+//! checked against it once ([`check_settings`]), so an L-BFGS run never
+//! carries a batch size, learning rate, schedule or clipping it would
+//! ignore.
+//!
+//! # One mini-batch epoch
+//! η comes from the [`Schedule`](crate::Schedule); a fresh seeded
+//! permutation of the m samples is cut into ⌈m/B⌉ batches; for each batch:
+//! J and ∂J/∂θ by backpropagation, a check that both are finite, optional
+//! clipping of ‖∇J‖₂, one optimizer step at η, a check that θ is finite.
+
+use crate::data::{Batcher, Dataset};
+use crate::optim::{LbfgsState, Optimizer, Outcome};
+use crate::schedule::Scheduler;
+use crate::{Error, Layout, Network, Result, Scalar, Schedule, Solver, Workspace, check};
+
+use super::{EpochRecord, Trainer};
+
+/// Batch size when none is set: min(200, m), scikit-learn's `"auto"`.
+pub(crate) const DEFAULT_BATCH_SIZE: usize = 200;
+/// Initial learning rate η₀ when none is set (scikit-learn's and Keras's).
+pub(crate) const DEFAULT_LEARNING_RATE: f64 = 1e-3;
+
+/// Checks the settings that depend on the mode: for a step-wise solver the
+/// batch size, η₀, the schedule and clipping; for L-BFGS, that none of
+/// them is set.
+///
+/// # Errors
+/// [`Error::InvalidHyperparameter`] naming the setting.
+pub(crate) fn check_settings(t: &Trainer) -> Result<()> {
+    if let Some(Solver::Lbfgs(_)) = t.solver {
+        let unused = |name: &'static str, value: String| Error::InvalidHyperparameter {
+            name,
+            value,
+            reason: "L-BFGS works on the full batch: it takes no batch size, learning rate, \
+                     schedule or clipping; leave the setting unset or choose a step-wise solver",
+        };
+        if let Some(b) = t.batch_size {
+            return Err(unused("batch_size", b.to_string()));
+        }
+        if let Some(lr) = t.learning_rate {
+            return Err(unused("learning_rate", lr.to_string()));
+        }
+        if t.schedule != Schedule::Constant {
+            return Err(unused("schedule", format!("{:?}", t.schedule)));
+        }
+        if let Some(c) = t.clip_norm {
+            return Err(unused("clip_norm", c.to_string()));
+        }
+        return Ok(());
+    }
+    if let Some(b) = t.batch_size {
+        check::at_least_one("batch_size", b)?;
+    }
+    let eta0 = t.learning_rate.unwrap_or(DEFAULT_LEARNING_RATE);
+    check::learning_rate(eta0)?;
+    t.schedule.validate(eta0)?;
+    if let Some(c) = t.clip_norm {
+        check::positive("clip_norm", c)?;
+    }
+    Ok(())
+}
+
+/// Where a mini-batch run's optimizer comes from.
+pub(crate) enum OptimizerSource<'o, S: Scalar> {
+    /// Built fresh from the trainer's solver.
+    Solver,
+    /// The caller's, with its state.
+    Given(&'o mut dyn Optimizer<S>),
+}
+
+/// What one epoch did.
+pub(crate) enum Step {
+    /// The parameters moved: the epoch's mean training objective and its η
+    /// (for L-BFGS, the step length).
+    Moved(f64, f64),
+    /// L-BFGS found no step that lowers J: a (numerical) minimum.
+    Stalled,
+}
+
+/// The state of one run's stepping, allocated before the first epoch.
+// One per run, made once and never moved in the loop: the size gap between
+// the modes costs nothing.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Stepper<'o, S: Scalar> {
+    MiniBatch(MiniBatch<'o, S>),
+    FullBatch(FullBatch<S>),
+}
+
+impl<'o, S: Scalar> Stepper<'o, S> {
+    /// The stepper for `t` (validated, [`check_settings`] included) on
+    /// `train` (checked, non-empty), shuffling with a stream derived from
+    /// `seed`.
+    ///
+    /// # Errors
+    /// As [`Solver::optimizer`].
+    pub(crate) fn new(
+        t: &Trainer,
+        source: OptimizerSource<'o, S>,
+        net: &Network<S>,
+        train: &Dataset<'_, S>,
+        seed: u64,
+    ) -> Result<Self> {
+        let optimizer: Box<dyn Optimizer<S> + 'o> = match (source, t.solver.unwrap_or_default()) {
+            (OptimizerSource::Given(opt), _) => Box::new(opt),
+            (OptimizerSource::Solver, Solver::Lbfgs(c)) => {
+                return Ok(Stepper::FullBatch(FullBatch {
+                    state: LbfgsState::new(net.n_params(), c.memory),
+                    ws: net.workspace(train.len()),
+                }));
+            }
+            (OptimizerSource::Solver, solver) => solver.optimizer()?,
+        };
+        let batch = t.batch_size.unwrap_or(DEFAULT_BATCH_SIZE).min(train.len());
+        let eta0 = t.learning_rate.unwrap_or(DEFAULT_LEARNING_RATE);
+        Ok(Stepper::MiniBatch(MiniBatch {
+            optimizer,
+            batcher: Batcher::new(train, batch, shuffle_seed(seed))?,
+            scheduler: Scheduler::new(t.schedule, eta0)?,
+            ws: net.workspace(batch),
+            clip_norm: t.clip_norm,
+            shuffle: t.shuffle,
+            samples: train.len(),
+            samples_seen: 0,
+        }))
+    }
+
+    /// Optimizer steps per epoch.
+    pub(crate) fn steps_per_epoch(&self) -> usize {
+        match self {
+            Stepper::MiniBatch(s) => s.batcher.n_batches(),
+            Stepper::FullBatch(_) => 1,
+        }
+    }
+
+    /// One epoch over `train`; `on_step(b)` after each step b.
+    ///
+    /// # Errors
+    /// [`Error::Diverged`] naming `epoch`, the batch and the first layer
+    /// holding a non-finite value; optimizer errors.
+    pub(crate) fn epoch(
+        &mut self,
+        net: &mut Network<S>,
+        train: &Dataset<'_, S>,
+        lambda: S,
+        epoch: usize,
+        on_step: &mut dyn FnMut(usize),
+    ) -> Result<Step> {
+        match self {
+            Stepper::MiniBatch(s) => s.epoch(net, train, lambda, epoch, on_step),
+            Stepper::FullBatch(s) => s.epoch(net, train, lambda, epoch, on_step),
+        }
+    }
+
+    /// After an epoch the run goes on from: the schedule moves η.
+    pub(crate) fn end_epoch(&mut self, record: &EpochRecord) {
+        if let Stepper::MiniBatch(s) = self {
+            s.samples_seen += s.samples as u64;
+            let plateau_loss = record.val_loss.unwrap_or(record.train_loss);
+            s.scheduler
+                .advance(record.epoch + 1, s.samples_seen, plateau_loss);
+        }
+    }
+}
+
+/// Mini-batch stepping: the optimizer, the batches, the schedule.
+pub(crate) struct MiniBatch<'o, S: Scalar> {
+    optimizer: Box<dyn Optimizer<S> + 'o>,
+    batcher: Batcher<S>,
+    scheduler: Scheduler,
+    ws: Workspace<S>,
+    clip_norm: Option<f64>,
+    shuffle: bool,
+    /// Training samples m.
+    samples: usize,
+    samples_seen: u64,
+}
+
+impl<S: Scalar> MiniBatch<'_, S> {
+    fn epoch(
+        &mut self,
+        net: &mut Network<S>,
+        train: &Dataset<'_, S>,
+        lambda: S,
+        epoch: usize,
+        on_step: &mut dyn FnMut(usize),
+    ) -> Result<Step> {
+        let eta = self.scheduler.learning_rate();
+        if self.shuffle {
+            self.batcher.shuffle();
+        }
+        let mut loss_sum = 0.0f64;
+        for b in 0..self.batcher.n_batches() {
+            let (xb, yb, wb) = self.batcher.gather(train, b);
+            let rows = xb.nrows();
+            let cost = net.gradient_unchecked(&mut self.ws, xb, &yb, wb, lambda)?;
+            let diverged = |layer, what| Error::Diverged {
+                epoch,
+                batch: b,
+                layer,
+                what,
+            };
+            let norm = self.ws.gradient().norm();
+            if !norm.is_finite() {
+                let layer = first_non_finite_layer(net.layout(), self.ws.gradient().as_slice())
+                    .unwrap_or(net.depth() - 1);
+                return Err(diverged(layer, "gradient"));
+            }
+            if !cost.is_finite() {
+                return Err(diverged(net.depth() - 1, "loss"));
+            }
+            if let Some(c) = self.clip_norm
+                && norm > c
+            {
+                let f = S::cast(c / norm);
+                let g = self.ws.gradient_mut().as_mut_slice();
+                g.iter_mut().for_each(|g| *g = *g * f);
+            }
+            self.optimizer.step(net, self.ws.gradient(), eta)?;
+            if let Some(layer) = first_non_finite_layer(net.layout(), net.params()) {
+                return Err(diverged(layer, "parameters"));
+            }
+            loss_sum += cost.wide() * rows as f64;
+            on_step(b);
+        }
+        Ok(Step::Moved(loss_sum / self.samples as f64, eta))
+    }
+}
+
+/// Full-batch L-BFGS: its memory and a workspace for all m rows.
+pub(crate) struct FullBatch<S: Scalar> {
+    state: LbfgsState,
+    ws: Workspace<S>,
+}
+
+impl<S: Scalar> FullBatch<S> {
+    fn epoch(
+        &mut self,
+        net: &mut Network<S>,
+        train: &Dataset<'_, S>,
+        lambda: S,
+        epoch: usize,
+        on_step: &mut dyn FnMut(usize),
+    ) -> Result<Step> {
+        let ws = &mut self.ws;
+        let outcome = self.state.iterate(net, |n, g| {
+            let j = n.gradient_unchecked(ws, train.x, &train.y, train.sample_weight, lambda)?;
+            for (gi, v) in g.iter_mut().zip(ws.gradient().as_slice()) {
+                *gi = v.wide();
+            }
+            Ok(j.wide())
+        })?;
+        match outcome {
+            Some(Outcome::Moved { step, cost }) => {
+                on_step(0);
+                Ok(Step::Moved(cost, step))
+            }
+            Some(Outcome::Stalled) => {
+                log::info!(
+                    "L-BFGS: no decrease along the search direction at epoch {epoch}; stopping"
+                );
+                Ok(Step::Stalled)
+            }
+            None => Err(Error::Diverged {
+                epoch,
+                batch: 0,
+                layer: first_non_finite_layer(net.layout(), ws.gradient().as_slice())
+                    .unwrap_or(net.depth() - 1),
+                what: "loss",
+            }),
+        }
+    }
+}
+
+/// The shuffle stream's seed, decorrelated from the initialization stream
+/// that uses the same user seed (SplitMix64 finalizer).
+fn shuffle_seed(seed: u64) -> u64 {
+    let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// The first layer whose weights or biases hold a NaN or infinity.
+#[allow(clippy::eq_op)] // x − x is the finiteness test
+fn first_non_finite_layer<S: Scalar>(layout: &Layout, flat: &[S]) -> Option<usize> {
+    // Fast path: x − x is 0 for finite x and NaN otherwise.
+    if flat.iter().fold(S::zero(), |acc, &v| acc + (v - v)) == S::zero() {
+        return None;
+    }
+    (0..layout.depth()).find(|&l| {
+        flat[layout.weight_range(l)]
+            .iter()
+            .chain(&flat[layout.bias_range(l)])
+            .any(|v| !v.is_finite())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shuffle_seed_differs_from_seed() {
+        assert_ne!(shuffle_seed(0), 0);
+        assert_ne!(shuffle_seed(1), shuffle_seed(0));
+    }
+}
