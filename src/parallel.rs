@@ -1,8 +1,9 @@
-//! The only file that knows about threads: the OpenBLAS pool that runs the
-//! GEMMs and the rayon pool that runs large elementwise passes.
+//! The only file that knows about threads: the BLAS threads that run the
+//! GEMMs (OpenBLAS's pool, or BLIS's with the `blis` feature) and the rayon
+//! pool that runs large elementwise passes.
 //!
 //! # Choosing thread counts
-//! [`set_num_threads`] sets both pools at once. OpenBLAS parallelises inside
+//! [`set_num_threads`] sets both pools at once. The BLAS parallelises inside
 //! each GEMM; rayon splits elementwise passes (bias + activation, `⊙ g′`,
 //! parameter updates) whose arrays hold at least [`PAR_MIN_ELEMS`] elements,
 //! and runs smaller ones on the calling thread. The two never run at the same
@@ -16,10 +17,12 @@
 //! - a caller that already owns a rayon pool: `set_num_threads(1)` and run
 //!   inside the caller's pool.
 //!
-//! Without a call, OpenBLAS follows `OPENBLAS_NUM_THREADS` (else all cores)
-//! and elementwise passes follow `BACKPROP_NUM_THREADS` (else 1: on small
+//! Without a call, OpenBLAS follows `OPENBLAS_NUM_THREADS` (else all cores),
+//! BLIS follows `BLIS_NUM_THREADS` or `OMP_NUM_THREADS` (else 1), and
+//! elementwise passes follow `BACKPROP_NUM_THREADS` (else 1: on small
 //! machines the spinning OpenBLAS workers make a second elementwise pool a
-//! loss, see `BENCHMARKS.md`).
+//! loss, see `BENCHMARKS.md`). The OpenMP build of BLIS (Debian's default)
+//! keeps its threads waiting actively after a call too (`OMP_WAIT_POLICY`).
 
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -44,11 +47,13 @@ pub const PAR_MIN_ELEMS: usize = 1 << 20;
 
 static POOL: RwLock<Option<Arc<rayon::ThreadPool>>> = RwLock::new(None);
 
-#[cfg(feature = "openblas")]
+// `src/blas_ftz.c`, for the BLAS linked (OpenBLAS or BLIS).
+#[cfg(any(feature = "openblas", feature = "blis"))]
 unsafe extern "C" {
-    fn openblas_get_num_threads() -> std::ffi::c_int;
-    /// `src/blas_ftz.c`: sets the thread count (`threads` > 0) and starts
-    /// OpenBLAS's workers again with flushing on or off.
+    /// The thread count of the following calls.
+    fn backprop_blas_get_threads() -> std::ffi::c_int;
+    /// Sets the thread count (`threads` > 0) and starts OpenBLAS's workers
+    /// again with flushing on or off (BLIS: sets the count only).
     fn backprop_blas_restart_workers(
         flush: std::ffi::c_int,
         threads: std::ffi::c_int,
@@ -79,15 +84,16 @@ pub fn set_num_threads(n: usize) -> Result<()> {
     set_elementwise_threads(n)
 }
 
-/// Sets the number of threads OpenBLAS uses inside each GEMM (no-op without
-/// the `openblas` feature). Its worker threads are started again in the
+/// Sets the number of threads the BLAS uses inside each GEMM (no-op without
+/// a BLAS feature). OpenBLAS's worker threads are started again in the
 /// current [`denormal`](crate::denormal) mode; call it while no other thread
-/// is inside a BLAS call.
+/// is inside a BLAS call. Process-wide for both libraries.
 pub fn set_blas_threads(n: usize) {
     restart_blas_workers(n.clamp(1, i32::MAX as usize));
 }
 
-/// How OpenBLAS's worker threads were last started.
+/// How OpenBLAS's worker threads were last started (BLIS's threads follow
+/// the calling thread's mode by themselves: see `src/blas_ftz.c`).
 const WORKERS_AS_LOADED: u8 = 0;
 const WORKERS_FLUSHING: u8 = 1;
 const WORKERS_IEEE: u8 = 2;
@@ -100,7 +106,7 @@ static WORKER_RESTART: Mutex<()> = Mutex::new(());
 /// change means starting them again (once; afterwards this is two atomic
 /// loads).
 #[inline]
-#[cfg(feature = "openblas")]
+#[cfg(any(feature = "openblas", feature = "blis"))]
 pub(crate) fn sync_blas_workers() {
     let want = if crate::denormal::flush_denormal() {
         WORKERS_FLUSHING
@@ -118,14 +124,14 @@ pub(crate) fn sync_blas_workers() {
 fn restart_blas_workers(threads: usize) {
     let _one_at_a_time = WORKER_RESTART.lock().unwrap_or_else(|e| e.into_inner());
     let flush = crate::denormal::flush_denormal();
-    #[cfg(feature = "openblas")]
+    #[cfg(any(feature = "openblas", feature = "blis"))]
     // SAFETY: the C side sets the thread count and restarts the pool with
     // the floating-point mode switched only inside the call; the lock keeps
     // two restarts apart, and callers run it outside any BLAS call.
     unsafe {
         backprop_blas_restart_workers(std::ffi::c_int::from(flush), threads as std::ffi::c_int);
     }
-    #[cfg(not(feature = "openblas"))]
+    #[cfg(not(any(feature = "openblas", feature = "blis")))]
     let _ = threads;
     let mode = if flush {
         WORKERS_FLUSHING
@@ -135,12 +141,12 @@ fn restart_blas_workers(threads: usize) {
     WORKER_MODE.store(mode, Ordering::Release);
 }
 
-/// Threads OpenBLAS uses inside each GEMM (1 without the `openblas` feature).
+/// Threads the BLAS uses inside each GEMM (1 without a BLAS feature).
 pub fn blas_threads() -> usize {
-    #[cfg(feature = "openblas")]
-    // SAFETY: plain getter of OpenBLAS's global thread count.
-    return unsafe { openblas_get_num_threads() }.max(1) as usize;
-    #[cfg(not(feature = "openblas"))]
+    #[cfg(any(feature = "openblas", feature = "blis"))]
+    // SAFETY: plain getter of the BLAS's global thread count.
+    return unsafe { backprop_blas_get_threads() }.max(1) as usize;
+    #[cfg(not(any(feature = "openblas", feature = "blis")))]
     1
 }
 
