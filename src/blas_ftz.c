@@ -173,21 +173,28 @@ void GOMP_parallel(void (*fn)(void *), void *data, unsigned num_threads,
 /* 1 when the BLIS linked matches the declarations above. */
 int backprop_blas_check(void) { return bli_info_get_int_type_size() == 64; }
 
-static dim_t ways(dim_t w) { return w < 1 ? 1 : w; }
-
-/* Threads per level-3 call: BLIS_NUM_THREADS/OMP_NUM_THREADS or the last
- * bli_thread_set_num_threads(); else the product of the per-loop ways
- * (BLIS_JC_NT, ...; 1 each when unset, so 1 by default). */
+/* Threads per level-3 call, as BLIS 0.9 decides (bli_rntm_set_ways_from_rntm):
+ * per-loop ways (BLIS_JC_NT, ...), if any is set, multiplied, unset ones
+ * counting 1, whatever the thread count says; else the thread count
+ * (BLIS_NUM_THREADS, OMP_NUM_THREADS or bli_thread_set_num_threads()); else 1. */
 int backprop_blas_get_threads(void) {
+    dim_t w[5] = {bli_thread_get_jc_nt(), bli_thread_get_pc_nt(), bli_thread_get_ic_nt(),
+                  bli_thread_get_jr_nt(), bli_thread_get_ir_nt()};
+    dim_t product = 1;
+    int any = 0;
+    for (int i = 0; i < 5; i++) {
+        if (w[i] > 0) {
+            any = 1;
+            product *= w[i];
+        }
+    }
+    if (any) return (int)product;
     dim_t nt = bli_thread_get_num_threads();
-    if (nt < 1)
-        nt = ways(bli_thread_get_jc_nt()) * ways(bli_thread_get_pc_nt()) *
-             ways(bli_thread_get_ic_nt()) * ways(bli_thread_get_jr_nt()) *
-             ways(bli_thread_get_ir_nt());
-    return (int)nt;
+    return nt < 1 ? 1 : (int)nt;
 }
 
-/* A process-wide setting in BLIS 0.9, taken under BLIS's own mutex. */
+/* A process-wide setting in BLIS 0.9, taken under BLIS's own mutex (and
+ * without effect while per-loop ways are set). */
 void backprop_blas_set_threads(int threads) { bli_thread_set_num_threads(threads); }
 
 /* BLIS's threads cannot be restarted (see the top of this file): sets the

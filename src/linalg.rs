@@ -10,6 +10,9 @@
 //! Operands are ndarray views: a transpose is passed as a view (`w.t()`) and
 //! becomes BLAS's `Trans` flag with the original leading dimension, so no
 //! transposed copy is ever made. α and β scale and accumulate inside the call.
+//! A product smaller than
+//! [`parallel::min_parallel_gemm`](crate::parallel::min_parallel_gemm) runs
+//! on one BLAS thread (off by default).
 //!
 //! Without a BLAS feature the same functions run ndarray's pure-Rust GEMM
 //! (`matrixmultiply`).
@@ -53,6 +56,8 @@ pub(crate) fn gemm<S: Scalar>(
     }
     #[cfg(any(feature = "openblas", feature = "blis"))]
     if let (Some(oa), Some(ob), Some(ldc)) = (operand(&a), operand(&b), row_major_ld(&c)) {
+        let _threads =
+            crate::parallel::GemmThreads::for_work(m.saturating_mul(n).saturating_mul(k));
         // SAFETY: `operand`/`row_major_ld` checked that each pointer addresses a
         // matrix of the stated shape with the stated leading dimension inside
         // the view's allocation; `c` is uniquely borrowed.
@@ -100,6 +105,7 @@ pub(crate) fn gemv<S: Scalar>(
     }
     #[cfg(any(feature = "openblas", feature = "blis"))]
     if let (Some(oa), Some(xs), Some(ys)) = (operand(&a), x.as_slice(), y.as_slice_mut()) {
+        let _threads = crate::parallel::GemmThreads::for_work(m.saturating_mul(n));
         // cblas_?gemv takes the shape of the stored matrix, before op().
         let (rows, cols) = if oa.trans { (n, m) } else { (m, n) };
         // SAFETY: as in `gemm`; `xs` and `ys` are contiguous with unit stride.

@@ -17,6 +17,10 @@
 //! - a caller that already owns a rayon pool: `set_num_threads(1)` and run
 //!   inside the caller's pool.
 //!
+//! Small products can be slower on several BLAS threads than on one (the
+//! others must be woken and waited for): [`set_min_parallel_gemm`] runs
+//! products below a size on one thread (off by default).
+//!
 //! Without a call, OpenBLAS follows `OPENBLAS_NUM_THREADS` (else all cores),
 //! BLIS follows `BLIS_NUM_THREADS` or `OMP_NUM_THREADS` (else 1), and
 //! elementwise passes follow `BACKPROP_NUM_THREADS` (else 1: on small
@@ -52,6 +56,8 @@ static POOL: RwLock<Option<Arc<rayon::ThreadPool>>> = RwLock::new(None);
 unsafe extern "C" {
     /// The thread count of the following calls.
     fn backprop_blas_get_threads() -> std::ffi::c_int;
+    /// Sets the thread count of the following calls, workers left running.
+    fn backprop_blas_set_threads(threads: std::ffi::c_int);
     /// Sets the thread count (`threads` > 0) and starts OpenBLAS's workers
     /// again with flushing on or off (BLIS: sets the count only).
     fn backprop_blas_restart_workers(
@@ -89,7 +95,9 @@ pub fn set_num_threads(n: usize) -> Result<()> {
 /// current [`denormal`](crate::denormal) mode; call it while no other thread
 /// is inside a BLAS call. Process-wide for both libraries.
 pub fn set_blas_threads(n: usize) {
-    restart_blas_workers(n.clamp(1, i32::MAX as usize));
+    let n = n.clamp(1, i32::MAX as usize);
+    restart_blas_workers(n);
+    BLAS_THREADS.store(n, Ordering::Relaxed);
 }
 
 /// How OpenBLAS's worker threads were last started (BLIS's threads follow
@@ -141,13 +149,107 @@ fn restart_blas_workers(threads: usize) {
     WORKER_MODE.store(mode, Ordering::Release);
 }
 
-/// Threads the BLAS uses inside each GEMM (1 without a BLAS feature).
+/// Threads the BLAS uses inside each GEMM (1 without a BLAS feature), as
+/// the BLAS reports it: while another thread runs a product below
+/// [`min_parallel_gemm`], that is 1.
 pub fn blas_threads() -> usize {
     #[cfg(any(feature = "openblas", feature = "blis"))]
     // SAFETY: plain getter of the BLAS's global thread count.
     return unsafe { backprop_blas_get_threads() }.max(1) as usize;
     #[cfg(not(any(feature = "openblas", feature = "blis")))]
     1
+}
+
+/// The BLAS thread count set through [`set_blas_threads`]; 0 until then.
+static BLAS_THREADS: AtomicUsize = AtomicUsize::new(0);
+
+/// The BLAS thread count products at or above [`min_parallel_gemm`] run on.
+fn configured_blas_threads() -> usize {
+    match BLAS_THREADS.load(Ordering::Relaxed) {
+        0 => {
+            let n = blas_threads();
+            // Only if still unset: a concurrent `set_blas_threads` wins.
+            let _ = BLAS_THREADS.compare_exchange(0, n, Ordering::Relaxed, Ordering::Relaxed);
+            BLAS_THREADS.load(Ordering::Relaxed)
+        }
+        n => n,
+    }
+}
+
+static MIN_PARALLEL_GEMM: AtomicUsize = AtomicUsize::new(0);
+
+/// Sets the smallest product, in multiply-adds (m·n·k for C = A·B with A
+/// m×k; m·n for a matrix-vector product), that runs on all
+/// [`blas_threads`]; smaller products run on one BLAS thread, saving the
+/// wake-up and synchronisation of the others, which for small layers can
+/// cost more than the threads gain. Default 0: every product runs on the
+/// configured count, under the BLAS's own rules (OpenBLAS 0.3.21 runs
+/// m·n·k ≤ 262 144 on one thread by itself). `benches/gemm.rs` times each
+/// layer shape at 1 and 2 threads, from which the crossover can be read.
+///
+/// The switch is made around each call by setting the BLAS's thread count
+/// (with the workers already running, a store to one process-wide variable
+/// in OpenBLAS 0.3.21; a setting under a mutex in BLIS 0.9), and set back to
+/// the configured count right after. The count is process-wide: when several
+/// threads call into the BLAS at once (several networks trained side by
+/// side), a large product may run on one thread while a small one on
+/// another thread is in progress, and the other way round. Results do not
+/// depend on it; running several networks at once is best done with
+/// `set_num_threads(1)`, where this setting has no effect.
+///
+/// ```
+/// use backprop::parallel;
+/// parallel::set_min_parallel_gemm(1 << 20);
+/// assert_eq!(parallel::min_parallel_gemm(), 1 << 20);
+/// parallel::set_min_parallel_gemm(0);
+/// ```
+pub fn set_min_parallel_gemm(work: usize) {
+    if work > 0 {
+        // Learn the configured count now, while no product has lowered it.
+        configured_blas_threads();
+    }
+    MIN_PARALLEL_GEMM.store(work, Ordering::Relaxed);
+}
+
+/// The current threshold set by [`set_min_parallel_gemm`].
+pub fn min_parallel_gemm() -> usize {
+    MIN_PARALLEL_GEMM.load(Ordering::Relaxed)
+}
+
+/// Held around one BLAS call: the BLAS runs on one thread while it lives if
+/// the call's `work` is below [`min_parallel_gemm`], and goes back to the
+/// configured count when it drops.
+#[cfg(any(feature = "openblas", feature = "blis"))]
+pub(crate) struct GemmThreads {
+    lowered: bool,
+}
+
+#[cfg(any(feature = "openblas", feature = "blis"))]
+impl GemmThreads {
+    /// One relaxed load when the threshold is off (0).
+    #[inline]
+    pub(crate) fn for_work(work: usize) -> Self {
+        let lowered = work < min_parallel_gemm() && configured_blas_threads() > 1;
+        if lowered {
+            // SAFETY: a setter of the BLAS's thread count; with the workers
+            // running it starts or stops nothing.
+            unsafe { backprop_blas_set_threads(1) };
+        }
+        GemmThreads { lowered }
+    }
+}
+
+#[cfg(any(feature = "openblas", feature = "blis"))]
+impl Drop for GemmThreads {
+    fn drop(&mut self) {
+        if self.lowered {
+            // The count configured now, in case it changed meanwhile.
+            let n = configured_blas_threads().min(i32::MAX as usize) as std::ffi::c_int;
+            // SAFETY: as in `for_work`; never more threads than configured,
+            // whose workers exist.
+            unsafe { backprop_blas_set_threads(n) };
+        }
+    }
 }
 
 /// Sets the number of threads for elementwise passes (1 = always sequential).

@@ -97,6 +97,12 @@ fn steps_allocate_nothing_after_warm_up() {
     backprop::parallel::install(|| steps(&[300, 1100, 10], 64, 1));
     let n = backprop::parallel::install(|| steps(&[300, 1100, 10], 64, 20));
     assert_eq!(n, 0);
+    // Products below 2²⁰ multiply-adds (here 64·10·1100 and 64·1100·10, not
+    // 64·1100·300) switched to one BLAS thread around each call.
+    backprop::parallel::set_min_parallel_gemm(1 << 20);
+    let n = backprop::parallel::install(|| steps(&[300, 1100, 10], 64, 20));
+    assert_eq!(n, 0);
+    backprop::parallel::set_min_parallel_gemm(0);
 }
 
 /// Runs without libtest (`harness = false` in Cargo.toml): the harness's own
