@@ -1,71 +1,127 @@
-//! With the default `openblas` feature: checks, before anything links, that the
-//! system OpenBLAS is installed (stopping with the one command that fixes it),
-//! then compiles the small C wrapper around the BLAS calls (`src/blas_ftz.c`).
+//! With a BLAS feature (`openblas`, the default, or `blis`): checks, before
+//! anything links, that the system library is installed (stopping with the
+//! one command that fixes it), then compiles the small C wrapper around the
+//! BLAS calls (`src/blas_ftz.c`). BLIS is linked from here; OpenBLAS through
+//! `blas-src`/`openblas-src`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-env-changed=OPENBLAS_LIB_DIR");
-    if std::env::var_os("CARGO_FEATURE_OPENBLAS").is_none() {
-        return;
+    println!("cargo:rerun-if-env-changed=BLIS_LIB_DIR");
+    let openblas = std::env::var_os("CARGO_FEATURE_OPENBLAS").is_some();
+    let blis = std::env::var_os("CARGO_FEATURE_BLIS").is_some();
+    match (openblas, blis) {
+        // Both: src/lib.rs stops the build with a `compile_error!` that says
+        // which flags to use; nothing to link until then.
+        (true, true) | (false, false) => {}
+        (true, false) => {
+            if find_lib("OPENBLAS_LIB_DIR", "openblas", OPENBLAS_DIRS).is_none() {
+                panic!(
+                    "\n\nbackprop: the system OpenBLAS was not found.\n\
+                     Install it with:    apt-get install libopenblas-dev\n\
+                     (or point OPENBLAS_LIB_DIR at the directory holding libopenblas.so,\n\
+                     or build with `--no-default-features` for the slower pure-Rust GEMM).\n\n"
+                );
+            }
+            compile_blas_wrapper(false);
+        }
+        (false, true) => {
+            let Some(dir) = find_lib("BLIS_LIB_DIR", "blis", BLIS_DIRS) else {
+                panic!(
+                    "\n\nbackprop: the system BLIS was not found (feature `blis`).\n\
+                     Install it with:    apt-get install libblis-dev\n\
+                     (or point BLIS_LIB_DIR at the directory holding libblis.so,\n\
+                     or build with the default `openblas` feature).\n\n"
+                );
+            };
+            compile_blas_wrapper(true);
+            if let Some(dir) = dir {
+                println!("cargo:rustc-link-search=native={}", dir.display());
+            }
+            // After the wrapper, which calls into it.
+            println!("cargo:rustc-link-lib=dylib=blis");
+        }
     }
-    if !openblas_found() {
-        panic!(
-            "\n\nbackprop: the system OpenBLAS was not found.\n\
-         Install it with:    apt-get install libopenblas-dev\n\
-         (or point OPENBLAS_LIB_DIR at the directory holding libopenblas.so,\n\
-         or build with `--no-default-features` for the slower pure-Rust GEMM).\n\n"
-        );
-    }
-    compile_blas_wrapper();
 }
 
 /// The BLAS entry points, wrapped so that flush-to-zero is switched on around
 /// each call only (see src/denormal.rs).
-#[cfg(feature = "openblas")]
-fn compile_blas_wrapper() {
+#[cfg(any(feature = "openblas", feature = "blis"))]
+fn compile_blas_wrapper(blis: bool) {
     println!("cargo:rerun-if-changed=src/blas_ftz.c");
-    cc::Build::new()
-        .file("src/blas_ftz.c")
-        .warnings(true)
-        .compile("backprop_blas_ftz");
+    let mut build = cc::Build::new();
+    build.file("src/blas_ftz.c").warnings(true);
+    if blis {
+        build.define("BACKPROP_BLIS", None);
+    }
+    build.compile("backprop_blas_ftz");
 }
 
-#[cfg(not(feature = "openblas"))]
-fn compile_blas_wrapper() {}
+#[cfg(not(any(feature = "openblas", feature = "blis")))]
+fn compile_blas_wrapper(_blis: bool) {}
 
-fn openblas_found() -> bool {
-    if let Some(dir) = std::env::var_os("OPENBLAS_LIB_DIR") {
-        return has_lib(Path::new(&dir));
+const OPENBLAS_DIRS: &[&str] = &[
+    "/usr/lib",
+    "/usr/lib64",
+    "/usr/local/lib",
+    "/opt/homebrew/opt/openblas/lib",
+    "/usr/local/opt/openblas/lib",
+];
+
+const BLIS_DIRS: &[&str] = &[
+    "/usr/lib",
+    "/usr/lib64",
+    "/usr/local/lib",
+    "/opt/homebrew/opt/blis/lib",
+    "/usr/local/opt/blis/lib",
+];
+
+/// Looks for `lib<name>` in the directory named by `env_var`, else where
+/// pkg-config says, else in the multiarch and the usual directories.
+///
+/// `None`: not found. `Some(None)`: found where the linker looks anyway.
+/// `Some(Some(dir))`: found in `dir`, which the linker must be told about.
+fn find_lib(env_var: &str, name: &str, dirs: &[&str]) -> Option<Option<PathBuf>> {
+    if let Some(dir) = std::env::var_os(env_var) {
+        let dir = PathBuf::from(dir);
+        return has_lib(&dir, name).then_some(Some(dir));
     }
-    let pkg_config = Command::new("pkg-config")
-        .args(["--exists", "openblas"])
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if pkg_config {
-        return true;
+    if let Some(search) = pkg_config_dirs(name) {
+        return Some(search.into_iter().find(|d| has_lib(d, name)));
     }
     let multiarch = format!(
         "/usr/lib/{}-linux-gnu",
         std::env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default()
     );
-    [
-        multiarch.as_str(),
-        "/usr/lib",
-        "/usr/lib64",
-        "/usr/local/lib",
-        "/opt/homebrew/opt/openblas/lib",
-        "/usr/local/opt/openblas/lib",
-    ]
-    .iter()
-    .any(|dir| has_lib(Path::new(dir)))
+    let found = std::iter::once(multiarch.as_str())
+        .chain(dirs.iter().copied())
+        .find(|dir| has_lib(Path::new(dir), name))?;
+    let default_path = found == multiarch || found == "/usr/lib" || found == "/usr/lib64";
+    Some((!default_path).then(|| PathBuf::from(found)))
 }
 
-fn has_lib(dir: &Path) -> bool {
-    ["libopenblas.so", "libopenblas.a", "libopenblas.dylib"]
+/// The `-L` directories of a pkg-config package, or `None` if pkg-config
+/// does not know it.
+fn pkg_config_dirs(name: &str) -> Option<Vec<PathBuf>> {
+    let out = Command::new("pkg-config")
+        .args(["--libs-only-L", name])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())?;
+    Some(
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .filter_map(|flag| flag.strip_prefix("-L"))
+            .map(PathBuf::from)
+            .collect(),
+    )
+}
+
+fn has_lib(dir: &Path, name: &str) -> bool {
+    ["so", "a", "dylib"]
         .iter()
-        .any(|name| dir.join(name).exists())
+        .any(|ext| dir.join(format!("lib{name}.{ext}")).exists())
 }

@@ -13,10 +13,26 @@
 //!
 //! - **every BLAS call** runs with the processor's flush-to-zero and
 //!   denormals-are-zero modes switched on (x86-64: MXCSR FTZ and DAZ;
-//!   aarch64: FPCR.FZ) and restored right after, on the calling thread; the
-//!   system OpenBLAS hands the caller's mode to its worker threads with each
-//!   job (Debian's pthread build does, which a test checks), so the BLAS
-//!   threads flush too;
+//!   aarch64: FPCR.FZ) and restored right after, on the calling thread. The
+//!   BLAS's own threads flush too (`tests/denormal.rs` checks it for the
+//!   backend built), each library in its own way, because a thread keeps the
+//!   mode it was created in:
+//!   - OpenBLAS keeps its worker threads for the life of the process, so
+//!     they are started again from inside the mode whenever the setting
+//!     changes (Debian's pthread build; an OpenMP build of OpenBLAS cannot
+//!     be restarted, and there only the calling thread flushes);
+//!   - BLIS built with pthreads (`libblis-pthread-dev`) creates its threads
+//!     inside each call, from the calling thread: they inherit the call's
+//!     mode;
+//!   - BLIS built with OpenMP (`libblis-openmp-dev`, what `libblis-dev`
+//!     installs on Debian) reuses one team of threads per calling thread,
+//!     each keeping the mode it was created with: measured, a team created
+//!     by a flushing call went on flushing after flushing was switched off,
+//!     and the other way round. So before a call whose mode (or thread
+//!     count) differs from the last one on that calling thread, the team is
+//!     brought into the call's mode by one OpenMP parallel region of the
+//!     library's own; BLIS's calls from that thread then run on those same
+//!     threads;
 //! - **the library's own passes produce no subnormal values** where they
 //!   arise: softmax and logistic outputs, the output delta δᴸ, and the
 //!   optimizers' running averages are set to zero when their magnitude is
@@ -32,7 +48,7 @@
 //! below 1.2·10⁻³⁸ (f32) or 2.2·10⁻³⁰⁸ (f64) becomes 0.
 //!
 //! Architectures without such a mode (neither x86-64 nor aarch64), and builds
-//! without the `openblas` feature, keep the explicit flushing of the
+//! without a BLAS feature (`openblas` or `blis`), keep the explicit flushing of the
 //! library's own passes; subnormals that arise inside a GEMM there are
 //! computed as IEEE 754 says, at whatever speed the processor has for them.
 //! [`set_flush_denormal`] returns whether the processor mode is available.
@@ -54,12 +70,14 @@ static FLUSH: AtomicBool = AtomicBool::new(true);
 /// process, as PyTorch's `torch.set_flush_denormal` does.
 ///
 /// Returns whether the processor's flush-to-zero mode is available for the
-/// BLAS calls (x86-64 or aarch64 with the `openblas` feature); the library's
-/// own passes flush either way while the setting is on.
+/// BLAS calls (x86-64 or aarch64 with the `openblas` or `blis` feature); the
+/// library's own passes flush either way while the setting is on.
 ///
 /// ```
 /// let hardware = backprop::denormal::set_flush_denormal(true);
-/// assert_eq!(hardware, cfg!(all(feature = "openblas", any(target_arch = "x86_64", target_arch = "aarch64"))));
+/// let blas = cfg!(any(feature = "openblas", feature = "blis"));
+/// let arch = cfg!(any(target_arch = "x86_64", target_arch = "aarch64"));
+/// assert_eq!(hardware, blas && arch);
 /// ```
 pub fn set_flush_denormal(on: bool) -> bool {
     FLUSH.store(on, Ordering::Relaxed);
@@ -73,7 +91,7 @@ pub fn flush_denormal() -> bool {
 
 fn hardware_mode() -> bool {
     cfg!(all(
-        feature = "openblas",
+        any(feature = "openblas", feature = "blis"),
         any(target_arch = "x86_64", target_arch = "aarch64")
     ))
 }

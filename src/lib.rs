@@ -1,7 +1,8 @@
 //! # backprop
 //!
 //! Multilayer perceptrons trained by backpropagation in matrix form, with every
-//! matrix product of the forward and backward passes handed to OpenBLAS.
+//! matrix product of the forward and backward passes handed to the system BLAS
+//! (OpenBLAS, or BLIS with the `blis` feature).
 //!
 //! The mathematics follows the lecture notes "Redes Neurais II" (D. Silva,
 //! UFSC): Z⁽ˡ⁾ = W⁽ˡ⁾A⁽ˡ⁻¹⁾ + b⁽ˡ⁾, A⁽ˡ⁾ = g(Z⁽ˡ⁾); Δᴸ = Aᴸ − Yᵀ,
@@ -35,12 +36,20 @@
 //! ## BLAS backend
 //! The default `openblas` feature links the system OpenBLAS (Debian:
 //! `apt-get install libopenblas-dev`); `build.rs` stops with that command when
-//! it is missing. Built with `--no-default-features`, every product runs
-//! ndarray's pure-Rust GEMM instead (whose packing buffers are allocated on
-//! every call: the zero-allocation guarantee is the OpenBLAS backend's).
+//! it is missing. The `blis` feature links the system BLIS instead
+//! (`apt-get install libblis-dev`; build with `--no-default-features
+//! --features blis`, the two exclude each other). Built with neither, every
+//! product runs ndarray's pure-Rust GEMM (whose packing buffers are allocated
+//! on every call: the zero-allocation guarantee is the BLAS backends').
 //! Thread counts: see [`parallel`].
 
 #![warn(missing_docs)]
+
+#[cfg(all(feature = "openblas", feature = "blis"))]
+compile_error!(
+    "features `openblas` and `blis` are mutually exclusive: for BLIS, build with \
+     `--no-default-features --features blis` (add `cli` for the binary)"
+);
 
 #[cfg(feature = "openblas")]
 extern crate blas_src;

@@ -1,14 +1,20 @@
 //! The only file that multiplies matrices.
 //!
 //! With the default `openblas` feature every product is one call to the system
-//! OpenBLAS (`cblas_sgemm`/`cblas_dgemm`, `cblas_sgemv`/`cblas_dgemv`), made
-//! through a few lines of C (`src/blas_ftz.c`) that switch flush-to-zero on
-//! around the call while [`denormal::flush_denormal`](crate::denormal) is on.
+//! OpenBLAS (`cblas_sgemm`/`cblas_dgemm`, `cblas_sgemv`/`cblas_dgemv`); with
+//! the `blis` feature, one call to the system BLIS (its typed API,
+//! `bli_sgemm`/`bli_dgemm`, `bli_sgemv`/`bli_dgemv`, with the same operands).
+//! Either is made through a few lines of C (`src/blas_ftz.c`) that switch
+//! flush-to-zero on around the call while
+//! [`denormal::flush_denormal`](crate::denormal) is on.
 //! Operands are ndarray views: a transpose is passed as a view (`w.t()`) and
 //! becomes BLAS's `Trans` flag with the original leading dimension, so no
 //! transposed copy is ever made. α and β scale and accumulate inside the call.
+//! A product smaller than
+//! [`parallel::min_parallel_gemm`](crate::parallel::min_parallel_gemm) runs
+//! on one BLAS thread (off by default).
 //!
-//! Without the feature the same functions run ndarray's pure-Rust GEMM
+//! Without a BLAS feature the same functions run ndarray's pure-Rust GEMM
 //! (`matrixmultiply`).
 
 use ndarray::{ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2};
@@ -48,8 +54,10 @@ pub(crate) fn gemm<S: Scalar>(
         c.mapv_inplace(|v| v * beta);
         return;
     }
-    #[cfg(feature = "openblas")]
+    #[cfg(any(feature = "openblas", feature = "blis"))]
     if let (Some(oa), Some(ob), Some(ldc)) = (operand(&a), operand(&b), row_major_ld(&c)) {
+        let _threads =
+            crate::parallel::GemmThreads::for_work(m.saturating_mul(n).saturating_mul(k));
         // SAFETY: `operand`/`row_major_ld` checked that each pointer addresses a
         // matrix of the stated shape with the stated leading dimension inside
         // the view's allocation; `c` is uniquely borrowed.
@@ -95,8 +103,9 @@ pub(crate) fn gemv<S: Scalar>(
         y.mapv_inplace(|v| v * beta);
         return;
     }
-    #[cfg(feature = "openblas")]
+    #[cfg(any(feature = "openblas", feature = "blis"))]
     if let (Some(oa), Some(xs), Some(ys)) = (operand(&a), x.as_slice(), y.as_slice_mut()) {
+        let _threads = crate::parallel::GemmThreads::for_work(m.saturating_mul(n));
         // cblas_?gemv takes the shape of the stored matrix, before op().
         let (rows, cols) = if oa.trans { (n, m) } else { (m, n) };
         // SAFETY: as in `gemm`; `xs` and `ys` are contiguous with unit stride.
@@ -118,7 +127,7 @@ pub(crate) fn gemv<S: Scalar>(
     ndarray::linalg::general_mat_vec_mul(alpha, &a, &x, beta, &mut y);
 }
 
-#[cfg(feature = "openblas")]
+#[cfg(any(feature = "openblas", feature = "blis"))]
 struct Operand {
     trans: bool,
     ld: usize,
@@ -126,7 +135,7 @@ struct Operand {
 
 /// How BLAS (row-major) sees a view: untransposed if its rows are contiguous,
 /// transposed if its columns are; `None` for other strides.
-#[cfg(feature = "openblas")]
+#[cfg(any(feature = "openblas", feature = "blis"))]
 fn operand<S>(a: &ArrayView2<'_, S>) -> Option<Operand> {
     let (rows, cols) = a.dim();
     let (s0, s1) = (a.strides()[0], a.strides()[1]);
@@ -145,7 +154,7 @@ fn operand<S>(a: &ArrayView2<'_, S>) -> Option<Operand> {
     }
 }
 
-#[cfg(feature = "openblas")]
+#[cfg(any(feature = "openblas", feature = "blis"))]
 fn row_major_ld<S>(c: &ArrayViewMut2<'_, S>) -> Option<usize> {
     let (rows, cols) = c.dim();
     let (s0, s1) = (c.strides()[0], c.strides()[1]);
@@ -218,7 +227,7 @@ mod kernels {
                     c: *mut Self,
                     ldc: usize,
                 ) {
-                    #[cfg(feature = "openblas")]
+                    #[cfg(any(feature = "openblas", feature = "blis"))]
                     // SAFETY: forwarded from the caller's contract.
                     unsafe {
                         ffi::$gemm(
@@ -239,8 +248,8 @@ mod kernels {
                             blas_int(ldc),
                         )
                     }
-                    #[cfg(not(feature = "openblas"))]
-                    unreachable!("BLAS kernels are only called with the openblas feature");
+                    #[cfg(not(any(feature = "openblas", feature = "blis")))]
+                    unreachable!("BLAS kernels are only called with a BLAS feature");
                 }
 
                 #[allow(unused_variables)]
@@ -255,7 +264,7 @@ mod kernels {
                     beta: Self,
                     y: *mut Self,
                 ) {
-                    #[cfg(feature = "openblas")]
+                    #[cfg(any(feature = "openblas", feature = "blis"))]
                     // SAFETY: forwarded from the caller's contract.
                     unsafe {
                         ffi::$gemv(
@@ -272,8 +281,8 @@ mod kernels {
                             y,
                         )
                     }
-                    #[cfg(not(feature = "openblas"))]
-                    unreachable!("BLAS kernels are only called with the openblas feature");
+                    #[cfg(not(any(feature = "openblas", feature = "blis")))]
+                    unreachable!("BLAS kernels are only called with a BLAS feature");
                 }
             }
         };
@@ -285,7 +294,7 @@ mod kernels {
     /// The wrappers in `src/blas_ftz.c`: the `cblas_?gemm`/`cblas_?gemv`
     /// arguments (unit vector strides for gemv) after a `flush` flag that
     /// switches flush-to-zero on for the duration of the call.
-    #[cfg(feature = "openblas")]
+    #[cfg(any(feature = "openblas", feature = "blis"))]
     mod ffi {
         use std::ffi::c_int;
 
@@ -329,10 +338,10 @@ mod kernels {
         declare!(f64, backprop_dgemm, backprop_dgemv);
     }
 
-    #[cfg(feature = "openblas")]
+    #[cfg(any(feature = "openblas", feature = "blis"))]
     const ROW_MAJOR: std::ffi::c_int = cblas_sys::CBLAS_LAYOUT::CblasRowMajor as std::ffi::c_int;
 
-    #[cfg(feature = "openblas")]
+    #[cfg(any(feature = "openblas", feature = "blis"))]
     fn trans(t: bool) -> std::ffi::c_int {
         let t = if t {
             cblas_sys::CBLAS_TRANSPOSE::CblasTrans
@@ -342,17 +351,34 @@ mod kernels {
         t as std::ffi::c_int
     }
 
-    /// The flushing flag for one BLAS call, after bringing OpenBLAS's
+    /// The flushing flag for one BLAS call, after bringing the BLAS's
     /// worker threads into the same mode.
-    #[cfg(feature = "openblas")]
+    #[cfg(any(feature = "openblas", feature = "blis"))]
     fn flush() -> std::ffi::c_int {
+        #[cfg(feature = "blis")]
+        check_blis();
         crate::parallel::sync_blas_workers();
         std::ffi::c_int::from(crate::denormal::flush_denormal())
     }
 
+    /// Stops at the first BLIS call if the BLIS linked uses other integer
+    /// types than `src/blas_ftz.c` declares (a broken installation).
+    #[cfg(feature = "blis")]
+    fn check_blis() {
+        static CHECK: std::sync::Once = std::sync::Once::new();
+        CHECK.call_once(|| {
+            unsafe extern "C" {
+                fn backprop_blas_check() -> std::ffi::c_int;
+            }
+            // SAFETY: a getter of BLIS's configuration, no arguments.
+            let ok = unsafe { backprop_blas_check() } == 1;
+            assert!(ok, "the BLIS linked is not built with 64-bit dim_t/inc_t");
+        });
+    }
+
     /// BLAS takes 32-bit dimensions; a layer of 2³¹ units is a broken
     /// invariant, not user input.
-    #[cfg(feature = "openblas")]
+    #[cfg(any(feature = "openblas", feature = "blis"))]
     fn blas_int(v: usize) -> i32 {
         i32::try_from(v).expect("matrix dimension exceeds BLAS's 32-bit range")
     }
@@ -361,7 +387,7 @@ mod kernels {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::{Array2, array};
+    use ndarray::{Array1, Array2, array};
 
     fn naive(a: &ArrayView2<'_, f64>, b: &ArrayView2<'_, f64>) -> Array2<f64> {
         let (m, k) = a.dim();
@@ -388,6 +414,26 @@ mod tests {
             let err = (&c - &want).iter().fold(0.0f64, |m, v| m.max(v.abs()));
             assert!(err < 1e-12, "{c:?} vs {want:?}");
         }
+    }
+
+    #[test]
+    fn beta_zero_overwrites_whatever_c_held() {
+        // Workspace buffers are reused between steps: with β = 0 the old
+        // contents must not be read, NaN included (the BLAS convention).
+        let a = Array2::from_shape_fn((7, 5), |(i, j)| (i + 2 * j) as f64 * 0.1);
+        let b = Array2::from_shape_fn((5, 6), |(i, j)| (3 * i) as f64 - j as f64);
+        let want = naive(&a.view(), &b.view());
+        let mut c = Array2::from_elem((7, 6), f64::NAN);
+        gemm(1.0, a.view(), b.view(), 0.0, c.view_mut());
+        let err = (&c - &want).iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        assert!(err < 1e-12, "{c:?} vs {want:?}");
+        let x = b.column(0).to_owned();
+        let mut y = Array1::from_elem(7, f64::NAN);
+        gemv(1.0, a.view(), x.view(), 0.0, y.view_mut());
+        let err = (&y - &want.column(0))
+            .iter()
+            .fold(0.0f64, |m, v| m.max(v.abs()));
+        assert!(err < 1e-12, "{y:?} vs {want:?}");
     }
 
     #[test]

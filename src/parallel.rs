@@ -1,8 +1,9 @@
-//! The only file that knows about threads: the OpenBLAS pool that runs the
-//! GEMMs and the rayon pool that runs large elementwise passes.
+//! The only file that knows about threads: the BLAS threads that run the
+//! GEMMs (OpenBLAS's pool, or BLIS's with the `blis` feature) and the rayon
+//! pool that runs large elementwise passes.
 //!
 //! # Choosing thread counts
-//! [`set_num_threads`] sets both pools at once. OpenBLAS parallelises inside
+//! [`set_num_threads`] sets both pools at once. The BLAS parallelises inside
 //! each GEMM; rayon splits elementwise passes (bias + activation, `⊙ g′`,
 //! parameter updates) whose arrays hold at least [`PAR_MIN_ELEMS`] elements,
 //! and runs smaller ones on the calling thread. The two never run at the same
@@ -16,10 +17,16 @@
 //! - a caller that already owns a rayon pool: `set_num_threads(1)` and run
 //!   inside the caller's pool.
 //!
-//! Without a call, OpenBLAS follows `OPENBLAS_NUM_THREADS` (else all cores)
-//! and elementwise passes follow `BACKPROP_NUM_THREADS` (else 1: on small
+//! Small products can be slower on several BLAS threads than on one (the
+//! others must be woken and waited for): [`set_min_parallel_gemm`] runs
+//! products below a size on one thread (off by default).
+//!
+//! Without a call, OpenBLAS follows `OPENBLAS_NUM_THREADS` (else all cores),
+//! BLIS follows `BLIS_NUM_THREADS` or `OMP_NUM_THREADS` (else 1), and
+//! elementwise passes follow `BACKPROP_NUM_THREADS` (else 1: on small
 //! machines the spinning OpenBLAS workers make a second elementwise pool a
-//! loss, see `BENCHMARKS.md`).
+//! loss, see `BENCHMARKS.md`). The OpenMP build of BLIS (Debian's default)
+//! keeps its threads waiting actively after a call too (`OMP_WAIT_POLICY`).
 
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -44,11 +51,15 @@ pub const PAR_MIN_ELEMS: usize = 1 << 20;
 
 static POOL: RwLock<Option<Arc<rayon::ThreadPool>>> = RwLock::new(None);
 
-#[cfg(feature = "openblas")]
+// `src/blas_ftz.c`, for the BLAS linked (OpenBLAS or BLIS).
+#[cfg(any(feature = "openblas", feature = "blis"))]
 unsafe extern "C" {
-    fn openblas_get_num_threads() -> std::ffi::c_int;
-    /// `src/blas_ftz.c`: sets the thread count (`threads` > 0) and starts
-    /// OpenBLAS's workers again with flushing on or off.
+    /// The thread count of the following calls.
+    fn backprop_blas_get_threads() -> std::ffi::c_int;
+    /// Sets the thread count of the following calls, workers left running.
+    fn backprop_blas_set_threads(threads: std::ffi::c_int);
+    /// Sets the thread count (`threads` > 0) and starts OpenBLAS's workers
+    /// again with flushing on or off (BLIS: sets the count only).
     fn backprop_blas_restart_workers(
         flush: std::ffi::c_int,
         threads: std::ffi::c_int,
@@ -79,15 +90,18 @@ pub fn set_num_threads(n: usize) -> Result<()> {
     set_elementwise_threads(n)
 }
 
-/// Sets the number of threads OpenBLAS uses inside each GEMM (no-op without
-/// the `openblas` feature). Its worker threads are started again in the
+/// Sets the number of threads the BLAS uses inside each GEMM (no-op without
+/// a BLAS feature). OpenBLAS's worker threads are started again in the
 /// current [`denormal`](crate::denormal) mode; call it while no other thread
-/// is inside a BLAS call.
+/// is inside a BLAS call. Process-wide for both libraries.
 pub fn set_blas_threads(n: usize) {
-    restart_blas_workers(n.clamp(1, i32::MAX as usize));
+    let n = n.clamp(1, i32::MAX as usize);
+    restart_blas_workers(n);
+    BLAS_THREADS.store(n, Ordering::Relaxed);
 }
 
-/// How OpenBLAS's worker threads were last started.
+/// How OpenBLAS's worker threads were last started (BLIS's threads follow
+/// the calling thread's mode by themselves: see `src/blas_ftz.c`).
 const WORKERS_AS_LOADED: u8 = 0;
 const WORKERS_FLUSHING: u8 = 1;
 const WORKERS_IEEE: u8 = 2;
@@ -100,7 +114,7 @@ static WORKER_RESTART: Mutex<()> = Mutex::new(());
 /// change means starting them again (once; afterwards this is two atomic
 /// loads).
 #[inline]
-#[cfg(feature = "openblas")]
+#[cfg(any(feature = "openblas", feature = "blis"))]
 pub(crate) fn sync_blas_workers() {
     let want = if crate::denormal::flush_denormal() {
         WORKERS_FLUSHING
@@ -118,14 +132,14 @@ pub(crate) fn sync_blas_workers() {
 fn restart_blas_workers(threads: usize) {
     let _one_at_a_time = WORKER_RESTART.lock().unwrap_or_else(|e| e.into_inner());
     let flush = crate::denormal::flush_denormal();
-    #[cfg(feature = "openblas")]
+    #[cfg(any(feature = "openblas", feature = "blis"))]
     // SAFETY: the C side sets the thread count and restarts the pool with
     // the floating-point mode switched only inside the call; the lock keeps
     // two restarts apart, and callers run it outside any BLAS call.
     unsafe {
         backprop_blas_restart_workers(std::ffi::c_int::from(flush), threads as std::ffi::c_int);
     }
-    #[cfg(not(feature = "openblas"))]
+    #[cfg(not(any(feature = "openblas", feature = "blis")))]
     let _ = threads;
     let mode = if flush {
         WORKERS_FLUSHING
@@ -135,13 +149,107 @@ fn restart_blas_workers(threads: usize) {
     WORKER_MODE.store(mode, Ordering::Release);
 }
 
-/// Threads OpenBLAS uses inside each GEMM (1 without the `openblas` feature).
+/// Threads the BLAS uses inside each GEMM (1 without a BLAS feature), as
+/// the BLAS reports it: while another thread runs a product below
+/// [`min_parallel_gemm`], that is 1.
 pub fn blas_threads() -> usize {
-    #[cfg(feature = "openblas")]
-    // SAFETY: plain getter of OpenBLAS's global thread count.
-    return unsafe { openblas_get_num_threads() }.max(1) as usize;
-    #[cfg(not(feature = "openblas"))]
+    #[cfg(any(feature = "openblas", feature = "blis"))]
+    // SAFETY: plain getter of the BLAS's global thread count.
+    return unsafe { backprop_blas_get_threads() }.max(1) as usize;
+    #[cfg(not(any(feature = "openblas", feature = "blis")))]
     1
+}
+
+/// The BLAS thread count set through [`set_blas_threads`]; 0 until then.
+static BLAS_THREADS: AtomicUsize = AtomicUsize::new(0);
+
+/// The BLAS thread count products at or above [`min_parallel_gemm`] run on.
+fn configured_blas_threads() -> usize {
+    match BLAS_THREADS.load(Ordering::Relaxed) {
+        0 => {
+            let n = blas_threads();
+            // Only if still unset: a concurrent `set_blas_threads` wins.
+            let _ = BLAS_THREADS.compare_exchange(0, n, Ordering::Relaxed, Ordering::Relaxed);
+            BLAS_THREADS.load(Ordering::Relaxed)
+        }
+        n => n,
+    }
+}
+
+static MIN_PARALLEL_GEMM: AtomicUsize = AtomicUsize::new(0);
+
+/// Sets the smallest product, in multiply-adds (m·n·k for C = A·B with A
+/// m×k; m·n for a matrix-vector product), that runs on all
+/// [`blas_threads`]; smaller products run on one BLAS thread, saving the
+/// wake-up and synchronisation of the others, which for small layers can
+/// cost more than the threads gain. Default 0: every product runs on the
+/// configured count, under the BLAS's own rules (OpenBLAS 0.3.21 runs
+/// m·n·k ≤ 262 144 on one thread by itself). `benches/gemm.rs` times each
+/// layer shape at 1 and 2 threads, from which the crossover can be read.
+///
+/// The switch is made around each call by setting the BLAS's thread count
+/// (with the workers already running, a store to one process-wide variable
+/// in OpenBLAS 0.3.21; a setting under a mutex in BLIS 0.9), and set back to
+/// the configured count right after. The count is process-wide: when several
+/// threads call into the BLAS at once (several networks trained side by
+/// side), a large product may run on one thread while a small one on
+/// another thread is in progress, and the other way round. Results do not
+/// depend on it; running several networks at once is best done with
+/// `set_num_threads(1)`, where this setting has no effect.
+///
+/// ```
+/// use backprop::parallel;
+/// parallel::set_min_parallel_gemm(1 << 20);
+/// assert_eq!(parallel::min_parallel_gemm(), 1 << 20);
+/// parallel::set_min_parallel_gemm(0);
+/// ```
+pub fn set_min_parallel_gemm(work: usize) {
+    if work > 0 {
+        // Learn the configured count now, while no product has lowered it.
+        configured_blas_threads();
+    }
+    MIN_PARALLEL_GEMM.store(work, Ordering::Relaxed);
+}
+
+/// The current threshold set by [`set_min_parallel_gemm`].
+pub fn min_parallel_gemm() -> usize {
+    MIN_PARALLEL_GEMM.load(Ordering::Relaxed)
+}
+
+/// Held around one BLAS call: the BLAS runs on one thread while it lives if
+/// the call's `work` is below [`min_parallel_gemm`], and goes back to the
+/// configured count when it drops.
+#[cfg(any(feature = "openblas", feature = "blis"))]
+pub(crate) struct GemmThreads {
+    lowered: bool,
+}
+
+#[cfg(any(feature = "openblas", feature = "blis"))]
+impl GemmThreads {
+    /// One relaxed load when the threshold is off (0).
+    #[inline]
+    pub(crate) fn for_work(work: usize) -> Self {
+        let lowered = work < min_parallel_gemm() && configured_blas_threads() > 1;
+        if lowered {
+            // SAFETY: a setter of the BLAS's thread count; with the workers
+            // running it starts or stops nothing.
+            unsafe { backprop_blas_set_threads(1) };
+        }
+        GemmThreads { lowered }
+    }
+}
+
+#[cfg(any(feature = "openblas", feature = "blis"))]
+impl Drop for GemmThreads {
+    fn drop(&mut self) {
+        if self.lowered {
+            // The count configured now, in case it changed meanwhile.
+            let n = configured_blas_threads().min(i32::MAX as usize) as std::ffi::c_int;
+            // SAFETY: as in `for_work`; never more threads than configured,
+            // whose workers exist.
+            unsafe { backprop_blas_set_threads(n) };
+        }
+    }
 }
 
 /// Sets the number of threads for elementwise passes (1 = always sequential).

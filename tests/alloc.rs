@@ -65,16 +65,22 @@ fn steps_allocate_nothing_after_warm_up() {
     backprop::parallel::install(|| steps(&[300, 1100, 10], 64, 1));
     let n = backprop::parallel::install(|| steps(&[300, 1100, 10], 64, 20));
     assert_eq!(n, 0);
+    // Products below 2²⁰ multiply-adds (here 64·10·1100 and 64·1100·10, not
+    // 64·1100·300) switched to one BLAS thread around each call.
+    backprop::parallel::set_min_parallel_gemm(1 << 20);
+    let n = backprop::parallel::install(|| steps(&[300, 1100, 10], 64, 20));
+    assert_eq!(n, 0);
+    backprop::parallel::set_min_parallel_gemm(0);
 }
 
 /// Runs without libtest (`harness = false` in Cargo.toml): the harness's own
 /// threads would allocate while the global counter is on.
 fn main() {
-    if cfg!(not(feature = "openblas")) {
+    if cfg!(not(any(feature = "openblas", feature = "blis"))) {
         // matrixmultiply, the pure-Rust fallback GEMM, allocates its packing
-        // buffers on every call; the guarantee is the OpenBLAS backend's.
+        // buffers on every call; the guarantee is the BLAS backends'.
         println!(
-            "test steps_allocate_nothing_after_warm_up ... skipped: built without the `openblas` feature"
+            "test steps_allocate_nothing_after_warm_up ... skipped: built without a BLAS feature"
         );
         println!("test result: ok. 0 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out");
         return;

@@ -26,9 +26,26 @@ fn subnormals(values: &[f32]) -> usize {
 fn gemm_products_are_flushed_on_every_blas_thread() -> backprop::Result<()> {
     let _lock = SWITCH.lock().unwrap_or_else(|e| e.into_inner());
     // Two BLAS threads, and a GEMM large enough (512³) to be split between
-    // them: every output is Σ 512 × 1e-20·1e-21 ≈ 5.1e-39, below f32's
-    // smallest normal (1.18e-38).
+    // them.
     parallel::set_num_threads(2)?;
+    // BLAS threads first used without flushing must start flushing, and
+    // ones first used while flushing must stop. A fresh calling thread gets
+    // the second order whatever this thread did before: BLIS's OpenMP build
+    // keeps one team of threads per calling thread, created on its first
+    // call, in that call's mode (OpenBLAS's pool and BLIS's pthreads are
+    // shared or made per call: the same expectation holds for every backend).
+    products_follow_the_switch(false)?;
+    std::thread::spawn(|| products_follow_the_switch(true))
+        .join()
+        .expect("the check on a fresh thread panicked")?;
+    parallel::set_num_threads(1)
+}
+
+/// Products computed with flushing first `first`, then the other way, then
+/// back: each time every output follows the setting.
+fn products_follow_the_switch(first: bool) -> backprop::Result<()> {
+    // Every output is Σ 512 × 1e-20·1e-21 ≈ 5.1e-39, below f32's smallest
+    // normal (1.18e-38).
     let n = 512;
     let mut net = Network::<f32>::builder(n)
         .output(n, Loss::SquaredError)
@@ -37,28 +54,30 @@ fn gemm_products_are_flushed_on_every_blas_thread() -> backprop::Result<()> {
     net.weights_mut(0).fill(1e-20);
     net.biases_mut(0).fill(0.0);
     let x = Array2::from_elem((n, n), 1e-21f32);
-
-    denormal::set_flush_denormal(false);
-    let exact = net.predict(x.view())?;
-    assert_eq!(subnormals(exact.as_slice().unwrap()), n * n);
-
-    denormal::set_flush_denormal(true);
-    let flushed = net.predict(x.view())?;
-    assert!(
-        flushed.iter().all(|&v| v == 0.0),
-        "a BLAS thread kept subnormals"
-    );
-
-    // Switched off again, every thread computes subnormals exactly.
-    denormal::set_flush_denormal(false);
-    let again = net.predict(x.view())?;
-    assert_eq!(again, exact);
+    let check = |flush: bool| -> backprop::Result<Array2<f32>> {
+        denormal::set_flush_denormal(flush);
+        let out = net.predict(x.view())?;
+        if flush {
+            assert!(
+                out.iter().all(|&v| v == 0.0),
+                "a BLAS thread kept subnormals"
+            );
+        } else {
+            // Exact gradual underflow on every thread.
+            assert_eq!(subnormals(out.as_slice().unwrap()), n * n);
+        }
+        Ok(out)
+    };
+    let before = check(first)?;
+    check(!first)?;
+    let again = check(first)?;
+    assert_eq!(again, before);
     denormal::set_flush_denormal(true);
 
     // The calling thread's own mode is back to IEEE 754 gradual underflow.
     let product = black_box(1e-20f32) * black_box(1e-21f32);
     assert!(product != 0.0 && product < f32::MIN_POSITIVE);
-    parallel::set_num_threads(1)
+    Ok(())
 }
 
 /// A softmax head as confident as a converged network's: the wrong classes'
