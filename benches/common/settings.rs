@@ -11,7 +11,10 @@ use criterion::{Criterion, SamplingMode};
 #[cfg(feature = "openblas")]
 pub const BACKEND: &str = "openblas";
 /// The GEMM backend named in group names.
-#[cfg(not(feature = "openblas"))]
+#[cfg(feature = "blis")]
+pub const BACKEND: &str = "blis";
+
+#[cfg(not(any(feature = "openblas", feature = "blis")))]
 pub const BACKEND: &str = "matrixmultiply";
 
 fn quick() -> bool {

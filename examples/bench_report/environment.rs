@@ -141,7 +141,11 @@ pub fn blas_description() -> (String, String) {
             core.to_string_lossy().trim().to_owned(),
         )
     }
-    #[cfg(not(feature = "openblas"))]
+    #[cfg(feature = "blis")]
+    {
+        ("BLIS (system library)".to_owned(), "n/a".to_owned())
+    }
+    #[cfg(not(any(feature = "openblas", feature = "blis")))]
     {
         (
             "matrixmultiply (pure Rust, no BLAS)".to_owned(),
