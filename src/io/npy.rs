@@ -319,6 +319,28 @@ impl Parser<'_> {
     }
 }
 
+/// Reads the header and every value of an NPY file, as `T`, checking that
+/// nothing follows them. With `expected = Some((n, what))` an array of
+/// other than n dimensions is an error saying `what` was expected.
+fn read_values<T: Scalar>(
+    path: &Path,
+    expected: Option<(usize, String)>,
+) -> Result<(Source, Header, Vec<T>)> {
+    let mut src = Source::open(path, FORMAT)?;
+    let h = read_header(&mut src)?;
+    if let Some((n, what)) = expected
+        && n != h.shape.len()
+    {
+        return Err(src.malformed(
+            FilePosition::Byte(8),
+            format!("expected {what}, the file holds shape {:?}", h.shape),
+        ));
+    }
+    let values = src.read_elements::<T>(h.elem, h.big_endian, h.count)?;
+    src.expect_end()?;
+    Ok((src, h, values))
+}
+
 /// Reads a `.npy` file into an array of `S` with `D` dimensions (use
 /// `IxDyn`, as in `ArrayD`, to accept any number). Any supported dtype
 /// (f4, f8, i1–i8, u1–u8, b1; either byte order) is converted to `S`;
@@ -341,21 +363,8 @@ impl Parser<'_> {
 /// whose size does not match the file, a number of dimensions other than
 /// `D`'s, truncated data or trailing bytes.
 pub fn read_npy<S: Scalar, D: Dimension>(path: impl AsRef<Path>) -> Result<Array<S, D>> {
-    let mut src = Source::open(path.as_ref(), FORMAT)?;
-    let h = read_header(&mut src)?;
-    if let Some(n) = D::NDIM
-        && n != h.shape.len()
-    {
-        return Err(src.malformed(
-            FilePosition::Byte(8),
-            format!(
-                "expected a {n}-dimensional array, the file holds shape {:?}",
-                h.shape
-            ),
-        ));
-    }
-    let data = src.read_elements::<S>(h.elem, h.big_endian, h.count)?;
-    src.expect_end()?;
+    let expected = D::NDIM.map(|n| (n, format!("a {n}-dimensional array")));
+    let (_, h, data) = read_values::<S>(path.as_ref(), expected)?;
     let a = if h.fortran {
         let f = ArrayD::from_shape_vec(IxDyn(&h.shape).f(), data).expect("count matches shape");
         f.as_standard_layout().into_owned()
@@ -381,19 +390,8 @@ pub fn read_npy<S: Scalar, D: Dimension>(path: impl AsRef<Path>) -> Result<Array
 /// array of more than one dimension or a value that is not a whole number
 /// ≥ 0.
 pub fn read_npy_labels(path: impl AsRef<Path>) -> Result<Vec<usize>> {
-    let mut src = Source::open(path.as_ref(), FORMAT)?;
-    let h = read_header(&mut src)?;
-    if h.shape.len() != 1 {
-        return Err(src.malformed(
-            FilePosition::Byte(8),
-            format!(
-                "expected a 1-D array of labels, the file holds shape {:?}",
-                h.shape
-            ),
-        ));
-    }
-    let values = src.read_elements::<f64>(h.elem, h.big_endian, h.count)?;
-    src.expect_end()?;
+    let expected = Some((1, "a 1-D array of labels".to_string()));
+    let (src, h, values) = read_values::<f64>(path.as_ref(), expected)?;
     to_labels(&src, values, h.data_start, h.elem.size() as u64)
 }
 
