@@ -315,10 +315,7 @@ pub fn run(a: &TrainArgs) -> Result<(), CliError> {
     let load_seconds = t0.elapsed().as_secs_f64();
 
     let (n_out, loss) = head(&train_data.y, a.loss)?;
-    let class_names = match &train_data.y {
-        Targets::Classes { names, .. } => Some(names.clone()),
-        _ => None,
-    };
+    let class_names = train_data.y.class_names().map(<[String]>::to_vec);
     let n_in = train_data.x.ncols();
     let m_all = train_data.x.nrows();
     let train_all = prepare(train_data, n_out, loss)?;
@@ -457,10 +454,7 @@ fn load(a: &TrainArgs) -> Result<(Data, Option<Data>, String), CliError> {
             let test = match &a.test {
                 None => None,
                 Some(tp) => {
-                    let names = match &train.y {
-                        Targets::Classes { names, .. } => Some(names.as_slice()),
-                        _ => None,
-                    };
+                    let names = train.y.class_names();
                     let spec = TargetSpec {
                         task: if names.is_some() {
                             crate::args::Task::Classify
