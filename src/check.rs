@@ -69,43 +69,43 @@ pub(crate) fn positive_weight_scale<S: Scalar>(w: &[S]) -> Result<f64> {
     }
 }
 
-/// [`Error::InvalidHyperparameter`] unless `v` is finite and > 0.
-pub(crate) fn positive(name: &'static str, v: f64) -> Result<()> {
-    if v.is_finite() && v > 0.0 {
+/// `Ok` when `ok`, else [`Error::InvalidHyperparameter`] for setting `name`
+/// with value `v`, saying what `reason` it must satisfy.
+pub(crate) fn require(ok: bool, name: &'static str, v: f64, reason: &'static str) -> Result<()> {
+    if ok {
         Ok(())
     } else {
         Err(Error::InvalidHyperparameter {
             name,
             value: v.to_string(),
-            reason: "must be finite and > 0",
+            reason,
         })
     }
+}
+
+/// [`Error::InvalidHyperparameter`] unless `v` is finite and > 0.
+pub(crate) fn positive(name: &'static str, v: f64) -> Result<()> {
+    require(v.is_finite() && v > 0.0, name, v, "must be finite and > 0")
 }
 
 /// [`Error::InvalidHyperparameter`] unless `v` is finite and ≥ 0.
 pub(crate) fn non_negative(name: &'static str, v: f64) -> Result<()> {
-    if v.is_finite() && v >= 0.0 {
-        Ok(())
-    } else {
-        Err(Error::InvalidHyperparameter {
-            name,
-            value: v.to_string(),
-            reason: "must be finite and >= 0",
-        })
-    }
+    require(
+        v.is_finite() && v >= 0.0,
+        name,
+        v,
+        "must be finite and >= 0",
+    )
 }
 
 /// [`Error::InvalidHyperparameter`] unless 0 ≤ `v` < 1.
 pub(crate) fn unit_interval(name: &'static str, v: f64) -> Result<()> {
-    if (0.0..1.0).contains(&v) {
-        Ok(())
-    } else {
-        Err(Error::InvalidHyperparameter {
-            name,
-            value: v.to_string(),
-            reason: "must lie in [0, 1)",
-        })
-    }
+    require((0.0..1.0).contains(&v), name, v, "must lie in [0, 1)")
+}
+
+/// [`Error::InvalidHyperparameter`] unless 0 < `v` < 1.
+pub(crate) fn open_unit_interval(name: &'static str, v: f64) -> Result<()> {
+    require(v > 0.0 && v < 1.0, name, v, "must lie in (0, 1)")
 }
 
 /// [`Error::InvalidHyperparameter`] unless `v` ≥ 1.

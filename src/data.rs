@@ -220,13 +220,7 @@ fn holdout_indices<S: Scalar>(
     fraction: f64,
     seed: u64,
 ) -> Result<(Vec<usize>, Vec<usize>)> {
-    if !(fraction.is_finite() && fraction > 0.0 && fraction < 1.0) {
-        return Err(Error::InvalidHyperparameter {
-            name: "validation_fraction",
-            value: fraction.to_string(),
-            reason: "must lie in (0, 1)",
-        });
-    }
+    crate::check::open_unit_interval("validation_fraction", fraction)?;
     let m = data.len();
     let n_val = (fraction * m as f64).ceil() as usize;
     let fail = |reason| Error::ValidationSplit {

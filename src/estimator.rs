@@ -27,7 +27,9 @@ use ndarray::{Array2, ArrayView2};
 
 use crate::data::Dataset;
 use crate::train::check_data;
-use crate::{Activation, Dense, Error, History, Loss, Network, Optimizer, Result, Scalar, Trainer};
+use crate::{
+    Activation, Dense, Error, History, Loss, Network, Optimizer, Result, Scalar, Targets, Trainer,
+};
 
 /// Weights per class for [`Classifier`].
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -240,15 +242,7 @@ impl<L: Clone + Ord + Debug, S: Scalar> Classifier<L, S> {
         y: &[L],
         sample_weight: Option<&[S]>,
     ) -> Result<&History> {
-        let mut classes = y.to_vec();
-        classes.sort();
-        classes.dedup();
-        if classes.len() < 2 {
-            return Err(Error::TooFewClasses {
-                found: classes.len(),
-            });
-        }
-        self.classes = classes;
+        self.classes = sorted_classes(y)?;
         let (idx, w) = self.encode(x, y, sample_weight)?;
         let (n_out, loss) = self.head();
         let data = dataset(x, &idx, w.as_deref());
@@ -270,13 +264,7 @@ impl<L: Clone + Ord + Debug, S: Scalar> Classifier<L, S> {
         sample_weight: Option<&[S]>,
     ) -> Result<()> {
         if self.core.net.is_none() {
-            let mut c = classes.unwrap_or(y).to_vec();
-            c.sort();
-            c.dedup();
-            if c.len() < 2 {
-                return Err(Error::TooFewClasses { found: c.len() });
-            }
-            self.classes = c;
+            self.classes = sorted_classes(classes.unwrap_or(y))?;
         }
         let (idx, w) = self.encode(x, y, sample_weight)?;
         let (n_out, loss) = self.head();
@@ -457,7 +445,7 @@ impl<S: Scalar> MultiLabelClassifier<S> {
         y: ArrayView2<'_, S>,
         sample_weight: Option<&[S]>,
     ) -> Result<&History> {
-        let data = weighted(Dataset::new(x, y), sample_weight);
+        let data = dataset(x, y, sample_weight);
         self.core.fit(y.ncols(), Loss::BinaryCrossEntropy, data)
     }
 
@@ -471,7 +459,7 @@ impl<S: Scalar> MultiLabelClassifier<S> {
         y: ArrayView2<'_, S>,
         sample_weight: Option<&[S]>,
     ) -> Result<()> {
-        let data = weighted(Dataset::new(x, y), sample_weight);
+        let data = dataset(x, y, sample_weight);
         self.core
             .partial_fit(y.ncols(), Loss::BinaryCrossEntropy, data)
     }
@@ -560,7 +548,7 @@ impl<S: Scalar> Regressor<S> {
         y: ArrayView2<'_, S>,
         sample_weight: Option<&[S]>,
     ) -> Result<&History> {
-        let data = weighted(Dataset::new(x, y), sample_weight);
+        let data = dataset(x, y, sample_weight);
         self.core.fit(y.ncols(), Loss::SquaredError, data)
     }
 
@@ -574,7 +562,7 @@ impl<S: Scalar> Regressor<S> {
         y: ArrayView2<'_, S>,
         sample_weight: Option<&[S]>,
     ) -> Result<()> {
-        let data = weighted(Dataset::new(x, y), sample_weight);
+        let data = dataset(x, y, sample_weight);
         self.core.partial_fit(y.ncols(), Loss::SquaredError, data)
     }
 
@@ -598,15 +586,26 @@ impl<S: Scalar> Regressor<S> {
     }
 }
 
-fn dataset<'a, S: Scalar>(
-    x: ArrayView2<'a, S>,
-    idx: &'a [usize],
-    w: Option<&'a [S]>,
-) -> Dataset<'a, S> {
-    weighted(Dataset::new(x, idx), w)
+/// The distinct labels, sorted ascending; at least two.
+fn sorted_classes<L: Clone + Ord>(labels: &[L]) -> Result<Vec<L>> {
+    let mut classes = labels.to_vec();
+    classes.sort();
+    classes.dedup();
+    if classes.len() < 2 {
+        return Err(Error::TooFewClasses {
+            found: classes.len(),
+        });
+    }
+    Ok(classes)
 }
 
-fn weighted<'a, S: Scalar>(d: Dataset<'a, S>, w: Option<&'a [S]>) -> Dataset<'a, S> {
+/// The data set (`x`, `y`), weighted per sample when `w` is given.
+fn dataset<'a, S: Scalar>(
+    x: ArrayView2<'a, S>,
+    y: impl Into<Targets<'a, S>>,
+    w: Option<&'a [S]>,
+) -> Dataset<'a, S> {
+    let d = Dataset::new(x, y);
     match w {
         Some(w) => d.with_sample_weight(w),
         None => d,

@@ -142,13 +142,7 @@ pub fn check_gradient<'a, S: Scalar>(
             reason: "scale_floor and floor must be finite and >= 0",
         });
     }
-    if !(opts.epsilon.is_finite() && opts.epsilon > 0.0) {
-        return Err(crate::Error::InvalidHyperparameter {
-            name: "epsilon",
-            value: opts.epsilon.to_string(),
-            reason: "must be finite and > 0",
-        });
-    }
+    crate::check::positive("epsilon", opts.epsilon)?;
     let y = y.into();
     let mut ws = net.workspace(x.nrows().max(1));
     let cost = net.compute_gradient(&mut ws, x, y, lambda)?.wide();

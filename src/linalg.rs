@@ -137,8 +137,23 @@ struct Operand {
 /// transposed if its columns are; `None` for other strides.
 #[cfg(any(feature = "openblas", feature = "blis"))]
 fn operand<S>(a: &ArrayView2<'_, S>) -> Option<Operand> {
-    let (rows, cols) = a.dim();
-    let (s0, s1) = (a.strides()[0], a.strides()[1]);
+    operand_of(a.dim(), a.strides())
+}
+
+/// The leading dimension of an output view whose rows are contiguous
+/// (BLAS writes C untransposed); `None` otherwise.
+#[cfg(any(feature = "openblas", feature = "blis"))]
+fn row_major_ld<S>(c: &ArrayViewMut2<'_, S>) -> Option<usize> {
+    match operand_of(c.dim(), c.strides()) {
+        Some(Operand { trans: false, ld }) => Some(ld),
+        _ => None,
+    }
+}
+
+/// [`operand`] for a matrix of this shape and these strides.
+#[cfg(any(feature = "openblas", feature = "blis"))]
+fn operand_of((rows, cols): (usize, usize), strides: &[isize]) -> Option<Operand> {
+    let (s0, s1) = (strides[0], strides[1]);
     if (s1 == 1 || cols == 1) && (rows == 1 || s0 >= cols as isize) {
         Some(Operand {
             trans: false,
@@ -152,17 +167,6 @@ fn operand<S>(a: &ArrayView2<'_, S>) -> Option<Operand> {
     } else {
         None
     }
-}
-
-#[cfg(any(feature = "openblas", feature = "blis"))]
-fn row_major_ld<S>(c: &ArrayViewMut2<'_, S>) -> Option<usize> {
-    let (rows, cols) = c.dim();
-    let (s0, s1) = (c.strides()[0], c.strides()[1]);
-    ((s1 == 1 || cols == 1) && (rows == 1 || s0 >= cols as isize)).then_some(if rows == 1 {
-        cols
-    } else {
-        s0 as usize
-    })
 }
 
 mod kernels {

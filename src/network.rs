@@ -469,13 +469,8 @@ impl<S: Scalar> Network<S> {
         sample_weight: Option<&[S]>,
         lambda: S,
     ) -> Result<S> {
-        self.check_batch(ws, x, Some(&y), false)?;
-        check_lambda(lambda)?;
+        let weights = self.check_call(ws, x, &y, sample_weight, lambda, false)?;
         let m = x.nrows();
-        let weights = match sample_weight {
-            Some(w) => Some((w, check::weight_scale(w, m)?)),
-            None => None,
-        };
         self.forward(ws, x);
         let data = self.loss.cost_and_delta(ws.output(m), &y, None, weights);
         Ok(S::cast(self.regularized(data, lambda.wide(), m)))
@@ -517,10 +512,8 @@ impl<S: Scalar> Network<S> {
         lambda: S,
     ) -> Result<S> {
         let y = y.into();
-        self.check_batch(ws, x, Some(&y), true)?;
-        check_lambda(lambda)?;
-        let scale = check::weight_scale(sample_weight, x.nrows())?;
-        Ok(self.forward_backward(ws, x, &y, Some((sample_weight, scale)), lambda))
+        let weights = self.check_call(ws, x, &y, Some(sample_weight), lambda, true)?;
+        Ok(self.forward_backward(ws, x, &y, weights, lambda))
     }
 
     /// Forward and backward pass over the batch `x` (one sample per row) with
@@ -565,9 +558,27 @@ impl<S: Scalar> Network<S> {
         lambda: S,
     ) -> Result<S> {
         let y = y.into();
-        self.check_batch(ws, x, Some(&y), true)?;
+        let weights = self.check_call(ws, x, &y, None, lambda, true)?;
+        Ok(self.forward_backward(ws, x, &y, weights, lambda))
+    }
+
+    /// The checks of the public cost and gradient methods: the batch (and
+    /// `ws`, holding a gradient when `gradient` is set), λ and the sample
+    /// weights; returns the weights with their scale m/Σw.
+    fn check_call<'w>(
+        &self,
+        ws: &Workspace<S>,
+        x: ArrayView2<'_, S>,
+        y: &Targets<'_, S>,
+        sample_weight: Option<&'w [S]>,
+        lambda: S,
+        gradient: bool,
+    ) -> Result<Option<(&'w [S], f64)>> {
+        self.check_batch(ws, x, Some(y), gradient)?;
         check_lambda(lambda)?;
-        Ok(self.forward_backward(ws, x, &y, None, lambda))
+        sample_weight
+            .map(|w| Ok((w, check::weight_scale(w, x.nrows())?)))
+            .transpose()
     }
 
     /// [`compute_gradient`](Self::compute_gradient) (or its weighted form)

@@ -21,7 +21,7 @@
 
 use std::collections::VecDeque;
 
-use crate::{Error, Result, check};
+use crate::{Result, check};
 
 /// How η changes from epoch to epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -84,43 +84,32 @@ impl Schedule {
     /// Checks every field.
     ///
     /// # Errors
-    /// [`Error::InvalidHyperparameter`] naming the field out of range.
+    /// [`Error::InvalidHyperparameter`](crate::Error::InvalidHyperparameter)
+    /// naming the field out of range.
     pub fn validate(&self, eta0: f64) -> Result<()> {
         check::learning_rate(eta0)?;
         let zero = check::at_least_one;
-        let factor = |name: &'static str, v: f64, one_ok: bool| {
-            if v.is_finite() && v > 0.0 && (v < 1.0 || (one_ok && v == 1.0)) {
-                Ok(())
-            } else {
-                Err(Error::InvalidHyperparameter {
-                    name,
-                    value: v.to_string(),
-                    reason: if one_ok {
-                        "must lie in (0, 1]"
-                    } else {
-                        "must lie in (0, 1)"
-                    },
-                })
-            }
-        };
+        // γ = 1 keeps η constant, which is allowed.
+        let gamma = |v: f64| check::require(v > 0.0 && v <= 1.0, "gamma", v, "must lie in (0, 1]");
         match *self {
             Schedule::Constant => Ok(()),
-            Schedule::Step { step_size, gamma } => {
+            Schedule::Step {
+                step_size,
+                gamma: g,
+            } => {
                 zero("step_size", step_size)?;
-                factor("gamma", gamma, true)
+                gamma(g)
             }
-            Schedule::Exponential { gamma } => factor("gamma", gamma, true),
+            Schedule::Exponential { gamma: g } => gamma(g),
             Schedule::Cosine { t_max, eta_min } => {
                 zero("t_max", t_max)?;
                 check::non_negative("eta_min", eta_min)?;
-                if eta_min >= eta0 {
-                    return Err(Error::InvalidHyperparameter {
-                        name: "eta_min",
-                        value: eta_min.to_string(),
-                        reason: "must be below the initial learning rate",
-                    });
-                }
-                Ok(())
+                check::require(
+                    eta_min < eta0,
+                    "eta_min",
+                    eta_min,
+                    "must be below the initial learning rate",
+                )
             }
             Schedule::InvScaling { power_t } => check::non_negative("power_t", power_t),
             Schedule::ReduceOnPlateau {
@@ -129,7 +118,7 @@ impl Schedule {
                 threshold,
                 min_lr,
             } => {
-                factor("factor", f, false)?;
+                check::open_unit_interval("factor", f)?;
                 zero("patience", patience)?;
                 check::non_negative("threshold", threshold)?;
                 check::non_negative("min_lr", min_lr)
@@ -225,6 +214,7 @@ impl Scheduler {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Error;
 
     #[test]
     fn step_halves_every_step_size_epochs() {

@@ -210,130 +210,235 @@ fn split(line: &str, delimiter: u8, out: &mut Vec<String>) -> std::result::Resul
 /// label outside [`CsvOptions::classes`], or a file without data rows;
 /// [`Error::InvalidHyperparameter`] for a target column that does not exist.
 pub fn read_csv<S: Scalar>(path: impl AsRef<Path>, options: &CsvOptions) -> Result<CsvData<S>> {
-    let mut src = Source::open(path.as_ref(), FORMAT)?;
-    let mut bytes = Vec::new();
-    let mut fields = Vec::new();
-    let mut line_no = 0u64;
-    let mut n_fields = 0usize;
-    let mut target_col: Option<usize> = None;
-    let mut names: Vec<String> = Vec::new();
-    let mut first = true;
-    let mut data: Vec<S> = Vec::new();
-    let mut values: Vec<S> = Vec::new();
-    let mut raw_labels: Vec<u32> = Vec::new();
-    let mut seen: HashMap<String, u32> = HashMap::new();
-    let mut seen_order: Vec<String> = Vec::new();
-    let fixed: Option<HashMap<&str, usize>> = options
-        .classes
-        .as_ref()
-        .map(|c| c.iter().enumerate().map(|(i, n)| (n.as_str(), i)).collect());
-    let mut rows = 0usize;
+    let mut lines = Lines::open(path.as_ref(), options.delimiter)?;
+    if !lines.next()? {
+        return Err(lines.no_data_rows());
+    }
+    let columns = Columns::new(&lines.fields, options)?;
+    let mut table = Table::new(options);
+    if !options.header {
+        table.push_row(&lines, &columns)?;
+    }
+    while lines.next()? {
+        table.push_row(&lines, &columns)?;
+    }
+    if table.rows == 0 {
+        return Err(lines.no_data_rows());
+    }
+    Ok(table.finish(columns))
+}
 
-    while src.read_line(&mut bytes)? > 0 {
-        line_no += 1;
-        let at = |field: Option<usize>| FilePosition::Line {
-            line: line_no,
-            field,
-        };
-        let line = std::str::from_utf8(&bytes)
-            .map_err(|_| src.malformed(at(None), "the line is not valid UTF-8"))?;
-        let line = line.trim_end_matches(['\n', '\r']);
-        if line.trim().is_empty() {
-            continue;
-        }
-        split(line, options.delimiter, &mut fields)
-            .map_err(|f| src.malformed(at(Some(f)), "unterminated quoted field"))?;
-        if first {
-            first = false;
-            n_fields = fields.len();
-            target_col = resolve_target(&options.target, &fields, options.header)?;
-            names = if options.header {
-                fields.clone()
-            } else {
-                (1..=n_fields).map(|j| format!("column {j}")).collect()
-            };
-            if let Some(t) = target_col {
-                names.remove(t);
-            }
-            if options.header {
+/// The non-empty lines of a CSV file, split into fields one at a time.
+struct Lines {
+    src: Source,
+    delimiter: u8,
+    bytes: Vec<u8>,
+    /// The fields of the current line.
+    fields: Vec<String>,
+    /// The current line's number, from 1.
+    line_no: u64,
+}
+
+impl Lines {
+    fn open(path: &Path, delimiter: u8) -> Result<Self> {
+        Ok(Lines {
+            src: Source::open(path, FORMAT)?,
+            delimiter,
+            bytes: Vec::new(),
+            fields: Vec::new(),
+            line_no: 0,
+        })
+    }
+
+    /// Splits the next non-empty line into `fields`; `false` at the end of
+    /// the file.
+    fn next(&mut self) -> Result<bool> {
+        while self.src.read_line(&mut self.bytes)? > 0 {
+            self.line_no += 1;
+            let line = std::str::from_utf8(&self.bytes).map_err(|_| {
+                self.src
+                    .malformed(self.at(None), "the line is not valid UTF-8")
+            })?;
+            let line = line.trim_end_matches(['\n', '\r']);
+            if line.trim().is_empty() {
                 continue;
             }
+            split(line, self.delimiter, &mut self.fields).map_err(|f| {
+                self.src
+                    .malformed(self.at(Some(f)), "unterminated quoted field")
+            })?;
+            return Ok(true);
         }
-        if fields.len() != n_fields {
+        Ok(false)
+    }
+
+    /// The current line, and the 1-based field on it when one is to blame.
+    fn at(&self, field: Option<usize>) -> FilePosition {
+        FilePosition::Line {
+            line: self.line_no,
+            field,
+        }
+    }
+
+    /// The error for a file that ends without a data row.
+    fn no_data_rows(&self) -> Error {
+        let at = FilePosition::Line {
+            line: self.line_no.max(1),
+            field: None,
+        };
+        self.src.malformed(at, "the file has no data rows")
+    }
+}
+
+/// The columns, fixed by the first non-empty line.
+struct Columns {
+    n_fields: usize,
+    /// Index of the target column among the fields.
+    target: Option<usize>,
+    /// Names of the feature columns.
+    names: Vec<String>,
+}
+
+impl Columns {
+    fn new(first: &[String], options: &CsvOptions) -> Result<Self> {
+        let n_fields = first.len();
+        let target = resolve_target(&options.target, first, options.header)?;
+        let mut names = if options.header {
+            first.to_vec()
+        } else {
+            (1..=n_fields).map(|j| format!("column {j}")).collect()
+        };
+        if let Some(t) = target {
+            names.remove(t);
+        }
+        Ok(Columns {
+            n_fields,
+            target,
+            names,
+        })
+    }
+}
+
+/// The data rows read so far: the features, row after row, and the target
+/// column.
+struct Table<'a, S> {
+    options: &'a CsvOptions,
+    rows: usize,
+    features: Vec<S>,
+    values: Vec<S>,
+    /// Class of each row: an index into `options.classes` when they are
+    /// fixed, else into `seen_order`.
+    raw_labels: Vec<u32>,
+    seen: HashMap<String, u32>,
+    /// Distinct labels in order of appearance.
+    seen_order: Vec<String>,
+    fixed: Option<HashMap<&'a str, usize>>,
+}
+
+impl<'a, S: Scalar> Table<'a, S> {
+    fn new(options: &'a CsvOptions) -> Self {
+        Table {
+            options,
+            rows: 0,
+            features: Vec::new(),
+            values: Vec::new(),
+            raw_labels: Vec::new(),
+            seen: HashMap::new(),
+            seen_order: Vec::new(),
+            fixed: options
+                .classes
+                .as_ref()
+                .map(|c| c.iter().enumerate().map(|(i, n)| (n.as_str(), i)).collect()),
+        }
+    }
+
+    /// Reads the current line of `lines` as a data row.
+    fn push_row(&mut self, lines: &Lines, columns: &Columns) -> Result<()> {
+        let (src, fields) = (&lines.src, &lines.fields);
+        if fields.len() != columns.n_fields {
             return Err(src.malformed(
-                at(None),
+                lines.at(None),
                 format!(
-                    "{} fields, but the first line has {n_fields} (wrong delimiter, or a missing value?)",
-                    fields.len()
+                    "{} fields, but the first line has {} (wrong delimiter, or a missing value?)",
+                    fields.len(),
+                    columns.n_fields
                 ),
             ));
         }
         for (j, f) in fields.iter().enumerate() {
-            if Some(j) == target_col {
-                match options.kind {
-                    TargetKind::Values => values.push(parse_number(&src, f, at(Some(j + 1)))?),
-                    TargetKind::Classes => match &fixed {
-                        Some(map) => match map.get(f.as_str()) {
-                            Some(&k) => raw_labels.push(k as u32),
-                            None => {
-                                return Err(src.malformed(
-                                    at(Some(j + 1)),
-                                    format!(
-                                        "label {f:?} is not one of the {} known classes",
-                                        map.len()
-                                    ),
-                                ));
-                            }
-                        },
-                        None => {
-                            let next = seen.len() as u32;
-                            let id = *seen.entry(f.clone()).or_insert_with(|| {
-                                seen_order.push(f.clone());
-                                next
-                            });
-                            raw_labels.push(id);
-                        }
-                    },
-                }
+            let at = lines.at(Some(j + 1));
+            if Some(j) == columns.target {
+                self.push_target(src, f, at)?;
             } else {
-                data.push(parse_number(&src, f, at(Some(j + 1)))?);
+                self.features.push(parse_number(src, f, at)?);
             }
         }
-        rows += 1;
+        self.rows += 1;
+        Ok(())
     }
-    if rows == 0 {
-        return Err(src.malformed(
-            FilePosition::Line {
-                line: line_no.max(1),
-                field: None,
-            },
-            "the file has no data rows",
-        ));
-    }
-    let n = names.len();
-    let features = Array2::from_shape_vec((rows, n), data).expect("every row has n features");
-    let target = match (target_col, options.kind) {
-        (None, _) => CsvTarget::None,
-        (Some(_), TargetKind::Values) => CsvTarget::Values(Array1::from(values)),
-        (Some(_), TargetKind::Classes) => match &options.classes {
-            Some(c) => CsvTarget::Classes {
-                labels: raw_labels.into_iter().map(|k| k as usize).collect(),
-                names: c.clone(),
-            },
-            None => {
-                let (remap, names) = number_classes(&seen_order);
-                CsvTarget::Classes {
-                    labels: raw_labels.into_iter().map(|k| remap[k as usize]).collect(),
-                    names,
-                }
+
+    fn push_target(&mut self, src: &Source, f: &str, at: FilePosition) -> Result<()> {
+        match self.options.kind {
+            TargetKind::Values => self.values.push(parse_number(src, f, at)?),
+            TargetKind::Classes => {
+                let id = match &self.fixed {
+                    Some(map) => match map.get(f) {
+                        Some(&k) => k as u32,
+                        None => {
+                            return Err(src.malformed(
+                                at,
+                                format!(
+                                    "label {f:?} is not one of the {} known classes",
+                                    map.len()
+                                ),
+                            ));
+                        }
+                    },
+                    None => {
+                        let next = self.seen.len() as u32;
+                        *self.seen.entry(f.to_string()).or_insert_with(|| {
+                            self.seen_order.push(f.to_string());
+                            next
+                        })
+                    }
+                };
+                self.raw_labels.push(id);
             }
-        },
-    };
-    Ok(CsvData {
-        features,
-        target,
-        feature_names: names,
-    })
+        }
+        Ok(())
+    }
+
+    fn finish(self, columns: Columns) -> CsvData<S> {
+        let shape = (self.rows, columns.names.len());
+        let features =
+            Array2::from_shape_vec(shape, self.features).expect("every row has n features");
+        let target = match (columns.target, self.options.kind) {
+            (None, _) => CsvTarget::None,
+            (Some(_), TargetKind::Values) => CsvTarget::Values(Array1::from(self.values)),
+            (Some(_), TargetKind::Classes) => match &self.options.classes {
+                Some(c) => CsvTarget::Classes {
+                    labels: self.raw_labels.into_iter().map(|k| k as usize).collect(),
+                    names: c.clone(),
+                },
+                None => {
+                    let (remap, names) = number_classes(&self.seen_order);
+                    CsvTarget::Classes {
+                        labels: self
+                            .raw_labels
+                            .into_iter()
+                            .map(|k| remap[k as usize])
+                            .collect(),
+                        names,
+                    }
+                }
+            },
+        };
+        CsvData {
+            features,
+            target,
+            feature_names: columns.names,
+        }
+    }
 }
 
 /// Class indices for the distinct labels (in order of appearance): whole

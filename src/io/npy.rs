@@ -28,6 +28,38 @@ struct Header {
 }
 
 fn read_header(src: &mut Source) -> Result<Header> {
+    let (len, header_start) = read_preamble(src)?;
+    let mut text = vec![0u8; len as usize];
+    src.read_exact(&mut text, "NPY header")?;
+    let at = FilePosition::Byte(header_start);
+    let text = String::from_utf8(text)
+        .map_err(|_| src.malformed(at.clone(), "the header is not valid UTF-8 text"))?;
+    let (descr, fortran, shape) = header_entries(src, &text, &at)?;
+    let (elem, big_endian) = parse_descr(&descr).ok_or_else(|| {
+        src.malformed(
+            at.clone(),
+            format!(
+                "unsupported dtype {descr:?}: expected a little- or big-endian float (f4, f8), \
+                 integer (i1-i8, u1-u8) or bool (b1)"
+            ),
+        )
+    })?;
+    let data_start = header_start + len;
+    check_data_size(src, &shape, &descr, elem, data_start)?;
+    let shape: Vec<usize> = shape.into_iter().map(|d| d as usize).collect();
+    Ok(Header {
+        elem,
+        big_endian,
+        fortran,
+        count: shape.iter().product(),
+        shape,
+        data_start,
+    })
+}
+
+/// Reads the magic string, the version and the header length; returns the
+/// length and the offset at which the header starts.
+fn read_preamble(src: &mut Source) -> Result<(u64, u64)> {
     let mut pre = [0u8; 8];
     src.read_exact(&mut pre, "NPY preamble")?;
     if &pre[..6] != MAGIC {
@@ -57,7 +89,6 @@ fn read_header(src: &mut Source) -> Result<Header> {
             ));
         }
     };
-    let header_start = 8 + len_bytes;
     if len > MAX_HEADER || len > src.max_remaining() {
         return Err(src.malformed(
             FilePosition::Byte(8),
@@ -67,12 +98,13 @@ fn read_header(src: &mut Source) -> Result<Header> {
             ),
         ));
     }
-    let mut text = vec![0u8; len as usize];
-    src.read_exact(&mut text, "NPY header")?;
-    let at = FilePosition::Byte(header_start);
-    let text = String::from_utf8(text)
-        .map_err(|_| src.malformed(at.clone(), "the header is not valid UTF-8 text"))?;
-    let dict = parse_dict(&text).map_err(|why| {
+    Ok((len, 8 + len_bytes))
+}
+
+/// The `descr`, `fortran_order` and `shape` entries of the header `text`
+/// (read at `at`), each required and nothing else allowed.
+fn header_entries(src: &Source, text: &str, at: &FilePosition) -> Result<(String, bool, Vec<u64>)> {
+    let dict = parse_dict(text).map_err(|why| {
         src.malformed(
             at.clone(),
             format!("cannot parse the header {text:?}: {why}"),
@@ -93,24 +125,26 @@ fn read_header(src: &mut Source) -> Result<Header> {
             }
         }
     }
-    let (Some(descr), Some(fortran), Some(shape)) = (descr, fortran, shape) else {
-        return Err(src.malformed(
-            at,
-            "the header must give 'descr', 'fortran_order' and 'shape'",
-        ));
-    };
-    let (elem, big_endian) = parse_descr(&descr).ok_or_else(|| {
-        src.malformed(
+    match (descr, fortran, shape) {
+        (Some(descr), Some(fortran), Some(shape)) => Ok((descr, fortran, shape)),
+        _ => Err(src.malformed(
             at.clone(),
-            format!(
-                "unsupported dtype {descr:?}: expected a little- or big-endian float (f4, f8), \
-                 integer (i1-i8, u1-u8) or bool (b1)"
-            ),
-        )
-    })?;
-    let data_start = header_start + len;
+            "the header must give 'descr', 'fortran_order' and 'shape'",
+        )),
+    }
+}
+
+/// Checks that the data `shape` of `descr` declares fits the file after
+/// the header: exactly for a raw file, within the deflate bound for gzip.
+fn check_data_size(
+    src: &Source,
+    shape: &[u64],
+    descr: &str,
+    elem: Elem,
+    data_start: u64,
+) -> Result<()> {
     let mut bytes = elem.size() as u64;
-    for &d in &shape {
+    for &d in shape {
         bytes = bytes.saturating_mul(d);
     }
     let available = src.max_remaining();
@@ -133,15 +167,7 @@ fn read_header(src: &mut Source) -> Result<Header> {
             ),
         ));
     }
-    let shape: Vec<usize> = shape.into_iter().map(|d| d as usize).collect();
-    Ok(Header {
-        elem,
-        big_endian,
-        fortran,
-        count: shape.iter().product(),
-        shape,
-        data_start,
-    })
+    Ok(())
 }
 
 fn parse_descr(d: &str) -> Option<(Elem, bool)> {
@@ -293,6 +319,28 @@ impl Parser<'_> {
     }
 }
 
+/// Reads the header and every value of an NPY file, as `T`, checking that
+/// nothing follows them. With `expected = Some((n, what))` an array of
+/// other than n dimensions is an error saying `what` was expected.
+fn read_values<T: Scalar>(
+    path: &Path,
+    expected: Option<(usize, String)>,
+) -> Result<(Source, Header, Vec<T>)> {
+    let mut src = Source::open(path, FORMAT)?;
+    let h = read_header(&mut src)?;
+    if let Some((n, what)) = expected
+        && n != h.shape.len()
+    {
+        return Err(src.malformed(
+            FilePosition::Byte(8),
+            format!("expected {what}, the file holds shape {:?}", h.shape),
+        ));
+    }
+    let values = src.read_elements::<T>(h.elem, h.big_endian, h.count)?;
+    src.expect_end()?;
+    Ok((src, h, values))
+}
+
 /// Reads a `.npy` file into an array of `S` with `D` dimensions (use
 /// `IxDyn`, as in `ArrayD`, to accept any number). Any supported dtype
 /// (f4, f8, i1–i8, u1–u8, b1; either byte order) is converted to `S`;
@@ -315,21 +363,8 @@ impl Parser<'_> {
 /// whose size does not match the file, a number of dimensions other than
 /// `D`'s, truncated data or trailing bytes.
 pub fn read_npy<S: Scalar, D: Dimension>(path: impl AsRef<Path>) -> Result<Array<S, D>> {
-    let mut src = Source::open(path.as_ref(), FORMAT)?;
-    let h = read_header(&mut src)?;
-    if let Some(n) = D::NDIM
-        && n != h.shape.len()
-    {
-        return Err(src.malformed(
-            FilePosition::Byte(8),
-            format!(
-                "expected a {n}-dimensional array, the file holds shape {:?}",
-                h.shape
-            ),
-        ));
-    }
-    let data = src.read_elements::<S>(h.elem, h.big_endian, h.count)?;
-    src.expect_end()?;
+    let expected = D::NDIM.map(|n| (n, format!("a {n}-dimensional array")));
+    let (_, h, data) = read_values::<S>(path.as_ref(), expected)?;
     let a = if h.fortran {
         let f = ArrayD::from_shape_vec(IxDyn(&h.shape).f(), data).expect("count matches shape");
         f.as_standard_layout().into_owned()
@@ -355,19 +390,8 @@ pub fn read_npy<S: Scalar, D: Dimension>(path: impl AsRef<Path>) -> Result<Array
 /// array of more than one dimension or a value that is not a whole number
 /// ≥ 0.
 pub fn read_npy_labels(path: impl AsRef<Path>) -> Result<Vec<usize>> {
-    let mut src = Source::open(path.as_ref(), FORMAT)?;
-    let h = read_header(&mut src)?;
-    if h.shape.len() != 1 {
-        return Err(src.malformed(
-            FilePosition::Byte(8),
-            format!(
-                "expected a 1-D array of labels, the file holds shape {:?}",
-                h.shape
-            ),
-        ));
-    }
-    let values = src.read_elements::<f64>(h.elem, h.big_endian, h.count)?;
-    src.expect_end()?;
+    let expected = Some((1, "a 1-D array of labels".to_string()));
+    let (src, h, values) = read_values::<f64>(path.as_ref(), expected)?;
     to_labels(&src, values, h.data_start, h.elem.size() as u64)
 }
 

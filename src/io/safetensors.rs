@@ -357,6 +357,21 @@ fn malformed(path: &Path, at: FilePosition, reason: impl Into<String>) -> Error 
     }
 }
 
+/// The array of whole numbers under `key`; `entries` is the error for an
+/// entry that is not one.
+fn u64_array(
+    obj: &serde_json::Map<String, Value>,
+    key: &str,
+    entries: &str,
+) -> std::result::Result<Vec<u64>, String> {
+    obj.get(key)
+        .and_then(Value::as_array)
+        .ok_or_else(|| format!("missing \"{key}\" array"))?
+        .iter()
+        .map(|d| d.as_u64().ok_or_else(|| entries.to_string()))
+        .collect()
+}
+
 /// Validates one header entry: `{"dtype", "shape", "data_offsets"}` with
 /// `end − begin = Π shape × dtype size` and `end ≤ data_len`.
 fn parse_entry(name: &str, v: &Value, data_len: u64) -> std::result::Result<Entry, String> {
@@ -374,20 +389,8 @@ fn parse_entry(name: &str, v: &Value, data_len: u64) -> std::result::Result<Entr
             ));
         }
     };
-    let shape: Vec<u64> = obj
-        .get("shape")
-        .and_then(Value::as_array)
-        .ok_or("missing \"shape\" array")?
-        .iter()
-        .map(|d| d.as_u64().ok_or("shape entries must be integers >= 0"))
-        .collect::<std::result::Result<_, _>>()?;
-    let offsets: Vec<u64> = obj
-        .get("data_offsets")
-        .and_then(Value::as_array)
-        .ok_or("missing \"data_offsets\" array")?
-        .iter()
-        .map(|d| d.as_u64().ok_or("data_offsets must be integers >= 0"))
-        .collect::<std::result::Result<_, _>>()?;
+    let shape = u64_array(obj, "shape", "shape entries must be integers >= 0")?;
+    let offsets = u64_array(obj, "data_offsets", "data_offsets must be integers >= 0")?;
     let &[begin, end] = offsets.as_slice() else {
         return Err(format!(
             "data_offsets must be [begin, end], found {offsets:?}"

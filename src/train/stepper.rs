@@ -205,8 +205,7 @@ impl<S: Scalar> MiniBatch<'_, S> {
             };
             let norm = self.ws.gradient().norm();
             if !norm.is_finite() {
-                let layer = first_non_finite_layer(net.layout(), self.ws.gradient().as_slice())
-                    .unwrap_or(net.depth() - 1);
+                let layer = blamed_layer(net, self.ws.gradient().as_slice());
                 return Err(diverged(layer, "gradient"));
             }
             if !cost.is_finite() {
@@ -267,8 +266,7 @@ impl<S: Scalar> FullBatch<S> {
             None => Err(Error::Diverged {
                 epoch,
                 batch: 0,
-                layer: first_non_finite_layer(net.layout(), ws.gradient().as_slice())
-                    .unwrap_or(net.depth() - 1),
+                layer: blamed_layer(net, ws.gradient().as_slice()),
                 what: "loss",
             }),
         }
@@ -282,6 +280,12 @@ fn shuffle_seed(seed: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
+}
+
+/// The layer a non-finite gradient is reported at: the first whose
+/// gradient holds a NaN or infinity, else the output layer.
+fn blamed_layer<S: Scalar>(net: &Network<S>, gradient: &[S]) -> usize {
+    first_non_finite_layer(net.layout(), gradient).unwrap_or(net.depth() - 1)
 }
 
 /// The first layer whose weights or biases hold a NaN or infinity.

@@ -222,14 +222,8 @@ impl Trainer {
         check::at_least_one("epochs", self.epochs)?;
         check::at_least_one("restarts", self.restarts)?;
         check::non_negative("lambda", self.lambda)?;
-        if let Some(f) = self.validation_fraction
-            && !(f.is_finite() && f > 0.0 && f < 1.0)
-        {
-            return Err(Error::InvalidHyperparameter {
-                name: "validation_fraction",
-                value: f.to_string(),
-                reason: "must lie in (0, 1)",
-            });
+        if let Some(f) = self.validation_fraction {
+            check::open_unit_interval("validation_fraction", f)?;
         }
         if let Some(es) = &self.early_stopping {
             check::at_least_one("patience", es.patience)?;

@@ -48,6 +48,16 @@ pub enum Targets {
     Values(Array2<f32>),
 }
 
+impl Targets {
+    /// The class names, for class targets.
+    pub fn class_names(&self) -> Option<&[String]> {
+        match self {
+            Targets::Classes { names, .. } => Some(names),
+            _ => None,
+        }
+    }
+}
+
 /// Features and targets.
 #[derive(Debug, Clone)]
 pub struct Data {
@@ -110,21 +120,23 @@ pub fn fashion_mnist(dir: &Path, split: Split) -> Result<Data, CliError> {
 /// Class names are Fashion-MNIST's unless the directory is named like
 /// another MNIST-layout data set.
 fn dir_is_fashion(dir: &Path) -> bool {
-    let name = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().to_lowercase())
-        .unwrap_or_default();
+    let name = lowercase_name(dir);
     !name.contains("mnist") || name.contains("fashion")
+}
+
+/// The last component of `path`, in lower case (empty for none), to match
+/// extensions and names against.
+pub fn lowercase_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_default()
 }
 
 fn format_of(path: &Path, format: Format) -> Format {
     if format != Format::Auto {
         return format;
     }
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_lowercase())
-        .unwrap_or_default();
+    let name = lowercase_name(path);
     let name = name.strip_suffix(".gz").unwrap_or(&name);
     if name.ends_with(".csv") || name.ends_with(".tsv") || name.ends_with(".txt") {
         Format::Csv

@@ -1,11 +1,12 @@
 //! `backprop eval`: a saved model's metrics on a data set.
 
-use backprop::Loss;
 use backprop::io::{SavedModel, TargetColumn};
+use backprop::{Loss, Network, Scalar};
+use ndarray::ArrayView2;
 
 use crate::CliError;
 use crate::args::{EvalArgs, Task};
-use crate::data::{self, Split, TargetSpec, Targets};
+use crate::data::{self, Data, Split, TargetSpec, Targets};
 use crate::report;
 
 /// The classes a model predicts: its saved labels, else numbers; `None` for
@@ -25,29 +26,7 @@ pub fn model_classes(model: &SavedModel<f32>) -> Option<Vec<String>> {
 pub fn run(a: &EvalArgs) -> Result<(), CliError> {
     let model = SavedModel::<f32>::load(&a.model)?;
     let classes = model_classes(&model);
-    let d = match &a.data {
-        None => {
-            if a.targets.is_some() {
-                return Err(CliError(
-                    "--targets needs a data file (without one, the Fashion-MNIST test set is used)"
-                        .into(),
-                ));
-            }
-            data::fashion_mnist(&data::fashion_mnist_dir(&a.options), Split::Test)?
-        }
-        Some(p) => {
-            let spec = TargetSpec {
-                task: if classes.is_some() {
-                    Task::Classify
-                } else {
-                    Task::Regress
-                },
-                classes: classes.as_deref(),
-                default_column: TargetColumn::Last,
-            };
-            data::load(p, a.targets.as_deref(), &a.options, &spec, "--targets")?
-        }
-    };
+    let d = load(a, classes.as_deref())?;
     let net = &model.network;
     if d.x.ncols() != net.n_inputs() {
         return Err(backprop::Error::InputWidth {
@@ -70,49 +49,10 @@ pub fn run(a: &EvalArgs) -> Result<(), CliError> {
         (Targets::None, _) => Err(CliError(
             "the data has no targets; choose the target column with --target".into(),
         )),
-        (Targets::Classes { labels, names }, Some(classes)) => {
-            if let Some((i, &l)) = labels
-                .iter()
-                .enumerate()
-                .find(|(_, l)| **l >= classes.len())
-            {
-                return Err(CliError(format!(
-                    "label {l} at sample {i} is not one of the model's {} classes",
-                    classes.len()
-                )));
-            }
-            let _ = names;
-            // Squared error on classes was trained against one-hot rows.
-            let onehot = if net.loss() == Loss::SquaredError {
-                Some(backprop::preprocess::one_hot::<f32>(
-                    &labels,
-                    net.n_outputs(),
-                )?)
-            } else {
-                None
-            };
-            let targets = match &onehot {
-                Some(d) => backprop::Targets::Dense(d.view()),
-                None => backprop::Targets::Classes(&labels),
-            };
-            let sc = report::score(net, x.view(), targets, Some(&labels))?;
-            print!("{}", report::table(&[("data", sc)], net.loss()));
-            let pred = net.predict_classes(x.view())?;
-            print!("{}", classification_report(&pred, &labels, &classes));
-            Ok(())
+        (Targets::Classes { labels, .. }, Some(classes)) => {
+            report_classes(net, x.view(), &labels, &classes)
         }
-        (Targets::Values(v), None) => {
-            if v.ncols() != net.n_outputs() {
-                return Err(backprop::Error::TargetWidth {
-                    got: v.ncols(),
-                    expected: net.n_outputs(),
-                }
-                .into());
-            }
-            let sc = report::score(net, x.view(), backprop::Targets::Dense(v.view()), None)?;
-            print!("{}", report::table(&[("data", sc)], net.loss()));
-            Ok(())
-        }
+        (Targets::Values(v), None) => report_values(net, x.view(), v.view()),
         (Targets::Classes { .. }, None) => Err(CliError(
             "the model is a regression model but the data holds class labels".into(),
         )),
@@ -122,7 +62,92 @@ pub fn run(a: &EvalArgs) -> Result<(), CliError> {
     }
 }
 
-pub fn sizes(net: &backprop::Network<f32>) -> String {
+/// The data to evaluate on: the file given, its targets read as the
+/// model's `classes` (or as values for a regression model), else the
+/// Fashion-MNIST test set.
+fn load(a: &EvalArgs, classes: Option<&[String]>) -> Result<Data, CliError> {
+    match &a.data {
+        None => {
+            if a.targets.is_some() {
+                return Err(CliError(
+                    "--targets needs a data file (without one, the Fashion-MNIST test set is used)"
+                        .into(),
+                ));
+            }
+            data::fashion_mnist(&data::fashion_mnist_dir(&a.options), Split::Test)
+        }
+        Some(p) => {
+            let spec = TargetSpec {
+                task: if classes.is_some() {
+                    Task::Classify
+                } else {
+                    Task::Regress
+                },
+                classes,
+                default_column: TargetColumn::Last,
+            };
+            data::load(p, a.targets.as_deref(), &a.options, &spec, "--targets")
+        }
+    }
+}
+
+/// Scores, confusion matrix and per-class report of a classifier.
+fn report_classes(
+    net: &Network<f32>,
+    x: ArrayView2<'_, f32>,
+    labels: &[usize],
+    classes: &[String],
+) -> Result<(), CliError> {
+    if let Some((i, &l)) = labels
+        .iter()
+        .enumerate()
+        .find(|(_, l)| **l >= classes.len())
+    {
+        return Err(CliError(format!(
+            "label {l} at sample {i} is not one of the model's {} classes",
+            classes.len()
+        )));
+    }
+    // Squared error on classes was trained against one-hot rows.
+    let onehot = if net.loss() == Loss::SquaredError {
+        Some(backprop::preprocess::one_hot::<f32>(
+            labels,
+            net.n_outputs(),
+        )?)
+    } else {
+        None
+    };
+    let targets = match &onehot {
+        Some(d) => backprop::Targets::Dense(d.view()),
+        None => backprop::Targets::Classes(labels),
+    };
+    let sc = report::score(net, x, targets, Some(labels))?;
+    print!("{}", report::table(&[("data", sc)], net.loss()));
+    let pred = net.predict_classes(x)?;
+    print!("{}", classification_report(&pred, labels, classes));
+    Ok(())
+}
+
+/// Scores of a regression model.
+fn report_values(
+    net: &Network<f32>,
+    x: ArrayView2<'_, f32>,
+    v: ArrayView2<'_, f32>,
+) -> Result<(), CliError> {
+    if v.ncols() != net.n_outputs() {
+        return Err(backprop::Error::TargetWidth {
+            got: v.ncols(),
+            expected: net.n_outputs(),
+        }
+        .into());
+    }
+    let sc = report::score(net, x, backprop::Targets::Dense(v), None)?;
+    print!("{}", report::table(&[("data", sc)], net.loss()));
+    Ok(())
+}
+
+/// The layer widths, input first: `784-512-256-10`.
+pub fn sizes<S: Scalar>(net: &Network<S>) -> String {
     net.sizes()
         .iter()
         .map(|n| n.to_string())

@@ -11,6 +11,7 @@ use rand_distr::{Distribution, Normal, Uniform};
 
 use crate::CliError;
 use crate::args::GradcheckArgs;
+use crate::evaluate::sizes;
 
 pub fn run(a: &GradcheckArgs) -> Result<ExitCode, CliError> {
     if a.samples == 0 {
@@ -57,10 +58,9 @@ pub fn run(a: &GradcheckArgs) -> Result<ExitCode, CliError> {
         ..GradCheck::default()
     };
     let report = check_gradient(&net, x.view(), y, a.lambda, &opts)?;
-    let sizes: Vec<String> = net.sizes().iter().map(|n| n.to_string()).collect();
     println!(
         "network {} ({}, {}), {m} samples, lambda {}, epsilon {}, seed {}",
-        sizes.join("-"),
+        sizes(&net),
         a.activation,
         a.loss,
         a.lambda,

@@ -3,7 +3,9 @@
 
 use std::path::Path;
 
-use backprop::{History, Loss};
+use backprop::{EpochRecord, History, Loss};
+use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use crate::CliError;
@@ -30,6 +32,87 @@ fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     (lo - pad, hi + pad)
 }
 
+/// (epoch from 1, value) for every epoch whose `value` is a finite number.
+fn points(h: &History, value: impl Fn(&EpochRecord) -> Option<f64>) -> Vec<(f64, f64)> {
+    h.epochs
+        .iter()
+        .filter_map(|r| value(r).map(|v| ((r.epoch + 1) as f64, v)))
+        .filter(|p| p.1.is_finite())
+        .collect()
+}
+
+type Area<'s> = DrawingArea<SVGBackend<'s>, Shift>;
+type Chart<'a, 's> = ChartContext<'a, SVGBackend<'s>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// A captioned chart on `area` over epochs 1 to `x_max` and the values
+/// `lo..hi`, its grid and axes drawn.
+fn chart<'a, 's>(
+    area: &'a Area<'s>,
+    caption: &str,
+    x_max: f64,
+    (lo, hi): (f64, f64),
+) -> Result<Chart<'a, 's>, CliError> {
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(32)
+        .y_label_area_size(64)
+        .build_cartesian_2d(1.0..x_max, lo..hi)
+        .map_err(draw_error)?;
+    chart
+        .configure_mesh()
+        .x_desc("epoch")
+        .draw()
+        .map_err(draw_error)?;
+    Ok(chart)
+}
+
+/// The training loss and, if any, the validation loss, with a legend.
+fn draw_losses(
+    area: &Area<'_>,
+    loss: Loss,
+    x_max: f64,
+    train: &[(f64, f64)],
+    val: &[(f64, f64)],
+) -> Result<(), CliError> {
+    let range = range(train.iter().chain(val).map(|p| p.1));
+    let mut chart = chart(area, &format!("loss ({})", loss.name()), x_max, range)?;
+    chart
+        .draw_series(LineSeries::new(train.iter().copied(), &BLUE))
+        .map_err(draw_error)?
+        .label("training (with L2)")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE));
+    if !val.is_empty() {
+        chart
+            .draw_series(LineSeries::new(val.iter().copied(), &RED))
+            .map_err(draw_error)?
+            .label("validation")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED));
+    }
+    chart
+        .configure_series_labels()
+        .border_style(BLACK)
+        .background_style(WHITE.mix(0.8))
+        .draw()
+        .map_err(draw_error)
+}
+
+/// The validation metric, if any.
+fn draw_metric(
+    area: &Area<'_>,
+    name: &str,
+    x_max: f64,
+    metric: &[(f64, f64)],
+) -> Result<(), CliError> {
+    let mut chart = chart(area, name, x_max, range(metric.iter().map(|p| p.1)))?;
+    if !metric.is_empty() {
+        chart
+            .draw_series(LineSeries::new(metric.iter().copied(), &RED))
+            .map_err(draw_error)?;
+    }
+    Ok(())
+}
+
 /// Writes the training and validation loss (left) and the validation metric
 /// (right) per epoch to `path`, atomically.
 pub fn learning_curves(
@@ -38,26 +121,10 @@ pub fn learning_curves(
     loss: Loss,
     classify: bool,
 ) -> Result<(), CliError> {
-    let epochs = h.epochs.len();
-    let x_max = (epochs.max(2)) as f64;
-    let train: Vec<(f64, f64)> = h
-        .epochs
-        .iter()
-        .map(|r| ((r.epoch + 1) as f64, r.train_loss))
-        .filter(|p| p.1.is_finite())
-        .collect();
-    let val: Vec<(f64, f64)> = h
-        .epochs
-        .iter()
-        .filter_map(|r| r.val_loss.map(|v| ((r.epoch + 1) as f64, v)))
-        .filter(|p| p.1.is_finite())
-        .collect();
-    let metric: Vec<(f64, f64)> = h
-        .epochs
-        .iter()
-        .filter_map(|r| r.val_metric.map(|v| ((r.epoch + 1) as f64, v)))
-        .filter(|p| p.1.is_finite())
-        .collect();
+    let x_max = (h.epochs.len().max(2)) as f64;
+    let train = points(h, |r| Some(r.train_loss));
+    let val = points(h, |r| r.val_loss);
+    let metric = points(h, |r| r.val_metric);
     let metric_name = if classify {
         "validation accuracy"
     } else {
@@ -69,57 +136,8 @@ pub fn learning_curves(
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
         root.fill(&WHITE).map_err(draw_error)?;
         let (left, right) = root.split_horizontally(WIDTH / 2);
-
-        let (lo, hi) = range(train.iter().chain(&val).map(|p| p.1));
-        let mut chart = ChartBuilder::on(&left)
-            .caption(format!("loss ({})", loss.name()), ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(32)
-            .y_label_area_size(64)
-            .build_cartesian_2d(1.0..x_max, lo..hi)
-            .map_err(draw_error)?;
-        chart
-            .configure_mesh()
-            .x_desc("epoch")
-            .draw()
-            .map_err(draw_error)?;
-        chart
-            .draw_series(LineSeries::new(train.iter().copied(), &BLUE))
-            .map_err(draw_error)?
-            .label("training (with L2)")
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE));
-        if !val.is_empty() {
-            chart
-                .draw_series(LineSeries::new(val.iter().copied(), &RED))
-                .map_err(draw_error)?
-                .label("validation")
-                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED));
-        }
-        chart
-            .configure_series_labels()
-            .border_style(BLACK)
-            .background_style(WHITE.mix(0.8))
-            .draw()
-            .map_err(draw_error)?;
-
-        let (lo, hi) = range(metric.iter().map(|p| p.1));
-        let mut chart = ChartBuilder::on(&right)
-            .caption(metric_name, ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(32)
-            .y_label_area_size(64)
-            .build_cartesian_2d(1.0..x_max, lo..hi)
-            .map_err(draw_error)?;
-        chart
-            .configure_mesh()
-            .x_desc("epoch")
-            .draw()
-            .map_err(draw_error)?;
-        if !metric.is_empty() {
-            chart
-                .draw_series(LineSeries::new(metric.iter().copied(), &RED))
-                .map_err(draw_error)?;
-        }
+        draw_losses(&left, loss, x_max, &train, &val)?;
+        draw_metric(&right, metric_name, x_max, &metric)?;
         root.present().map_err(draw_error)?;
     }
     backprop::io::write_atomic(path, |w| w.write_all(svg.as_bytes()))?;

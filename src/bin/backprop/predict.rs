@@ -17,11 +17,7 @@ fn field(s: &str) -> String {
 }
 
 pub fn run(a: &PredictArgs) -> Result<(), CliError> {
-    let name = a
-        .output
-        .file_name()
-        .map(|n| n.to_string_lossy().to_lowercase())
-        .unwrap_or_default();
+    let name = data::lowercase_name(&a.output);
     let npy = if name.ends_with(".npy") {
         true
     } else if name.ends_with(".csv") {

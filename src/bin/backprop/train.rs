@@ -21,6 +21,7 @@ use clap::ValueEnum;
 
 use crate::args::{Layers, MonitorName, ScheduleName, TrainArgs};
 use crate::data::{self, Data, Split, TargetSpec, Targets};
+use crate::evaluate::sizes;
 use crate::report::{self, Scores};
 use crate::solver_flags;
 
@@ -314,22 +315,11 @@ pub fn run(a: &TrainArgs) -> Result<(), CliError> {
     let load_seconds = t0.elapsed().as_secs_f64();
 
     let (n_out, loss) = head(&train_data.y, a.loss)?;
-    let class_names = match &train_data.y {
-        Targets::Classes { names, .. } => Some(names.clone()),
-        _ => None,
-    };
+    let class_names = train_data.y.class_names().map(<[String]>::to_vec);
     let n_in = train_data.x.ncols();
     let m_all = train_data.x.nrows();
     let train_all = prepare(train_data, n_out, loss)?;
-    let mut test = test_data.map(|d| prepare(d, n_out, loss)).transpose()?;
-    if let Some(t) = &test
-        && t.x.ncols() != n_in
-    {
-        return Err(CliError(format!(
-            "the test data has {} features, the training data {n_in}",
-            t.x.ncols()
-        )));
-    }
+    let mut test = prepare_test(test_data, n_out, loss, n_in)?;
 
     let seed = a.seed.unwrap_or(recipe.trainer.seed);
     let (mut train, mut val) = holdout(train_all, fraction, seed)?;
@@ -341,23 +331,8 @@ pub fn run(a: &TrainArgs) -> Result<(), CliError> {
     let scaler = scale(scaling, &mut train, val.iter_mut().chain(test.iter_mut()))?;
 
     let (trainer, trainer_text) = trainer(a, val.is_some())?;
-    let activation = a.activation.unwrap_or(
-        recipe
-            .hidden
-            .first()
-            .map_or(Activation::Relu, |d| d.activation),
-    );
-    let widths = a
-        .layers
-        .clone()
-        .unwrap_or_else(|| Layers(recipe.hidden.iter().map(|d| d.units).collect()));
-    let hidden = widths.dense(activation);
-    let builder = Network::<f32>::builder(n_in)
-        .layers(&hidden)
-        .output(n_out, loss)
-        .seed(seed);
+    let (builder, activation) = network(a, &recipe, n_in, (n_out, loss), seed);
     let probe = builder.build()?;
-    let sizes: Vec<String> = probe.sizes().iter().map(|n| n.to_string()).collect();
     println!(
         "data: {source}: {} samples ({} train, {} validation{}), {n_in} features, {}; loaded in {load_seconds:.1} s",
         m_all,
@@ -374,7 +349,7 @@ pub fn run(a: &TrainArgs) -> Result<(), CliError> {
     );
     println!(
         "network: {}, {activation}, {loss} ({} output), {} parameters; scaling {}",
-        sizes.join("-"),
+        sizes(&probe),
         loss.output_activation(),
         probe.n_params(),
         scaler.as_ref().map_or("none", |s| s.scaling().name()),
@@ -394,6 +369,54 @@ pub fn run(a: &TrainArgs) -> Result<(), CliError> {
     report_fit(&net, &history, &sets, loss, total_epochs, seconds)?;
 
     save(a, net, &history, scaler, class_names, loss)
+}
+
+/// The test data, if any, prepared as the training data and checked to
+/// have its `n_in` features.
+fn prepare_test(
+    test: Option<Data>,
+    n_out: usize,
+    loss: Loss,
+    n_in: usize,
+) -> Result<Option<Prepared>, CliError> {
+    let test = test.map(|d| prepare(d, n_out, loss)).transpose()?;
+    if let Some(t) = &test
+        && t.x.ncols() != n_in
+    {
+        return Err(CliError(format!(
+            "the test data has {} features, the training data {n_in}",
+            t.x.ncols()
+        )));
+    }
+    Ok(test)
+}
+
+/// The network for these arguments (hidden layers and activation given or
+/// the recipe's, the head for the targets), unbuilt, with its hidden
+/// activation.
+fn network(
+    a: &TrainArgs,
+    recipe: &Recipe,
+    n_in: usize,
+    (n_out, loss): (usize, Loss),
+    seed: u64,
+) -> (NetworkBuilder<f32>, Activation) {
+    let activation = a.activation.unwrap_or(
+        recipe
+            .hidden
+            .first()
+            .map_or(Activation::Relu, |d| d.activation),
+    );
+    let widths = a
+        .layers
+        .clone()
+        .unwrap_or_else(|| Layers(recipe.hidden.iter().map(|d| d.units).collect()));
+    let hidden = widths.dense(activation);
+    let builder = Network::<f32>::builder(n_in)
+        .layers(&hidden)
+        .output(n_out, loss)
+        .seed(seed);
+    (builder, activation)
 }
 
 /// The training data, the test data if any, and where they came from.
@@ -431,10 +454,7 @@ fn load(a: &TrainArgs) -> Result<(Data, Option<Data>, String), CliError> {
             let test = match &a.test {
                 None => None,
                 Some(tp) => {
-                    let names = match &train.y {
-                        Targets::Classes { names, .. } => Some(names.as_slice()),
-                        _ => None,
-                    };
+                    let names = train.y.class_names();
                     let spec = TargetSpec {
                         task: if names.is_some() {
                             crate::args::Task::Classify
