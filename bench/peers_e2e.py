@@ -19,8 +19,9 @@ backprop side: `cargo build --release --bin backprop`, then per run
 `src/recipes.rs`. Per-epoch seconds come from `model.history.csv`; the epoch
 count, the split sizes and the test accuracy from its printed report.
 
-PyTorch side, written here to match `src/recipes.rs`, `src/train.rs` and
-`src/bin/backprop/train.rs` (constants read from `src/recipes.rs`, so both
+PyTorch side, written here to match `src/recipes.rs`, `src/train/` and
+`src/bin/backprop/train.rs` (settings read from `backprop train --help`, whose defaults are the
+recipe's, so both
 sides follow one table):
   data        the same gzip IDX files, read with numpy; `--subset N` keeps the
               first N training images (the backprop side gets IDX files cut
@@ -102,7 +103,6 @@ from compare_peers import (  # noqa: E402
 )
 
 REPO = Path(__file__).resolve().parent.parent
-RECIPES_RS = REPO / "src" / "recipes.rs"
 DATA_ENV = "BACKPROP_FASHION_MNIST_DIR"
 DATA_DIR = "/usr/share/datasets/fashion-mnist"
 FILES = {
@@ -121,35 +121,44 @@ NAMES = {"backprop": "backprop", "torch": "PyTorch"}
 # ---- the recipe --------------------------------------------------------------------------
 
 
-def read_recipe(path=RECIPES_RS):
-    """The FASHION_MNIST_* constants of src/recipes.rs, so that the PyTorch
-    side follows the recipe the binary runs; an error names any constant that
-    is missing or that this script cannot reproduce."""
-    text = path.read_text()
-    consts = dict(re.findall(r"pub const FASHION_MNIST_(\w+):[^=]*=\s*([^;]+);", text))
-    need = ("HIDDEN", "ACTIVATION", "SCALING", "LEARNING_RATE", "BATCH_SIZE", "EPOCHS",
-            "ETA_MIN", "LAMBDA", "VALIDATION_FRACTION", "PATIENCE", "SEED")
-    missing = [n for n in need if n not in consts]
+def read_recipe(binary):
+    """The recipe's settings as `backprop train --help` shows them (every
+    default there is read from `recipes::fashion_mnist()`), so that the
+    PyTorch side follows the recipe the binary runs; an error names any
+    setting that is missing or that this script cannot reproduce."""
+    text = subprocess.run([str(binary), "train", "--help"], capture_output=True, text=True,
+                          check=True).stdout
+    defaults = {}
+    flag = None
+    for line in text.splitlines():
+        m = re.match(r"\s+--([a-z0-9-]+)", line)
+        if m:
+            flag = m.group(1)
+        d = re.search(r"\[default: ([^\],]+(?:,[^\],]+)*?)(?:, or [^\]]*)?\]", line)
+        if flag and d and flag not in defaults:
+            defaults[flag] = d.group(1).strip()
+    need = ("layers", "activation", "scaling", "optimizer", "schedule", "lr", "batch-size",
+            "epochs", "eta-min", "lambda", "validation-fraction", "patience", "seed")
+    missing = [n for n in need if n not in defaults]
     if missing:
-        raise ValueError(f"{path}: no FASHION_MNIST_{', FASHION_MNIST_'.join(missing)}")
-    if consts["ACTIVATION"].strip() != "Activation::Relu":
-        raise ValueError(f"{path}: activation {consts['ACTIVATION']}: the PyTorch side "
-                         "has ReLU only")
-    if consts["SCALING"].strip() != "Scaling::Standard":
-        raise ValueError(f"{path}: scaling {consts['SCALING']}: the PyTorch side standardizes only")
-    num = lambda k: float(consts[k].replace("_", ""))  # noqa: E731
+        raise ValueError(f"{binary} train --help: no default for --{', --'.join(missing)}")
+    expect = {"activation": "relu", "scaling": "standard", "optimizer": "adam",
+              "schedule": "cosine"}
+    for k, v in expect.items():
+        if defaults[k] != v:
+            raise ValueError(f"the recipe's {k} is {defaults[k]}: the PyTorch side has {v} only")
     return {
-        "hidden": [int(v) for v in re.findall(r"\d+", consts["HIDDEN"].split("[", 1)[-1])],
+        "hidden": [int(v) for v in defaults["layers"].split(",")],
         "activation": "relu",
         "scaling": "standard",
-        "learning_rate": num("LEARNING_RATE"),
-        "batch_size": int(num("BATCH_SIZE")),
-        "epochs": int(num("EPOCHS")),
-        "eta_min": num("ETA_MIN"),
-        "lambda": num("LAMBDA"),
-        "validation_fraction": num("VALIDATION_FRACTION"),
-        "patience": int(num("PATIENCE")),
-        "seed": int(num("SEED")),
+        "learning_rate": float(defaults["lr"]),
+        "batch_size": int(defaults["batch-size"]),
+        "epochs": int(defaults["epochs"]),
+        "eta_min": float(defaults["eta-min"]),
+        "lambda": float(defaults["lambda"]),
+        "validation_fraction": float(defaults["validation-fraction"]),
+        "patience": int(defaults["patience"]),
+        "seed": int(defaults["seed"]),
         "adam_betas": list(ADAM_BETAS),
         "adam_epsilon": ADAM_EPSILON,
     }
@@ -330,7 +339,7 @@ def worker(args):
         torch.set_num_interop_threads(1)
     except RuntimeError:
         pass
-    recipe = read_recipe()
+    recipe = read_recipe(args.backprop_bin)
     seed = recipe["seed"] if args.seed is None else args.seed
     epochs = args.epochs or recipe["epochs"]
     data = load_data(Path(args.data_dir), args.subset, recipe, seed, np)
@@ -424,7 +433,8 @@ def run_backprop(binary, threads, seed, args, data_dir, tmp, tag):
 
 def run_torch(threads, seed, args, data_dir):
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", "--worker-threads",
-           str(threads), "--seed", str(seed), "--data-dir", str(data_dir)]
+           str(threads), "--seed", str(seed), "--data-dir", str(data_dir),
+           "--backprop-bin", str(args.binary)]
     if args.epochs:
         cmd += ["--epochs", str(args.epochs)]
     if args.subset:
@@ -610,16 +620,17 @@ def main(argv=None):
             out = {"ok": False, "impl": "torch", "error": f"{type(e).__name__}: {e}"}
         print(json.dumps(out))
         return
+    binary = backprop_binary(args)
+    args.binary = binary
     try:
-        recipe = read_recipe()
-    except (OSError, ValueError) as e:
+        recipe = read_recipe(binary)
+    except (OSError, ValueError, subprocess.CalledProcessError) as e:
         ap.error(str(e))
     seed = recipe["seed"] if args.seed is None else args.seed
     with_torch, why = torch_available(args)
     skipped = {} if with_torch else {"torch": why}
     if why:
         print(f"[e2e] skipping PyTorch: {why}", file=sys.stderr)
-    binary = backprop_binary(args)
     version = (subprocess.run([str(binary), "--version"], capture_output=True,
                               text=True).stdout.strip().splitlines() or ["backprop ?"])[0]
     impls = ["backprop"] + (["torch"] if with_torch else [])

@@ -97,12 +97,9 @@ pub fn run_report(opts: &Options) -> Result<Report, String> {
         rss: Vec::new(),
         main_job: Vec::new(),
     };
-    for c in &cfgs {
-        measure_config(&mut report, c, opts, timing);
-    }
-    if opts.scaling {
-        report.scaling = measure_scaling(opts.smoke, timing);
-    }
+    // First, while this process is small: Linux carries a parent's peak RSS
+    // at fork into the child's `ru_maxrss`, so a child started after the big
+    // configurations would report this process's peak instead of its own.
     if opts.memory {
         for &t in &opts.threads {
             eprintln!("[bench_report] main job: one Fashion-MNIST epoch, {t} thread(s)");
@@ -110,6 +107,12 @@ pub fn run_report(opts: &Options) -> Result<Report, String> {
                 .main_job
                 .push(measure_main_job(opts.backprop_bin.as_deref(), t));
         }
+    }
+    for c in &cfgs {
+        measure_config(&mut report, c, opts, timing);
+    }
+    if opts.scaling {
+        report.scaling = measure_scaling(opts.smoke, timing);
     }
     Ok(report)
 }
