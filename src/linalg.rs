@@ -12,7 +12,7 @@
 //! transposed copy is ever made. α and β scale and accumulate inside the call.
 //! A product smaller than
 //! [`parallel::min_parallel_gemm`](crate::parallel::min_parallel_gemm) runs
-//! on one BLAS thread (by default below 2²⁰ multiply-adds).
+//! on one BLAS thread (off by default).
 //!
 //! Without a BLAS feature the same functions run ndarray's pure-Rust GEMM
 //! (`matrixmultiply`).

@@ -19,7 +19,7 @@
 //!
 //! Small products can be slower on several BLAS threads than on one (the
 //! others must be woken and waited for): [`set_min_parallel_gemm`] runs
-//! products below a size on one thread (2²⁰ multiply-adds by default).
+//! products below a size on one thread (off by default).
 //!
 //! Without a call, OpenBLAS follows `OPENBLAS_NUM_THREADS` (else all cores),
 //! BLIS follows `BLIS_NUM_THREADS` or `OMP_NUM_THREADS` (else 1), and
@@ -176,24 +176,30 @@ fn configured_blas_threads() -> usize {
     }
 }
 
-/// Products with fewer multiply-adds than this run on one BLAS thread.
+/// A threshold for [`set_min_parallel_gemm`] measured on one machine (not the
+/// default, which is 0: off).
 ///
 /// Measured with `benches/gemm.rs` (`sgemm_threads`, OpenBLAS 0.3.21, 2-core
 /// AMD EPYC Zen 3, see `BENCHMARKS.md`): the output-layer products of M and T
 /// (m·n·k = 327 680, e.g. 128×10×256) take 20–21 µs on one thread and 27 µs
 /// on two; from 6.4·10⁶ (S's first layer) on, two threads win (162 against
-/// 221 µs). 2²⁰ lies between the two.
+/// 221 µs). 2²⁰ lies between the two. It is not the default because it
+/// changes results by rounding: OpenBLAS splits a transposed matrix-vector
+/// product (the bias gradient) over its inner sum at 2 threads, so one thread
+/// adds in another order; and the gain is small (about 13 µs of a 5.6 ms M
+/// step).
 pub const PAR_MIN_GEMM: usize = 1 << 20;
 
-static MIN_PARALLEL_GEMM: AtomicUsize = AtomicUsize::new(PAR_MIN_GEMM);
+static MIN_PARALLEL_GEMM: AtomicUsize = AtomicUsize::new(0);
 
 /// Sets the smallest product, in multiply-adds (m·n·k for C = A·B with A
 /// m×k; m·n for a matrix-vector product), that runs on all
 /// [`blas_threads`]; smaller products run on one BLAS thread, saving the
 /// wake-up and synchronisation of the others, which for small layers can
-/// cost more than the threads gain. Default [`PAR_MIN_GEMM`]; 0 runs every
-/// product on the configured count, under the BLAS's own rules (OpenBLAS
-/// 0.3.21 runs m·n·k ≤ 262 144 on one thread by itself). `benches/gemm.rs`
+/// cost more than the threads gain ([`PAR_MIN_GEMM`] was measured on one
+/// machine). Default 0: every product runs on the configured count, under
+/// the BLAS's own rules (OpenBLAS 0.3.21 runs m·n·k ≤ 262 144 on one thread
+/// by itself), which keeps results identical to earlier versions. `benches/gemm.rs`
 /// times each layer shape at 1 and 2 threads, from which the crossover can be
 /// read on another machine.
 ///
@@ -209,9 +215,9 @@ static MIN_PARALLEL_GEMM: AtomicUsize = AtomicUsize::new(PAR_MIN_GEMM);
 ///
 /// ```
 /// use backprop::parallel;
-/// parallel::set_min_parallel_gemm(1 << 22);
-/// assert_eq!(parallel::min_parallel_gemm(), 1 << 22);
 /// parallel::set_min_parallel_gemm(parallel::PAR_MIN_GEMM);
+/// assert_eq!(parallel::min_parallel_gemm(), 1 << 20);
+/// parallel::set_min_parallel_gemm(0);
 /// ```
 pub fn set_min_parallel_gemm(work: usize) {
     if work > 0 {

@@ -14,10 +14,8 @@ const TOL: f64 = 1e-12;
 
 #[test]
 fn products_below_the_threshold_change_only_the_thread_count() -> backprop::Result<()> {
-    assert_eq!(parallel::min_parallel_gemm(), parallel::PAR_MIN_GEMM);
+    assert_eq!(parallel::min_parallel_gemm(), 0, "off by default");
     parallel::set_num_threads(2)?;
-    // The reference: every product on both threads.
-    parallel::set_min_parallel_gemm(0);
     // Per step: forward 64·96·200 ≈ 1.2e6 and 64·10·96 ≈ 6.1e4 multiply-adds,
     // ∂J/∂W 96·200·64 ≈ 1.2e6 and 10·96·64, back-propagated δ 64·96·10, and
     // the bias gradients (matrix-vector, 96·64 and 10·64).
@@ -37,7 +35,7 @@ fn products_below_the_threshold_change_only_the_thread_count() -> backprop::Resu
         Ok((cost, ws.gradient().as_slice().to_vec()))
     };
     let (cost_all, g_all) = gradient(&mut ws)?;
-    // Every product on one thread; the small ones only (the default); none.
+    // Every product on one thread; the small ones only; none again.
     for threshold in [usize::MAX, parallel::PAR_MIN_GEMM, 0] {
         parallel::set_min_parallel_gemm(threshold);
         let (cost, g) = gradient(&mut ws)?;
