@@ -5,7 +5,10 @@
 //!
 //! Needs `python3` with `numpy safetensors onnx onnxruntime`
 //! (`python3 -m pip install numpy safetensors onnx onnxruntime`); each test
-//! prints why and returns when the interpreter or a module is missing.
+//! prints why and returns when the interpreter or a module is missing, unless
+//! `BACKPROP_REQUIRE_PYTHON` names that module (a comma-separated list, or
+//! `all`): then the test fails, so that a CI run that installed the modules
+//! cannot pass without running the tests. `.ci/run` sets it.
 
 use std::path::Path;
 use std::process::Command;
@@ -24,27 +27,41 @@ const F32_TOL: f64 = 1e-5;
 const F64_TOL: f64 = 1e-12;
 
 /// The Python interpreter if it can import every module in `modules`; prints
-/// the reason and returns `None` otherwise.
+/// the reason and returns `None` otherwise, or fails the test when
+/// `BACKPROP_REQUIRE_PYTHON` requires one of `modules`.
 fn python(modules: &[&str]) -> Option<&'static str> {
     let check = format!("import {}", modules.join(", "));
-    match Command::new("python3").args(["-c", &check]).output() {
-        Err(e) => {
-            println!("skipped: python3 not runnable ({e})");
-            None
-        }
-        Ok(o) if !o.status.success() => {
-            println!(
-                "skipped: python3 cannot `{check}` (python3 -m pip install {}): {}",
-                modules.join(" "),
-                String::from_utf8_lossy(&o.stderr)
-                    .lines()
-                    .last()
-                    .unwrap_or("")
-            );
-            None
-        }
-        Ok(_) => Some("python3"),
+    let missing = match Command::new("python3").args(["-c", &check]).output() {
+        Err(e) => format!("python3 not runnable ({e})"),
+        Ok(o) if !o.status.success() => format!(
+            "python3 cannot `{check}` (python3 -m pip install {}): {}",
+            modules.join(" "),
+            String::from_utf8_lossy(&o.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+        ),
+        Ok(_) => return Some("python3"),
+    };
+    if let Some(m) = required_but_missing(modules) {
+        panic!("{missing}; BACKPROP_REQUIRE_PYTHON requires `{m}`");
     }
+    println!("skipped: {missing}");
+    None
+}
+
+/// The first of `modules` that `BACKPROP_REQUIRE_PYTHON` requires and
+/// python3 cannot import (each tried on its own).
+fn required_but_missing<'m>(modules: &[&'m str]) -> Option<&'m str> {
+    let list = std::env::var("BACKPROP_REQUIRE_PYTHON").unwrap_or_default();
+    let names: Vec<&str> = list.split(',').map(str::trim).collect();
+    modules.iter().copied().find(|m| {
+        (names.contains(&"all") || names.contains(m))
+            && !Command::new("python3")
+                .args(["-c", &format!("import {m}")])
+                .output()
+                .is_ok_and(|o| o.status.success())
+    })
 }
 
 fn run(py: &str, script: &str, args: &[&Path]) {
