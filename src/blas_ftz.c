@@ -277,6 +277,7 @@ void backprop_dgemm(int flush, int layout, int ta, int tb, int m, int n, int k,
 void backprop_sgemv(int flush, int layout, int ta, int m, int n, float alpha,
                     const float *a, int lda, const float *x, float beta,
                     float *y) {
+    SYNC_TEAM(flush);
     fp_mode saved = enter(flush);
     GEMV(s, layout, ta, m, n, alpha, a, lda, x, beta, y);
     leave(flush, saved);
@@ -285,6 +286,7 @@ void backprop_sgemv(int flush, int layout, int ta, int m, int n, float alpha,
 void backprop_dgemv(int flush, int layout, int ta, int m, int n, double alpha,
                     const double *a, int lda, const double *x, double beta,
                     double *y) {
+    SYNC_TEAM(flush);
     fp_mode saved = enter(flush);
     GEMV(d, layout, ta, m, n, alpha, a, lda, x, beta, y);
     leave(flush, saved);
