@@ -17,17 +17,11 @@ use ndarray::Array2;
 /// Parameter counts for the update alone: 2¹²…2²².
 const UPDATE_LENS: &[usize] = &[1 << 12, 1 << 14, 1 << 16, 1 << 18, 1 << 20, 1 << 22];
 /// Batch sizes for the step: hidden passes of B·4096 = 2¹⁴…2²² elements.
+#[path = "common/settings.rs"]
+mod settings;
+
 const STEP_BATCHES: &[usize] = &[4, 16, 64, 256, 1024];
 const MODES: &[(&str, usize)] = &[("pool", 0), ("sequential", usize::MAX)];
-
-/// The BLAS backend named in the group names.
-const BACKEND: &str = if cfg!(feature = "blis") {
-    "blis"
-} else if cfg!(feature = "openblas") {
-    "openblas"
-} else {
-    "matrixmultiply"
-};
 
 fn quick() -> bool {
     std::env::var_os("BACKPROP_BENCH_QUICK").is_some()
@@ -35,7 +29,7 @@ fn quick() -> bool {
 
 fn sgd_update(c: &mut Criterion) {
     parallel::set_num_threads(2).unwrap();
-    let mut group = c.benchmark_group(format!("elementwise/sgd_update/{BACKEND}/2t"));
+    let mut group = c.benchmark_group(format!("elementwise/sgd_update/{}/2t", settings::BACKEND));
     if quick() {
         group
             .sample_size(10)
@@ -63,7 +57,10 @@ fn sgd_update(c: &mut Criterion) {
 
 fn step(c: &mut Criterion) {
     parallel::set_num_threads(2).unwrap();
-    let mut group = c.benchmark_group(format!("elementwise/step_256-4096-10/{BACKEND}/2t"));
+    let mut group = c.benchmark_group(format!(
+        "elementwise/step_256-4096-10/{}/2t",
+        settings::BACKEND
+    ));
     if quick() {
         group
             .sample_size(10)

@@ -49,15 +49,6 @@ fn gemm(c: &mut Criterion) {
     }
 }
 
-/// The backend the products run on, named in the group.
-const BACKEND: &str = if cfg!(feature = "blis") {
-    "blis"
-} else if cfg!(feature = "openblas") {
-    "openblas"
-} else {
-    "matrixmultiply"
-};
-
 /// Layer sizes (input first) and batch of S, M and T, as in the
 /// training-step benches; restated so that this group stands alone.
 const SMALL_CONFIGS: &[(&str, &[usize], usize)] = &[
@@ -120,7 +111,7 @@ fn step_products() -> Vec<Product> {
 
 fn gemm_threads(c: &mut Criterion) {
     let quick = std::env::var("BACKPROP_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
-    let mut group = c.benchmark_group(format!("sgemm_threads/{BACKEND}"));
+    let mut group = c.benchmark_group(format!("sgemm_threads/{}", settings::BACKEND));
     if !quick {
         // 2 × 21 products: a few seconds each keeps the group to minutes.
         group.sample_size(30);
