@@ -74,6 +74,7 @@ pub mod preprocess;
 pub mod recipes;
 pub mod scalar;
 pub mod schedule;
+mod simd;
 pub mod train;
 
 pub use activation::Activation;
