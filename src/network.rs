@@ -39,6 +39,7 @@ use crate::check;
 use crate::init::{BiasInit, Init};
 use crate::layer::Dense;
 use crate::linalg::{gemm, gemv};
+use crate::simd;
 use crate::{Activation, Error, Loss, Result, Scalar, Targets};
 
 /// Where each layer's parameters sit in the flat parameter vector.
@@ -404,12 +405,7 @@ impl<S: Scalar> Network<S> {
     /// Σ over all weights (never biases) of w².
     pub(crate) fn sum_squared_weights(&self) -> f64 {
         (0..self.depth())
-            .map(|l| {
-                self.params[self.layout.weight_range(l)]
-                    .iter()
-                    .map(|w| w.wide() * w.wide())
-                    .sum::<f64>()
-            })
+            .map(|l| simd::sum_squares(&self.params[self.layout.weight_range(l)]))
             .sum()
     }
 

@@ -15,7 +15,7 @@
 use crate::data::{Batcher, Dataset};
 use crate::optim::{LbfgsState, Optimizer, Outcome};
 use crate::schedule::Scheduler;
-use crate::{Error, Layout, Network, Result, Scalar, Schedule, Solver, Workspace, check};
+use crate::{Error, Layout, Network, Result, Scalar, Schedule, Solver, Workspace, check, simd};
 
 use super::{EpochRecord, Trainer};
 
@@ -203,15 +203,21 @@ impl<S: Scalar> MiniBatch<'_, S> {
                 layer,
                 what,
             };
-            let norm = self.ws.gradient().norm();
-            if !norm.is_finite() {
+            // ‖∇J‖ only when clipping needs it: finiteness alone is a
+            // cheaper pass.
+            let norm = self.clip_norm.map(|_| self.ws.gradient().norm());
+            let finite = match norm {
+                Some(n) => n.is_finite(),
+                None => simd::all_finite(self.ws.gradient().as_slice()),
+            };
+            if !finite {
                 let layer = blamed_layer(net, self.ws.gradient().as_slice());
                 return Err(diverged(layer, "gradient"));
             }
             if !cost.is_finite() {
                 return Err(diverged(net.depth() - 1, "loss"));
             }
-            if let Some(c) = self.clip_norm
+            if let (Some(c), Some(norm)) = (self.clip_norm, norm)
                 && norm > c
             {
                 let f = S::cast(c / norm);
@@ -289,10 +295,8 @@ fn blamed_layer<S: Scalar>(net: &Network<S>, gradient: &[S]) -> usize {
 }
 
 /// The first layer whose weights or biases hold a NaN or infinity.
-#[allow(clippy::eq_op)] // x − x is the finiteness test
 fn first_non_finite_layer<S: Scalar>(layout: &Layout, flat: &[S]) -> Option<usize> {
-    // Fast path: x − x is 0 for finite x and NaN otherwise.
-    if flat.iter().fold(S::zero(), |acc, &v| acc + (v - v)) == S::zero() {
+    if simd::all_finite(flat) {
         return None;
     }
     (0..layout.depth()).find(|&l| {
