@@ -31,10 +31,17 @@ pub trait Scalar:
     /// For f64, exactly `f64::tanh`, so gradient checks see the true
     /// function.
     fn tanh_fast(self) -> Self;
+
+    /// A slice of this type as a buffer a
+    /// [`Communicator`](crate::distributed::Communicator) can reduce.
+    fn buffer(s: &mut [Self]) -> crate::distributed::Buffer<'_>;
 }
 
 impl Scalar for f32 {
     const NAME: &'static str = "f32";
+    fn buffer(s: &mut [Self]) -> crate::distributed::Buffer<'_> {
+        crate::distributed::Buffer::F32(s)
+    }
     #[inline]
     fn cast(v: f64) -> Self {
         v as f32
@@ -82,6 +89,9 @@ impl Scalar for f32 {
 
 impl Scalar for f64 {
     const NAME: &'static str = "f64";
+    fn buffer(s: &mut [Self]) -> crate::distributed::Buffer<'_> {
+        crate::distributed::Buffer::F64(s)
+    }
     #[inline]
     fn cast(v: f64) -> Self {
         v

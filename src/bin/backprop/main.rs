@@ -15,6 +15,7 @@
 //! code 1 (2 for a command line clap cannot parse).
 
 mod args;
+mod cluster;
 mod data;
 mod evaluate;
 mod gradcheck;
@@ -75,10 +76,22 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match run(cli) {
-        Ok(code) => code,
+    // Under `mpirun`, `train` runs on every rank (see cluster.rs); the
+    // session finalizes MPI when it drops, after `run`.
+    let session = match &cli.command {
+        Command::Train(_) => cluster::start(cli.threads),
+        _ => Ok(None),
+    };
+    let outcome = session.and_then(|s| run(cli).map(|code| (code, s)));
+    match outcome {
+        Ok((code, _session)) => code,
         Err(e) => {
-            eprintln!("error: {}", e.0.replace('\n', " "));
+            let rank = match cluster::distributed() {
+                Some(_) => format!("rank {}: ", cluster::rank()),
+                None => String::new(),
+            };
+            eprintln!("error: {rank}{}", e.0.replace('\n', " "));
+            cluster::abort_job();
             ExitCode::FAILURE
         }
     }
