@@ -6,7 +6,8 @@
 //! Two environment variables exist for the tests only (they inject the
 //! failures whose handling the tests check): `BACKPROP_MPI_FAULT` =
 //! `RANK:KIND:EPOCH` makes rank RANK fail after epoch EPOCH (from 1) with
-//! KIND `error` (an error message, then the abort every error takes),
+//! KIND `error` (training returns an error, which takes the abort every
+//! error takes),
 //! `panic`, `crash` (killed by SIGABRT), `kill` (SIGKILL) or `stall` (sleeps
 //! forever: the watchdog's case); `BACKPROP_MPI_SAVE_RANKS=1` makes every
 //! rank other than 0 save its model beside the output, as
@@ -84,6 +85,7 @@ mod with_mpi {
     pub struct Fault {
         kind: String,
         epoch: usize,
+        failed: bool,
     }
 
     impl Fault {
@@ -94,7 +96,19 @@ mod with_mpi {
             let rank: usize = parts.next()?.parse().ok()?;
             let kind = parts.next()?.to_string();
             let epoch = parts.next()?.parse().ok()?;
-            (rank == super::rank()).then_some(Fault { kind, epoch })
+            (rank == super::rank()).then_some(Fault {
+                kind,
+                epoch,
+                failed: false,
+            })
+        }
+
+        /// The injected error, once the `error` fault has struck.
+        pub fn outcome(&self) -> Result<(), CliError> {
+            match self.failed {
+                true => Err(CliError("injected fault".into())),
+                false => Ok(()),
+            }
         }
     }
 
@@ -106,8 +120,9 @@ mod with_mpi {
             let rank = super::rank();
             match self.kind.as_str() {
                 "error" => {
-                    eprintln!("error: rank {rank}: injected fault");
-                    abort_job();
+                    // Stops this rank alone; `fit` then returns the error.
+                    self.failed = true;
+                    return Control::Stop;
                 }
                 "panic" => panic!("rank {rank}: injected panic"),
                 "crash" => std::process::abort(),
@@ -158,6 +173,11 @@ mod without_mpi {
         /// None.
         pub fn from_env() -> Option<Fault> {
             None
+        }
+
+        /// Never called: there is no fault.
+        pub fn outcome(&self) -> Result<(), CliError> {
+            match *self {}
         }
     }
 

@@ -76,19 +76,27 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    // Under `mpirun`, `train` runs on every rank (see cluster.rs); the
-    // session finalizes MPI when it drops, after `run`.
+    // Under `mpirun`, `train` runs on every rank (see cluster.rs). The
+    // session finalizes MPI when it drops: after success only, since
+    // finalize waits for every rank; an error aborts the job instead.
     let session = match &cli.command {
         Command::Train(_) => cluster::start(cli.threads),
         _ => Ok(None),
     };
-    let outcome = session.and_then(|s| run(cli).map(|code| (code, s)));
+    let outcome = match &session {
+        Ok(_) => run(cli),
+        Err(e) => Err(CliError(e.0.clone())),
+    };
     match outcome {
-        Ok((code, _session)) => code,
+        Ok(code) => {
+            drop(session);
+            code
+        }
         Err(e) => {
+            let rank = format!("rank {}: ", cluster::rank());
             let rank = match cluster::distributed() {
-                Some(_) => format!("rank {}: ", cluster::rank()),
-                None => String::new(),
+                Some(_) if !e.0.contains(&rank) => rank,
+                _ => String::new(),
             };
             eprintln!("error: {rank}{}", e.0.replace('\n', " "));
             cluster::abort_job();

@@ -571,6 +571,7 @@ fn fit(
             .map(|f| f as &mut dyn backprop::Callback<f32>)
             .collect();
         let h = trainer.fit_with(&mut net, train.dataset(), val_set, &mut callbacks)?;
+        fault.iter().try_for_each(cluster::Fault::outcome)?;
         let n = h.epochs.len();
         (net, h, n)
     })

@@ -1,0 +1,243 @@
+//! `backprop train` under `mpirun` (feature `mpi`): the real binary on 2 and
+//! 4 ranks against one process, and the failures that must end the job.
+//!
+//! Needs `mpirun` (Debian: `openmpi-bin`); without it these tests fail, they
+//! do not skip. Every job runs under `timeout -k 5 60`, so a hang fails the
+//! test instead of stalling the suite.
+//!
+//! Tolerance: the ranks sum the same global-batch gradient as one process,
+//! in another order (per-shard GEMMs weighted by their share, then the
+//! all-reduce), so each f32 step differs by rounding (~1e-7 relative). Adam
+//! divides by √v̂, which passes the gradient's relative error on to the
+//! step: after the 55 steps at η ≤ 0.03 here the weights agree to ~1e-6;
+//! `TOL` = 1e-4 leaves room for other thread counts while a wrong weighting
+//! (a shard's mean taken for the batch's, L2 counted on every rank) moves
+//! them by 1e-2 or more. Across ranks the weights must be bitwise equal.
+
+#![cfg(all(feature = "mpi", feature = "cli"))]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use backprop::io::SavedModel;
+
+const TOL: f32 = 1e-4;
+const BIN: &str = env!("CARGO_BIN_EXE_backprop");
+
+/// `timeout -k 5 60 mpirun ... -n <ranks> backprop <args>`, with `env`.
+fn mpirun(ranks: usize, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut c = Command::new("timeout");
+    c.args([
+        "-k",
+        "5",
+        "60",
+        "mpirun",
+        "--oversubscribe",
+        "--bind-to",
+        "none",
+    ]);
+    c.args(["--allow-run-as-root", "-n", &ranks.to_string(), BIN]);
+    c.args(args).envs(env.iter().copied());
+    // One thread per rank: the machine may have fewer cores than ranks.
+    c.env("BACKPROP_NUM_THREADS", "1")
+        .env("OPENBLAS_NUM_THREADS", "1");
+    c.output()
+        .expect("mpirun must be installed (apt-get install openmpi-bin)")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status,
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// Three noisy blobs in 4-D, 301 rows: with 10% held out, 271 training
+/// rows make a ragged last batch of 21 at batch size 25.
+fn blobs_csv(path: &Path) {
+    let names = ["cat", "dog", "emu"];
+    let mut t = String::from("a,b,c,d,species\n");
+    for i in 0..301 {
+        let c = i % 3;
+        let j = |k: f64| ((i as f64 + 1.0) * k).sin();
+        let (a, b) = (c as f64 + 0.8 * j(12.9898), -(c as f64) + 0.8 * j(78.233));
+        t.push_str(&format!("{a},{b},{},{},{}\n", j(3.1), j(5.7), names[c]));
+    }
+    std::fs::write(path, t).unwrap();
+}
+
+fn train_args<'a>(data: &'a str, out: &'a str) -> Vec<&'a str> {
+    vec![
+        "train",
+        "--train",
+        data,
+        "-o",
+        out,
+        "--layers",
+        "8",
+        "--epochs",
+        "5",
+        "--batch-size",
+        "25",
+        "--lr",
+        "0.03",
+        "--lambda",
+        "0.001",
+        "--seed",
+        "3",
+        "--no-progress",
+    ]
+}
+
+fn params(path: &Path) -> Vec<f32> {
+    SavedModel::<f32>::load(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .network
+        .params()
+        .to_vec()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn rank_copy(model: &Path, rank: usize) -> PathBuf {
+    model.with_extension(format!("rank{rank}.safetensors"))
+}
+
+#[test]
+fn two_and_four_ranks_match_one_process_and_each_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("blobs.csv");
+    blobs_csv(&data);
+    let one = dir.path().join("one.safetensors");
+    let o = Command::new(BIN)
+        .args(train_args(s(&data), s(&one)))
+        .env("BACKPROP_NUM_THREADS", "1")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let reference = params(&one);
+    for ranks in [2, 4] {
+        let model = dir.path().join(format!("n{ranks}.safetensors"));
+        let o = mpirun(
+            ranks,
+            &train_args(s(&data), s(&model)),
+            &[("BACKPROP_MPI_SAVE_RANKS", "1")],
+        );
+        assert!(o.status.success(), "{}", text(&o));
+        // Rank 0 alone reports.
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(out.matches("training:").count(), 1, "{}", text(&o));
+        let root = params(&model);
+        for r in 1..ranks {
+            assert_eq!(params(&rank_copy(&model, r)), root, "rank {r} of {ranks}");
+        }
+        let worst = root
+            .iter()
+            .zip(&reference)
+            .map(|(a, b)| (a - b).abs() / b.abs().max(1.0))
+            .fold(0.0f32, f32::max);
+        assert!(worst <= TOL, "{ranks} ranks: worst difference {worst}");
+    }
+}
+
+/// A job where rank 1 fails in the way `fault` names (see
+/// src/bin/backprop/cluster.rs) must end within 10 s, non-zero, with the
+/// previous output file untouched.
+fn failing_job(fault: &str, extra_env: &[(&str, &str)]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("blobs.csv");
+    blobs_csv(&data);
+    let model = dir.path().join("m.safetensors");
+    std::fs::write(&model, b"previous model").unwrap();
+    let mut args = train_args(s(&data), s(&model));
+    args[8] = "50"; // epochs: the job outlives the fault by far
+    let mut env = vec![("BACKPROP_MPI_FAULT", fault)];
+    env.extend_from_slice(extra_env);
+    let started = Instant::now();
+    let o = mpirun(2, &args, &env);
+    let took = started.elapsed();
+    assert!(!o.status.success(), "{fault}: {}", text(&o));
+    assert!(took < Duration::from_secs(10), "{fault}: took {took:?}");
+    assert_eq!(std::fs::read(&model).unwrap(), b"previous model", "{fault}");
+    text(&o)
+}
+
+#[test]
+fn a_rank_that_errors_ends_the_job() {
+    let out = failing_job("1:error:2", &[]);
+    assert!(out.contains("error: rank 1: injected fault"), "{out}");
+}
+
+#[test]
+fn a_rank_that_panics_ends_the_job() {
+    let out = failing_job("1:panic:2", &[]);
+    assert!(out.contains("injected panic"), "{out}");
+}
+
+#[test]
+fn a_rank_that_crashes_or_is_killed_ends_the_job() {
+    failing_job("1:crash:2", &[]);
+    failing_job("1:kill:2", &[]);
+}
+
+#[test]
+fn a_stalled_rank_ends_the_job_through_the_watchdog() {
+    let out = failing_job("1:stall:2", &[("BACKPROP_MPI_WATCHDOG_SECS", "3")]);
+    assert!(out.contains("no progress for 3 s"), "{out}");
+}
+
+#[test]
+fn ranks_reading_different_data_stop_with_an_error() {
+    // Each rank reads the file its rank names: rank 1's has one row less.
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("blobs.csv");
+    blobs_csv(&data);
+    let text_all = std::fs::read_to_string(&data).unwrap();
+    let shorter: String = text_all
+        .lines()
+        .take(300)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let script = dir.path().join("by_rank.sh");
+    let model = dir.path().join("m.safetensors");
+    std::fs::write(dir.path().join("rank0.csv"), &text_all).unwrap();
+    std::fs::write(dir.path().join("rank1.csv"), shorter).unwrap();
+    let args = train_args("RANKFILE", s(&model)).join(" ");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nexec {BIN} {}\n",
+            args.replace(
+                "RANKFILE",
+                &format!("{}/rank$OMPI_COMM_WORLD_RANK.csv", dir.path().display())
+            )
+        ),
+    )
+    .unwrap();
+    let o = Command::new("timeout")
+        .args([
+            "-k",
+            "5",
+            "60",
+            "mpirun",
+            "--oversubscribe",
+            "--bind-to",
+            "none",
+        ])
+        .args(["--allow-run-as-root", "-n", "2", "sh", s(&script)])
+        .env("BACKPROP_NUM_THREADS", "1")
+        .output()
+        .unwrap();
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("every rank must read the same data"),
+        "{}",
+        text(&o)
+    );
+    assert!(!model.exists());
+}
