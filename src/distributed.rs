@@ -31,25 +31,16 @@
 //! all-reduce's own order).
 //!
 //! The [`Communicator`] trait is what the loop needs from a message-passing
-//! library; the feature `mpi` provides it over MPI
-//! ([`crate::mpi::MpiCommunicator`]).
+//! library; the feature `mpi` provides it over MPI (`backprop::mpi`,
+//! through `MpiSession::distributed`).
 
 use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;
 
 use crate::data::Dataset;
+use crate::scalar::SliceMut;
 use crate::{Error, Network, Result, Scalar, Targets};
-
-/// A slice a [`Communicator`] reduces or broadcasts, by element type.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum Buffer<'a> {
-    /// Single precision.
-    F32(&'a mut [f32]),
-    /// Double precision.
-    F64(&'a mut [f64]),
-}
 
 /// The collective operations of synchronous data parallelism. Every rank
 /// must call them in the same order with buffers of the same length.
@@ -66,10 +57,10 @@ pub trait Communicator: Send + Sync {
     fn size(&self) -> usize;
 
     /// Replaces `buf` on every rank by the element-wise sum over all ranks.
-    fn all_reduce_sum(&self, buf: Buffer<'_>) -> Result<()>;
+    fn all_reduce_sum(&self, buf: SliceMut<'_>) -> Result<()>;
 
     /// Replaces `buf` on every rank by rank `root`'s.
-    fn broadcast(&self, buf: Buffer<'_>, root: usize) -> Result<()>;
+    fn broadcast(&self, buf: SliceMut<'_>, root: usize) -> Result<()>;
 }
 
 /// A shared handle on a [`Communicator`]: what
@@ -103,7 +94,7 @@ impl Distributed {
     /// # Errors
     /// As the communicator.
     pub fn sum<S: Scalar>(&self, buf: &mut [S]) -> Result<()> {
-        self.0.all_reduce_sum(S::buffer(buf))
+        self.0.all_reduce_sum(S::slice_mut(buf))
     }
 
     /// Sums one number over the ranks.
@@ -121,7 +112,7 @@ impl Distributed {
     /// # Errors
     /// As the communicator.
     pub fn broadcast<S: Scalar>(&self, buf: &mut [S]) -> Result<()> {
-        self.0.broadcast(S::buffer(buf), 0)
+        self.0.broadcast(S::slice_mut(buf), 0)
     }
 }
 

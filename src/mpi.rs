@@ -40,7 +40,8 @@ use mpi::environment::Universe;
 use mpi::ffi;
 use mpi::topology::Communicator as _;
 
-use crate::distributed::{Buffer, Communicator, Distributed};
+use crate::distributed::{Communicator, Distributed};
+use crate::scalar::SliceMut;
 use crate::{Error, Result};
 
 unsafe extern "C" {
@@ -277,7 +278,7 @@ impl Communicator for MpiCommunicator {
         self.size
     }
 
-    fn all_reduce_sum(&self, buf: Buffer<'_>) -> Result<()> {
+    fn all_reduce_sum(&self, buf: SliceMut<'_>) -> Result<()> {
         // SAFETY: the predefined handles are constants after MPI_Init.
         let (comm, sum) = unsafe { (ffi::RSMPI_COMM_WORLD, ffi::RSMPI_SUM) };
         // SAFETY: `p` points to `n` elements of the named type, owned
@@ -287,12 +288,12 @@ impl Communicator for MpiCommunicator {
         };
         match buf {
             // SAFETY: as above.
-            Buffer::F32(b) => self.chunked(b, reduce(unsafe { ffi::RSMPI_FLOAT })),
-            Buffer::F64(b) => self.chunked(b, reduce(unsafe { ffi::RSMPI_DOUBLE })),
+            SliceMut::F32(b) => self.chunked(b, reduce(unsafe { ffi::RSMPI_FLOAT })),
+            SliceMut::F64(b) => self.chunked(b, reduce(unsafe { ffi::RSMPI_DOUBLE })),
         }
     }
 
-    fn broadcast(&self, buf: Buffer<'_>, root: usize) -> Result<()> {
+    fn broadcast(&self, buf: SliceMut<'_>, root: usize) -> Result<()> {
         // SAFETY: as in `all_reduce_sum`.
         let comm = unsafe { ffi::RSMPI_COMM_WORLD };
         let root = root as c_int;
@@ -301,8 +302,8 @@ impl Communicator for MpiCommunicator {
         let bcast = |dt| move |p, n| unsafe { ffi::MPI_Bcast(p, n, dt, root, comm) };
         match buf {
             // SAFETY: as above.
-            Buffer::F32(b) => self.chunked(b, bcast(unsafe { ffi::RSMPI_FLOAT })),
-            Buffer::F64(b) => self.chunked(b, bcast(unsafe { ffi::RSMPI_DOUBLE })),
+            SliceMut::F32(b) => self.chunked(b, bcast(unsafe { ffi::RSMPI_FLOAT })),
+            SliceMut::F64(b) => self.chunked(b, bcast(unsafe { ffi::RSMPI_DOUBLE })),
         }
     }
 }

@@ -32,15 +32,26 @@ pub trait Scalar:
     /// function.
     fn tanh_fast(self) -> Self;
 
-    /// A slice of this type as a buffer a
-    /// [`Communicator`](crate::distributed::Communicator) can reduce.
-    fn buffer(s: &mut [Self]) -> crate::distributed::Buffer<'_>;
+    /// The slice, tagged with its type (for code that must tell the two
+    /// apart at run time, as a
+    /// [`Communicator`](crate::distributed::Communicator) does).
+    fn slice_mut(s: &mut [Self]) -> SliceMut<'_>;
+}
+
+/// A mutable slice of one of the two [`Scalar`] types.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SliceMut<'a> {
+    /// Single precision.
+    F32(&'a mut [f32]),
+    /// Double precision.
+    F64(&'a mut [f64]),
 }
 
 impl Scalar for f32 {
     const NAME: &'static str = "f32";
-    fn buffer(s: &mut [Self]) -> crate::distributed::Buffer<'_> {
-        crate::distributed::Buffer::F32(s)
+    fn slice_mut(s: &mut [Self]) -> SliceMut<'_> {
+        SliceMut::F32(s)
     }
     #[inline]
     fn cast(v: f64) -> Self {
@@ -89,8 +100,8 @@ impl Scalar for f32 {
 
 impl Scalar for f64 {
     const NAME: &'static str = "f64";
-    fn buffer(s: &mut [Self]) -> crate::distributed::Buffer<'_> {
-        crate::distributed::Buffer::F64(s)
+    fn slice_mut(s: &mut [Self]) -> SliceMut<'_> {
+        SliceMut::F64(s)
     }
     #[inline]
     fn cast(v: f64) -> Self {

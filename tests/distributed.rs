@@ -10,7 +10,8 @@
 
 use std::sync::{Arc, Barrier, Mutex};
 
-use backprop::distributed::{Buffer, Communicator, Distributed};
+use backprop::distributed::{Communicator, Distributed};
+use backprop::scalar::SliceMut;
 use backprop::{
     Activation, AdamConfig, Dataset, LbfgsConfig, Loss, Network, Result, SgdConfig, Trainer,
 };
@@ -27,11 +28,11 @@ struct Threads {
 }
 
 impl Threads {
-    fn exchange(&self, buf: Buffer<'_>, combine: impl Fn(&[Vec<f64>], usize) -> f64) {
+    fn exchange(&self, buf: SliceMut<'_>, combine: impl Fn(&[Vec<f64>], usize) -> f64) {
         let (barrier, slots) = &*self.shared;
         let mine: Vec<f64> = match &buf {
-            Buffer::F32(b) => b.iter().map(|&v| f64::from(v)).collect(),
-            Buffer::F64(b) => b.to_vec(),
+            SliceMut::F32(b) => b.iter().map(|&v| f64::from(v)).collect(),
+            SliceMut::F64(b) => b.to_vec(),
             _ => unreachable!(),
         };
         slots.lock().unwrap()[self.rank] = mine;
@@ -39,11 +40,11 @@ impl Threads {
         {
             let s = slots.lock().unwrap();
             match buf {
-                Buffer::F32(b) => b
+                SliceMut::F32(b) => b
                     .iter_mut()
                     .enumerate()
                     .for_each(|(i, v)| *v = combine(&s, i) as f32),
-                Buffer::F64(b) => b
+                SliceMut::F64(b) => b
                     .iter_mut()
                     .enumerate()
                     .for_each(|(i, v)| *v = combine(&s, i)),
@@ -61,11 +62,11 @@ impl Communicator for Threads {
     fn size(&self) -> usize {
         self.size
     }
-    fn all_reduce_sum(&self, buf: Buffer<'_>) -> Result<()> {
+    fn all_reduce_sum(&self, buf: SliceMut<'_>) -> Result<()> {
         self.exchange(buf, |s, i| s.iter().map(|v| v[i]).sum());
         Ok(())
     }
-    fn broadcast(&self, buf: Buffer<'_>, root: usize) -> Result<()> {
+    fn broadcast(&self, buf: SliceMut<'_>, root: usize) -> Result<()> {
         self.exchange(buf, |s, i| s[root][i]);
         Ok(())
     }
