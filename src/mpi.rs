@@ -156,6 +156,10 @@ impl Drop for MpiSession {
 /// `std::process::exit`.
 pub fn abort(code: i32) -> ! {
     if mpi_running() {
+        // mpirun forwards a rank's stderr asynchronously and drops what is
+        // still in flight when it kills the job: give the error message
+        // printed just before this call time to arrive.
+        std::thread::sleep(Duration::from_millis(250));
         // SAFETY: MPI is initialized and not finalized; MPI_Abort takes the
         // predefined world communicator and does not return.
         unsafe {
