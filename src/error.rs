@@ -263,4 +263,15 @@ pub enum Error {
         /// Distinct classes found.
         found: usize,
     },
+
+    /// Data-parallel training cannot go on (see
+    /// [`distributed`](crate::distributed)): the ranks disagree, or the
+    /// message-passing library failed.
+    #[error("distributed training, rank {rank}: {reason}")]
+    Distributed {
+        /// The rank that found the problem.
+        rank: usize,
+        /// What went wrong.
+        reason: String,
+    },
 }

@@ -15,6 +15,7 @@
 //! code 1 (2 for a command line clap cannot parse).
 
 mod args;
+mod cluster;
 mod data;
 mod evaluate;
 mod gradcheck;
@@ -75,10 +76,30 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match run(cli) {
-        Ok(code) => code,
+    // Under `mpirun`, `train` runs on every rank (see cluster.rs). The
+    // session finalizes MPI when it drops: after success only, since
+    // finalize waits for every rank; an error aborts the job instead.
+    let session = match &cli.command {
+        Command::Train(_) => cluster::start(cli.threads),
+        _ => Ok(None),
+    };
+    let outcome = match &session {
+        Ok(_) => run(cli),
+        Err(e) => Err(CliError(e.0.clone())),
+    };
+    match outcome {
+        Ok(code) => {
+            drop(session);
+            code
+        }
         Err(e) => {
-            eprintln!("error: {}", e.0.replace('\n', " "));
+            let rank = format!("rank {}: ", cluster::rank());
+            let rank = match cluster::distributed() {
+                Some(_) if !e.0.contains(&rank) => rank,
+                _ => String::new(),
+            };
+            eprintln!("error: {rank}{}", e.0.replace('\n', " "));
+            cluster::abort_job();
             ExitCode::FAILURE
         }
     }

@@ -16,7 +16,7 @@ use backprop::{
 };
 use ndarray::Array2;
 
-use crate::CliError;
+use crate::{CliError, cluster};
 use clap::ValueEnum;
 
 use crate::args::{Layers, MonitorName, ScheduleName, TrainArgs};
@@ -152,7 +152,8 @@ fn trainer(a: &TrainArgs, has_val: bool) -> Result<(Trainer, String), CliError> 
     t.lambda = a.lambda.unwrap_or(t.lambda);
     t.seed = a.seed.unwrap_or(t.seed);
     t.restarts = a.restarts;
-    t.progress = !a.no_progress && std::io::stderr().is_terminal();
+    t.progress = !a.no_progress && std::io::stderr().is_terminal() && cluster::is_root();
+    t.distributed = cluster::distributed();
     let steps = match solver {
         Solver::Lbfgs(_) => full_batch(a, &mut t)?,
         _ => mini_batch(a, &mut t)?,
@@ -333,7 +334,8 @@ pub fn run(a: &TrainArgs) -> Result<(), CliError> {
     let (trainer, trainer_text) = trainer(a, val.is_some())?;
     let (builder, activation) = network(a, &recipe, n_in, (n_out, loss), seed);
     let probe = builder.build()?;
-    println!(
+    let root = cluster::is_root();
+    root.then(|| println!(
         "data: {source}: {} samples ({} train, {} validation{}), {n_in} features, {}; loaded in {load_seconds:.1} s",
         m_all,
         train.x.nrows(),
@@ -346,21 +348,26 @@ pub fn run(a: &TrainArgs) -> Result<(), CliError> {
                 "{} classes",
                 c.len()
             )),
-    );
-    println!(
-        "network: {}, {activation}, {loss} ({} output), {} parameters; scaling {}",
-        sizes(&probe),
-        loss.output_activation(),
-        probe.n_params(),
-        scaler.as_ref().map_or("none", |s| s.scaling().name()),
-    );
-    println!("training: {trainer_text}");
-    let _ = std::io::stdout().flush();
+    ));
+    root.then(|| {
+        println!(
+            "network: {}, {activation}, {loss} ({} output), {} parameters; scaling {}",
+            sizes(&probe),
+            loss.output_activation(),
+            probe.n_params(),
+            scaler.as_ref().map_or("none", |s| s.scaling().name()),
+        );
+        println!("training: {trainer_text}");
+        let _ = std::io::stdout().flush();
+    });
 
     let val_set = val.as_ref().map(|v| v.dataset());
     let start = Instant::now();
     let (net, history, total_epochs) = fit(&trainer, &builder, probe, &train, val_set)?;
     let seconds = start.elapsed().as_secs_f64();
+    if !root {
+        return cluster::save_rank_copy(&a.output, &net);
+    }
     let sets = [
         ("train", Some(&train)),
         ("validation", val.as_ref()),
@@ -537,6 +544,7 @@ fn fit(
         let mut total = 0;
         for (k, r) in report.runs.iter().enumerate() {
             match &r.outcome {
+                _ if !cluster::is_root() => {}
                 Ok(h) => {
                     total += h.epochs.len();
                     println!(
@@ -557,7 +565,13 @@ fn fit(
         (net, h, total)
     } else {
         let mut net = probe;
-        let h = trainer.fit(&mut net, train.dataset(), val_set)?;
+        let mut fault = cluster::Fault::from_env();
+        let mut callbacks: Vec<&mut dyn backprop::Callback<f32>> = fault
+            .iter_mut()
+            .map(|f| f as &mut dyn backprop::Callback<f32>)
+            .collect();
+        let h = trainer.fit_with(&mut net, train.dataset(), val_set, &mut callbacks)?;
+        fault.iter().try_for_each(cluster::Fault::outcome)?;
         let n = h.epochs.len();
         (net, h, n)
     })
