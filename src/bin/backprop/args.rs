@@ -126,8 +126,8 @@ fn recipe_defaults(r: &Recipe) -> Vec<(&'static str, String)> {
 /// File formats for data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
-    /// Guess from the file name: .csv/.tsv (optionally .gz) is CSV, .npy is
-    /// NPY, anything else is IDX.
+    /// Guess from the file name (.csv/.tsv/.txt, optionally .gz, is CSV;
+    /// .npy is NPY; .npz is NPZ), else from the file's first bytes.
     Auto,
     /// Comma- (or --delimiter-) separated values.
     Csv,
@@ -135,6 +135,8 @@ pub enum Format {
     Idx,
     /// NumPy .npy arrays.
     Npy,
+    /// NumPy .npz archives (numpy.savez).
+    Npz,
 }
 
 /// How a CSV file is read and where targets come from.
@@ -144,16 +146,19 @@ pub struct DataOptions {
     #[arg(long, value_enum, default_value_t = Format::Auto)]
     pub format: Format,
 
-    /// CSV field separator (one ASCII character; `tab` for tabs).
-    #[arg(long, default_value = ",", value_parser = parse_delimiter)]
-    pub delimiter: u8,
+    /// CSV field separator (one ASCII character; `tab` for tabs) [default:
+    /// tab for .tsv, else the most frequent of `,` `;` tab `|` on the first
+    /// line, `,` on a tie].
+    #[arg(long, value_parser = parse_delimiter)]
+    pub delimiter: Option<u8>,
 
     /// The CSV files have no header line.
     #[arg(long)]
     pub no_header: bool,
 
     /// CSV target column: last, first, a 0-based index, a header name, or
-    /// none.
+    /// none [default: the model's for eval; else a column named label,
+    /// target, class or y (any case), else the last].
     #[arg(long, value_name = "COLUMN")]
     pub target: Option<String>,
 

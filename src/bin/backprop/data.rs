@@ -65,6 +65,21 @@ pub struct Data {
     pub x: Array2<f32>,
     /// The targets.
     pub y: Targets,
+    /// The feature columns' names, from a CSV header.
+    pub feature_names: Option<Vec<String>>,
+    /// The target column's name, from a CSV header.
+    pub target_name: Option<String>,
+}
+
+impl Data {
+    fn unnamed(x: Array2<f32>, y: Targets) -> Data {
+        Data {
+            x,
+            y,
+            feature_names: None,
+            target_name: None,
+        }
+    }
 }
 
 /// Which half of Fashion-MNIST.
@@ -111,10 +126,7 @@ pub fn fashion_mnist(dir: &Path, split: Split) -> Result<Data, CliError> {
     } else {
         (0..k).map(|c| c.to_string()).collect()
     };
-    Ok(Data {
-        x,
-        y: Targets::Classes { labels, names },
-    })
+    Ok(Data::unnamed(x, Targets::Classes { labels, names }))
 }
 
 /// Class names are Fashion-MNIST's unless the directory is named like
@@ -142,8 +154,39 @@ fn format_of(path: &Path, format: Format) -> Format {
         Format::Csv
     } else if name.ends_with(".npy") {
         Format::Npy
+    } else if name.ends_with(".npz") {
+        Format::Npz
     } else {
+        format_of_contents(path)
+    }
+}
+
+/// The format a file's first bytes show (through gzip): NPY's and zip's
+/// magic strings, IDX's two zero bytes, else CSV text. IDX when the file
+/// cannot be read (its reader then names the problem).
+fn format_of_contents(path: &Path) -> Format {
+    use std::io::Read;
+    let mut head = [0u8; 6];
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return Format::Idx;
+    };
+    let n = f.read(&mut head).unwrap_or(0);
+    let head = if head[..n].starts_with(&[0x1f, 0x8b]) {
+        let mut inner = [0u8; 6];
+        let f = std::fs::File::open(path).map(flate2::read::MultiGzDecoder::new);
+        let m = f.map_or(0, |mut g| g.read(&mut inner).unwrap_or(0));
+        inner[..m].to_vec()
+    } else {
+        head[..n].to_vec()
+    };
+    if head.starts_with(b"\x93NUMPY") {
+        Format::Npy
+    } else if head.starts_with(b"PK\x03\x04") {
+        Format::Npz
+    } else if head.starts_with(&[0, 0]) || head.is_empty() {
         Format::Idx
+    } else {
+        Format::Csv
     }
 }
 
@@ -177,6 +220,11 @@ pub fn load(
             }
             load_csv(path, opts, spec)
         }
+        Format::Npz => Err(CliError(format!(
+            "{}: a NumPy .npz archive; save each array with numpy.save (.npy) and pass the \
+             features and the targets as two files",
+            path.display()
+        ))),
         f => {
             let x = if f == Format::Npy {
                 let a: ArrayD<f32> = backprop::io::read_npy::<f32, IxDyn>(path)?;
@@ -184,6 +232,7 @@ pub fn load(
             } else {
                 backprop::io::read_idx_features::<f32>(path)?
             };
+            check_finite(x.view(), path)?;
             let y = match targets {
                 None => Targets::None,
                 Some(t) => read_targets(t, opts.format, spec)?,
@@ -191,11 +240,90 @@ pub fn load(
             match &y {
                 Targets::None => {}
                 Targets::Classes { labels, .. } => check_count(&x, labels.len(), t_path(targets))?,
-                Targets::Values(v) => check_count(&x, v.nrows(), t_path(targets))?,
+                Targets::Values(v) => {
+                    check_count(&x, v.nrows(), t_path(targets))?;
+                    check_finite(v.view(), t_path(targets))?;
+                }
             }
-            Ok(Data { x, y })
+            Ok(Data::unnamed(x, y))
         }
     }
+}
+
+/// Fails naming the file, row and column of the first NaN or infinity.
+fn check_finite(x: ndarray::ArrayView2<'_, f32>, path: &Path) -> Result<(), CliError> {
+    match x.indexed_iter().find(|(_, v)| !v.is_finite()) {
+        None => Ok(()),
+        Some(((r, c), v)) => Err(CliError(format!(
+            "{}: row {r}, column {c} (from 0) holds {v}; every value must be a finite number",
+            path.display()
+        ))),
+    }
+}
+
+/// Checks the columns of data read for a model against the names the model
+/// was trained with, and puts them in the model's order; `drop` names a
+/// column the data may hold beside them (the target, for predictions).
+/// Without names on either side, only the number of columns is checked.
+pub fn align(
+    d: Data,
+    path: &Path,
+    model_path: &Path,
+    model_names: Option<&[String]>,
+    n_inputs: usize,
+    drop: Option<&str>,
+) -> Result<Data, CliError> {
+    let (Some(have), Some(want)) = (&d.feature_names, model_names) else {
+        if d.x.ncols() != n_inputs {
+            return Err(CliError(format!(
+                "{}: the data has {} feature column(s), the model {} expects {n_inputs}",
+                path.display(),
+                d.x.ncols(),
+                model_path.display()
+            )));
+        }
+        return Ok(d);
+    };
+    if have == want {
+        return Ok(d);
+    }
+    let missing: Vec<&String> = want.iter().filter(|w| !have.contains(w)).collect();
+    let extra: Vec<&String> = have
+        .iter()
+        .filter(|h| !want.contains(h) && Some(h.as_str()) != drop)
+        .collect();
+    if !missing.is_empty() || !extra.is_empty() {
+        let list = |v: &[&String]| {
+            let shown: Vec<String> = v.iter().take(8).map(|n| format!("{n:?}")).collect();
+            let more = v.len().saturating_sub(8);
+            shown.join(", ") + &if more > 0 { format!(" and {more} more") } else { String::new() }
+        };
+        let mut why = Vec::new();
+        if !missing.is_empty() {
+            why.push(format!("missing {}", list(&missing)));
+        }
+        if !extra.is_empty() {
+            why.push(format!("not in the model {}", list(&extra)));
+        }
+        return Err(CliError(format!(
+            "{}: the columns do not match those the model {} was trained with ({}); \
+             columns: {}",
+            path.display(),
+            model_path.display(),
+            why.join("; "),
+            if d.target_name.is_some() { "the target is chosen with --target" } else { "check the header" }
+        )));
+    }
+    let order: Vec<usize> = want
+        .iter()
+        .map(|w| have.iter().position(|h| h == w).expect("no name is missing"))
+        .collect();
+    eprintln!("note: {}: columns taken in the model's order", path.display());
+    Ok(Data {
+        x: d.x.select(Axis(1), &order),
+        feature_names: Some(want.to_vec()),
+        ..d
+    })
 }
 
 fn t_path(p: Option<&Path>) -> &Path {
@@ -255,10 +383,27 @@ fn column(opts: &DataOptions, default: &TargetColumn) -> TargetColumn {
 }
 
 fn load_csv(path: &Path, opts: &DataOptions, spec: &TargetSpec<'_>) -> Result<Data, CliError> {
+    let delimiter = match opts.delimiter {
+        Some(d) => d,
+        None if lowercase_name(path).trim_end_matches(".gz").ends_with(".tsv") => b'\t',
+        None => {
+            let d = backprop::io::csv::sniff_delimiter(path)?;
+            if d != b',' {
+                eprintln!(
+                    "note: {}: fields separated by {:?} (found on the first line; set --delimiter \
+                     to override)",
+                    path.display(),
+                    d as char
+                );
+            }
+            d
+        }
+    };
+    let target = column(opts, &spec.default_column);
     let base = CsvOptions::new()
-        .delimiter(opts.delimiter)
+        .delimiter(delimiter)
         .header(!opts.no_header)
-        .target(column(opts, &spec.default_column));
+        .target(target.clone());
     let classes = |o: CsvOptions| match spec.classes {
         Some(c) => o.target_kind(TargetKind::Classes).classes(c.to_vec()),
         None => o.target_kind(TargetKind::Classes),
@@ -285,6 +430,12 @@ fn load_csv(path: &Path, opts: &DataOptions, spec: &TargetSpec<'_>) -> Result<Da
             }
         }
     };
+    if let (TargetColumn::Auto, Some(t)) = (&target, &data.target_name) {
+        eprintln!(
+            "note: {}: target column {t:?} (choose another with --target)",
+            path.display()
+        );
+    }
     let y = match data.target {
         CsvTarget::None => Targets::None,
         CsvTarget::Classes { labels, names } => Targets::Classes { labels, names },
@@ -293,6 +444,8 @@ fn load_csv(path: &Path, opts: &DataOptions, spec: &TargetSpec<'_>) -> Result<Da
     Ok(Data {
         x: data.features,
         y,
+        feature_names: (!opts.no_header).then_some(data.feature_names),
+        target_name: data.target_name.filter(|_| !opts.no_header),
     })
 }
 
@@ -301,7 +454,7 @@ fn read_targets(path: &Path, format: Format, spec: &TargetSpec<'_>) -> Result<Ta
     let values: ArrayD<f64> = match format_of(path, format) {
         Format::Npy => backprop::io::read_npy::<f64, IxDyn>(path)?,
         Format::Idx => backprop::io::read_idx::<f64>(path)?,
-        Format::Csv | Format::Auto => {
+        Format::Csv | Format::Npz | Format::Auto => {
             return Err(CliError(format!(
                 "{}: targets must be an IDX or NPY file",
                 path.display()
