@@ -62,7 +62,9 @@ fn write_mnist_like(path: &std::path::Path) -> std::io::Result<()> {
     writeln!(w)?;
     let mut s: u64 = 42;
     let mut next = || {
-        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (s >> 33) as u32
     };
     for _ in 0..ROWS {

@@ -412,13 +412,23 @@ fn user_errors_are_one_line() {
         ),
         (vec!["eval", s(&corrupt), s(&train)], "corrupt.safetensors"),
         // The model records its target column ("species") and features.
-        (vec!["eval", s(&model), s(&wide)], "target column \"species\""),
+        (
+            vec!["eval", s(&model), s(&wide)],
+            "target column \"species\"",
+        ),
         (
             vec!["eval", s(&model), s(&wide), "--target", "y"],
             "not in the model \"c\"",
         ),
         (
-            vec!["eval", s(&model), s(&bare), "--target", "last", "--no-header"],
+            vec![
+                "eval",
+                s(&model),
+                s(&bare),
+                "--target",
+                "last",
+                "--no-header",
+            ],
             "bare.csv: the data has 3 feature column(s)",
         ),
         (vec!["info", s(&missing)], "missing.csv"),

@@ -242,7 +242,9 @@ pub fn sniff_delimiter(path: impl AsRef<Path>) -> Result<u8> {
         }
     }
     // The first of the most frequent: `,` wins ties.
-    let best = counts.iter().fold(counts[0], |a, &c| if c.1 > a.1 { c } else { a });
+    let best = counts
+        .iter()
+        .fold(counts[0], |a, &c| if c.1 > a.1 { c } else { a });
     Ok(best.0)
 }
 
@@ -473,7 +475,7 @@ impl Columns {
             return Err(header_error(one_field(first[0], options.delimiter)));
         }
         let target = resolve_target(&options.target, &first, options.header)
-            .map_err(|reason| header_error(reason))?;
+            .map_err(header_error)?;
         let names = if options.header {
             first.iter().map(|f| f.to_string()).collect()
         } else {
@@ -728,9 +730,15 @@ fn resolve_target(
         TargetColumn::Name(name) if !header => Err(format!(
             "the target column {name:?} can be chosen by name only when the file has a header"
         )),
-        TargetColumn::Name(name) => first.iter().position(|f| f == name).map(Some).ok_or_else(|| {
-            format!("no header field is named {name:?} (the target column asked for)")
-        }),
+        TargetColumn::Name(name) => {
+            first
+                .iter()
+                .position(|f| f == name)
+                .map(Some)
+                .ok_or_else(|| {
+                    format!("no header field is named {name:?} (the target column asked for)")
+                })
+        }
     }
 }
 
@@ -784,14 +792,23 @@ mod tests {
     fn wrong_delimiter_and_binary_are_named() {
         let dir = tempfile::tempdir().unwrap();
         let p = file(&dir, "a;b;y\n1;2;0\n");
-        let err = read_csv::<f32>(&p, &CsvOptions::new()).unwrap_err().to_string();
-        assert!(err.contains("holds 2 `;`") && err.contains("line 1"), "{err}");
+        let err = read_csv::<f32>(&p, &CsvOptions::new())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("holds 2 `;`") && err.contains("line 1"),
+            "{err}"
+        );
         let p = file(&dir, "a\tb\ty\n1\t2\t0\n");
-        let err = read_csv::<f32>(&p, &CsvOptions::new()).unwrap_err().to_string();
+        let err = read_csv::<f32>(&p, &CsvOptions::new())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("tab-separated"), "{err}");
         let bin = dir.path().join("b.csv");
         std::fs::write(&bin, b"\x7fELF\x02\x01\x00\x00,1\n").unwrap();
-        let err = read_csv::<f32>(&bin, &CsvOptions::new()).unwrap_err().to_string();
+        let err = read_csv::<f32>(&bin, &CsvOptions::new())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("NUL bytes") && err.contains("b.csv"), "{err}");
     }
 
@@ -907,7 +924,16 @@ mod tests {
             .target(TargetColumn::Index(5));
         let err = read_csv::<f32>(&p, &opts).unwrap_err();
         assert!(
-            matches!(&err, Error::Malformed { at: FilePosition::Line { line: 1, field: None }, .. }),
+            matches!(
+                &err,
+                Error::Malformed {
+                    at: FilePosition::Line {
+                        line: 1,
+                        field: None
+                    },
+                    ..
+                }
+            ),
             "{err}"
         );
         assert!(err.to_string().contains("index 5"), "{err}");

@@ -470,7 +470,10 @@ pub fn output_target(path: &Path) -> Result<PathBuf> {
     let target = match std::fs::symlink_metadata(path) {
         Err(_) => return Ok(path.to_path_buf()),
         Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(path).map_err(|_| {
-            refuse(path, "it is a symbolic link to a missing file; remove it or point it at a file".into())
+            refuse(
+                path,
+                "it is a symbolic link to a missing file; remove it or point it at a file".into(),
+            )
         })?,
         Ok(_) => path.to_path_buf(),
     };
@@ -590,7 +593,12 @@ mod tests {
         let link = dir.path().join("link.txt");
         std::os::unix::fs::symlink(&real, &link).unwrap();
         write_atomic(&link, |w| w.write_all(b"new")).unwrap();
-        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
         assert_eq!(std::fs::read(&real).unwrap(), b"new");
         let dangling = dir.path().join("dangling");
         std::os::unix::fs::symlink(dir.path().join("nowhere"), &dangling).unwrap();

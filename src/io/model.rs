@@ -366,7 +366,10 @@ impl<S: Scalar> SavedModel<S> {
         }
         if let Some(f) = feature_names {
             model = model.with_feature_names(f).map_err(|e| {
-                file.bad(FilePosition::Byte(8), format!("feature_names metadata: {e}"))
+                file.bad(
+                    FilePosition::Byte(8),
+                    format!("feature_names metadata: {e}"),
+                )
             })?;
         }
         model.target_column = target_column;

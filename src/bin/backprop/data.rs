@@ -296,7 +296,12 @@ pub fn align(
         let list = |v: &[&String]| {
             let shown: Vec<String> = v.iter().take(8).map(|n| format!("{n:?}")).collect();
             let more = v.len().saturating_sub(8);
-            shown.join(", ") + &if more > 0 { format!(" and {more} more") } else { String::new() }
+            shown.join(", ")
+                + &if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                }
         };
         let mut why = Vec::new();
         if !missing.is_empty() {
@@ -311,14 +316,25 @@ pub fn align(
             path.display(),
             model_path.display(),
             why.join("; "),
-            if d.target_name.is_some() { "the target is chosen with --target" } else { "check the header" }
+            if d.target_name.is_some() {
+                "the target is chosen with --target"
+            } else {
+                "check the header"
+            }
         )));
     }
     let order: Vec<usize> = want
         .iter()
-        .map(|w| have.iter().position(|h| h == w).expect("no name is missing"))
+        .map(|w| {
+            have.iter()
+                .position(|h| h == w)
+                .expect("no name is missing")
+        })
         .collect();
-    eprintln!("note: {}: columns taken in the model's order", path.display());
+    eprintln!(
+        "note: {}: columns taken in the model's order",
+        path.display()
+    );
     Ok(Data {
         x: d.x.select(Axis(1), &order),
         feature_names: Some(want.to_vec()),
@@ -385,7 +401,12 @@ fn column(opts: &DataOptions, default: &TargetColumn) -> TargetColumn {
 fn load_csv(path: &Path, opts: &DataOptions, spec: &TargetSpec<'_>) -> Result<Data, CliError> {
     let delimiter = match opts.delimiter {
         Some(d) => d,
-        None if lowercase_name(path).trim_end_matches(".gz").ends_with(".tsv") => b'\t',
+        None if lowercase_name(path)
+            .trim_end_matches(".gz")
+            .ends_with(".tsv") =>
+        {
+            b'\t'
+        }
         None => {
             let d = backprop::io::csv::sniff_delimiter(path)?;
             if d != b',' {

@@ -39,7 +39,14 @@ pub fn run(a: &EvalArgs) -> Result<(), CliError> {
             net.n_inputs(),
             None,
         )?,
-        None => data::align(d, Path::new("Fashion-MNIST"), &a.model, None, net.n_inputs(), None)?,
+        None => data::align(
+            d,
+            Path::new("Fashion-MNIST"),
+            &a.model,
+            None,
+            net.n_inputs(),
+            None,
+        )?,
     };
     let x = match &model.scaler {
         Some(s) => s.transform(d.x.view())?,
@@ -99,16 +106,17 @@ fn load(
                     .clone()
                     .map_or(TargetColumn::Auto, TargetColumn::Name),
             };
-            data::load(p, a.targets.as_deref(), &a.options, &spec, "--targets").map_err(|e| {
-                match (&model.target_column, &a.options.target) {
-                    (Some(t), None) => CliError(format!(
-                        "{} (the model {} was trained with the target column {t:?}; choose \
+            data::load(p, a.targets.as_deref(), &a.options, &spec, "--targets").map_err(|e| match (
+                &model.target_column,
+                &a.options.target,
+            ) {
+                (Some(t), None) => CliError(format!(
+                    "{} (the model {} was trained with the target column {t:?}; choose \
                          another with --target)",
-                        e.0,
-                        a.model.display()
-                    )),
-                    _ => e,
-                }
+                    e.0,
+                    a.model.display()
+                )),
+                _ => e,
             })
         }
     }

@@ -67,7 +67,9 @@ mod tests {
 
     #[test]
     fn huge_networks_are_refused_small_ones_pass() {
-        let err = check_network(&[784, 100_000, 100_000, 10], 256, 4).unwrap_err().0;
+        let err = check_network(&[784, 100_000, 100_000, 10], 256, 4)
+            .unwrap_err()
+            .0;
         assert!(err.contains("10079600010 parameters"), "{err}");
         check_network(&[784, 64, 10], 256, 4).unwrap();
     }

@@ -2,10 +2,10 @@
 
 use backprop::io::{SavedModel, TargetColumn};
 
-use crate::{CliError, outputs};
 use crate::args::{PredictArgs, Task};
 use crate::data::{self, TargetSpec};
 use crate::evaluate::model_classes;
+use crate::{CliError, outputs};
 
 /// A CSV field, quoted when it holds a comma, quote or line break.
 fn field(s: &str) -> String {

@@ -282,12 +282,24 @@ fn check_outputs(a: &TrainArgs) -> Result<Vec<PathBuf>, CliError> {
     let history = sibling(&a.output, "history.csv");
     let curves = sibling(&a.output, "curves.svg");
     let mut outs = vec![
-        outputs::Named { flag: "--output", path: &a.output },
-        outputs::Named { flag: "--output's history", path: &history },
-        outputs::Named { flag: "--output's curves", path: &curves },
+        outputs::Named {
+            flag: "--output",
+            path: &a.output,
+        },
+        outputs::Named {
+            flag: "--output's history",
+            path: &history,
+        },
+        outputs::Named {
+            flag: "--output's curves",
+            path: &curves,
+        },
     ];
     if let Some(p) = &a.onnx {
-        outs.push(outputs::Named { flag: "--onnx", path: p });
+        outs.push(outputs::Named {
+            flag: "--onnx",
+            path: p,
+        });
     }
     outputs::check(&inputs, &outs)
 }
@@ -324,7 +336,10 @@ pub fn run(a: &TrainArgs) -> Result<(), CliError> {
     };
     let (n_out, loss) = head(&train_data.y, a.loss, &from)?;
     let class_names = train_data.y.class_names().map(<[String]>::to_vec);
-    let columns = (train_data.feature_names.clone(), train_data.target_name.clone());
+    let columns = (
+        train_data.feature_names.clone(),
+        train_data.target_name.clone(),
+    );
     let n_in = train_data.x.ncols();
     let m_all = train_data.x.nrows();
     let train_all = prepare(train_data, n_out, loss)?;
@@ -341,7 +356,10 @@ pub fn run(a: &TrainArgs) -> Result<(), CliError> {
 
     let (trainer, trainer_text) = trainer(a, val.is_some())?;
     let (builder, activation, widths) = network(a, &recipe, n_in, (n_out, loss), seed);
-    let batch = trainer.batch_size.unwrap_or(train.x.nrows()).min(train.x.nrows());
+    let batch = trainer
+        .batch_size
+        .unwrap_or(train.x.nrows())
+        .min(train.x.nrows());
     crate::limits::check_network(&widths, batch, std::mem::size_of::<f32>())?;
     let probe = builder.build()?;
     println!(
