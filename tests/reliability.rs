@@ -399,3 +399,51 @@ fn usage_errors_show_clap_in_full() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("<MODEL>") && err.contains("Usage:"), "{err}");
 }
+
+/// A NumPy-style `.npz` archive (deflated, as `savez_compressed` writes)
+/// holding `x` (n × 2) and `y` (n labels).
+fn npz(path: &Path, n: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let x =
+        ndarray::Array2::from_shape_fn((n, 2), |(i, j)| ((i % 2) * 3 + j) as f32 + 0.01 * i as f32);
+    let y = ndarray::Array1::from_shape_fn(n, |i| (i % 2) as f32);
+    let (xp, yp) = (dir.path().join("x.npy"), dir.path().join("y.npy"));
+    backprop::io::write_npy(&xp, x.view()).unwrap();
+    backprop::io::write_npy(&yp, y.view()).unwrap();
+    let mut z = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, p) in [("x.npy", &xp), ("y.npy", &yp)] {
+        z.start_file(name, opts).unwrap();
+        std::io::Write::write_all(&mut z, &std::fs::read(p).unwrap()).unwrap();
+    }
+    z.finish().unwrap();
+}
+
+#[test]
+fn npz_archives_train_and_a_misnamed_one_is_recognised() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d.npz");
+    npz(&data, 40);
+    let model = dir.path().join("m.safetensors");
+    let (out, _) = train(&data, &model, &[]);
+    assert!(out.contains("40 samples"), "{out}");
+    // The same archive under another name is recognised by its contents.
+    let odd = dir.path().join("d.bin");
+    std::fs::copy(&data, &odd).unwrap();
+    train(&odd, &model, &[]);
+    refused(
+        &[
+            "train",
+            "--train",
+            s(&odd),
+            "--format",
+            "idx",
+            "-o",
+            s(&model),
+        ],
+        &["d.bin", "not an IDX file", ".npz"],
+    );
+    let (out, _) = ok(&["eval", s(&model), s(&data)]);
+    assert!(accuracy(&out) >= 90.0, "{out}");
+}

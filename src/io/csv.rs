@@ -474,8 +474,8 @@ impl Columns {
         if n_fields < 2 && options.target != TargetColumn::None {
             return Err(header_error(one_field(first[0], options.delimiter)));
         }
-        let target = resolve_target(&options.target, &first, options.header)
-            .map_err(header_error)?;
+        let target =
+            resolve_target(&options.target, &first, options.header).map_err(header_error)?;
         let names = if options.header {
             first.iter().map(|f| f.to_string()).collect()
         } else {

@@ -6,6 +6,7 @@
 //! | IDX (MNIST, Fashion-MNIST; raw or gzip) | [`read_idx`], [`read_idx_features`], [`read_idx_labels`] | |
 //! | CSV (header or not, any delimiter, a target column) | [`read_csv`] with [`CsvOptions`] | |
 //! | NPY (`.npy`: f32, f64, integers, bool; either byte order, C or Fortran) | [`read_npy`], [`read_npy_labels`] | [`write_npy`] |
+//! | NPZ (`.npz`: NumPy's `savez` / `savez_compressed` archives of NPY arrays) | [`read_npz`], [`npz_names`] | |
 //! | safetensors (PyTorch `nn.Sequential` names and layout) | [`SavedModel::load`], [`SavedModel::load_with`] | [`SavedModel::save`] |
 //! | ONNX (opset [`ONNX_OPSET`]) | | [`export_onnx`] |
 //!
@@ -33,7 +34,7 @@ mod safetensors;
 pub use self::csv::{CsvData, CsvOptions, CsvTarget, TargetColumn, TargetKind, read_csv};
 pub use self::idx::{read_idx, read_idx_features, read_idx_labels};
 pub use self::model::{LoadOptions, SavedModel};
-pub use self::npy::{read_npy, read_npy_labels, write_npy};
+pub use self::npy::{npz_names, read_npy, read_npy_labels, read_npz, write_npy};
 pub use self::onnx::{ONNX_OPSET, export_onnx};
 
 use std::fmt;
@@ -135,6 +136,19 @@ impl Source {
             file_len,
             pos: 0,
         })
+    }
+
+    /// A source over bytes already in memory (a member of an archive);
+    /// `path` names it in errors.
+    pub(crate) fn from_bytes(path: PathBuf, format: &'static str, bytes: Vec<u8>) -> Self {
+        Source {
+            path,
+            format,
+            file_len: bytes.len() as u64,
+            reader: Box::new(std::io::Cursor::new(bytes)),
+            gzip: false,
+            pos: 0,
+        }
     }
 
     /// The current offset, in the decompressed stream for gzip files.

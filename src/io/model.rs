@@ -750,6 +750,32 @@ mod tests {
     }
 
     #[test]
+    fn feature_names_and_target_column_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m.safetensors");
+        let bare = SavedModel::new(net::<f32>());
+        bare.save(&p).unwrap();
+        let back = SavedModel::<f32>::load(&p).unwrap();
+        assert_eq!((back.feature_names, back.target_column), (None, None));
+        let names: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
+        let m = bare
+            .with_feature_names(names.clone())
+            .unwrap()
+            .with_target_column("label".into());
+        m.save(&p).unwrap();
+        let back = SavedModel::<f32>::load(&p).unwrap();
+        assert_eq!(back.feature_names, Some(names));
+        assert_eq!(back.target_column.as_deref(), Some("label"));
+        assert!(matches!(
+            SavedModel::new(net::<f32>()).with_feature_names(vec!["a".into()]),
+            Err(Error::InputWidth {
+                got: 1,
+                expected: 3
+            })
+        ));
+    }
+
+    #[test]
     fn round_trip_f32_f64_and_cross_types() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("m.safetensors");

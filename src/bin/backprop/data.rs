@@ -220,19 +220,19 @@ pub fn load(
             }
             load_csv(path, opts, spec)
         }
-        Format::Npz => Err(CliError(format!(
-            "{}: a NumPy .npz archive; save each array with numpy.save (.npy) and pass the \
-             features and the targets as two files",
-            path.display()
-        ))),
         f => {
-            let x = if f == Format::Npy {
+            let x = if f == Format::Npz {
+                let name = npz_member(path, &NPZ_FEATURES, "features")?;
+                flatten(backprop::io::read_npz::<f32>(path, &name)?, path)?
+            } else if f == Format::Npy {
                 let a: ArrayD<f32> = backprop::io::read_npy::<f32, IxDyn>(path)?;
                 flatten(a, path)?
             } else {
                 backprop::io::read_idx_features::<f32>(path)?
             };
             check_finite(x.view(), path)?;
+            let npz_targets = (f == Format::Npz && targets.is_none()).then_some(path);
+            let targets = targets.or(npz_targets);
             let y = match targets {
                 None => Targets::None,
                 Some(t) => read_targets(t, opts.format, spec)?,
@@ -247,6 +247,37 @@ pub fn load(
             }
             Ok(Data::unnamed(x, y))
         }
+    }
+}
+
+/// Names of the features array in an `.npz` archive, in order of preference.
+const NPZ_FEATURES: [&str; 6] = ["x", "X", "features", "data", "x_train", "X_train"];
+/// Names of the targets array in an `.npz` archive.
+const NPZ_TARGETS: [&str; 7] = ["y", "labels", "label", "targets", "target", "y_train", "Y"];
+
+/// The member of an `.npz` archive holding `what`: the first of `names`
+/// there, else the only array (features) or the only other one (targets).
+fn npz_member(path: &Path, names: &[&str], what: &str) -> Result<String, CliError> {
+    let have = backprop::io::npz_names(path)?;
+    if let Some(n) = names.iter().find(|n| have.iter().any(|h| h == *n)) {
+        return Ok(n.to_string());
+    }
+    let others: Vec<&String> = if what == "features" {
+        have.iter()
+            .filter(|h| !NPZ_TARGETS.contains(&h.as_str()))
+            .collect()
+    } else {
+        have.iter()
+            .filter(|h| !NPZ_FEATURES.contains(&h.as_str()))
+            .collect()
+    };
+    match others[..] {
+        [one] if have.len() <= 2 => Ok(one.clone()),
+        _ => Err(CliError(format!(
+            "{}: which array holds the {what}? the archive holds {have:?}; name it one of \
+             {names:?}",
+            path.display()
+        ))),
     }
 }
 
@@ -475,9 +506,13 @@ fn read_targets(path: &Path, format: Format, spec: &TargetSpec<'_>) -> Result<Ta
     let values: ArrayD<f64> = match format_of(path, format) {
         Format::Npy => backprop::io::read_npy::<f64, IxDyn>(path)?,
         Format::Idx => backprop::io::read_idx::<f64>(path)?,
-        Format::Csv | Format::Npz | Format::Auto => {
+        Format::Npz => {
+            let name = npz_member(path, &NPZ_TARGETS, "targets")?;
+            backprop::io::read_npz::<f64>(path, &name)?
+        }
+        Format::Csv | Format::Auto => {
             return Err(CliError(format!(
-                "{}: targets must be an IDX or NPY file",
+                "{}: targets must be an IDX, NPY or NPZ file",
                 path.display()
             )));
         }
