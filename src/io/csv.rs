@@ -347,7 +347,6 @@ impl Lines {
             .delimiter(delimiter)
             .has_headers(false)
             .flexible(true)
-            .trim(csv::Trim::All)
             .from_reader(stream);
         Ok(Lines {
             reader,
@@ -387,7 +386,7 @@ impl Lines {
                 ));
             }
             // A line of blanks is one empty field once trimmed.
-            if !(self.record.len() == 1 && self.record[0].is_empty()) {
+            if !(self.record.len() == 1 && self.record[0].trim_ascii().is_empty()) {
                 return Ok(true);
             }
         }
@@ -427,10 +426,13 @@ impl Lines {
         }
     }
 
-    /// The fields of the current record, as text.
+    /// The fields of the current record, as text, without the whitespace
+    /// around them.
     fn fields(&self) -> impl Iterator<Item = Result<&str>> {
         self.record.iter().enumerate().map(|(j, f)| {
-            std::str::from_utf8(f).map_err(|_| {
+            // Trimmed here rather than by the tokenizer, which would copy
+            // every record into a new one.
+            std::str::from_utf8(f.trim_ascii()).map_err(|_| {
                 self.src().malformed(
                     self.at(Some(j + 1)),
                     "the field is not valid UTF-8 (a binary file, or another text encoding?)",

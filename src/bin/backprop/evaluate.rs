@@ -101,10 +101,10 @@ fn load(
                     Task::Regress
                 },
                 classes,
-                default_column: model
-                    .target_column
-                    .clone()
-                    .map_or(TargetColumn::Auto, TargetColumn::Name),
+                default_column: match &model.target_column {
+                    Some(t) if !a.options.no_header => TargetColumn::Name(t.clone()),
+                    _ => TargetColumn::Auto,
+                },
             };
             data::load(p, a.targets.as_deref(), &a.options, &spec, "--targets").map_err(|e| match (
                 &model.target_column,
