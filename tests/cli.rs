@@ -418,7 +418,7 @@ fn user_errors_are_one_line() {
         ),
         (
             vec!["eval", s(&model), s(&wide), "--target", "y"],
-            "not in the model \"c\"",
+            "extra \"c\"",
         ),
         (
             vec![
@@ -429,7 +429,7 @@ fn user_errors_are_one_line() {
                 "last",
                 "--no-header",
             ],
-            "bare.csv: the data has 3 feature column(s)",
+            "bare.csv: the data has 3 feature column(s), the model",
         ),
         (vec!["info", s(&missing)], "missing.csv"),
         (

@@ -132,7 +132,20 @@ fn a_label_column_is_the_target_and_the_model_remembers_it() {
     std::fs::write(&other, "label,p0,p1,p2,q3\n0,1,2,3,4\n1,1,2,3,4\n").unwrap();
     refused(
         &["eval", s(&model), s(&other)],
-        &["other.csv", "missing \"p3\"", "\"q3\""],
+        &["other.csv", "missing \"p3\"", "extra \"q3\""],
+    );
+    // So is a test file whose columns differ from the training file's.
+    refused(
+        &[
+            "train",
+            "--train",
+            s(&data),
+            "--test",
+            s(&other),
+            "-o",
+            s(&model),
+        ],
+        &["other.csv", "the training file", "missing \"p3\""],
     );
     // predict takes the feature columns and leaves the target out.
     let pred = dir.path().join("p.csv");

@@ -292,25 +292,26 @@ fn check_finite(x: ndarray::ArrayView2<'_, f32>, path: &Path) -> Result<(), CliE
     }
 }
 
-/// Checks the columns of data read for a model against the names the model
-/// was trained with, and puts them in the model's order; `drop` names a
-/// column the data may hold beside them (the target, for predictions).
-/// Without names on either side, only the number of columns is checked.
+/// Checks the columns of `d` (read from `path`) against the names the
+/// model was trained with (`reference` says whose: "the model m.safetensors",
+/// "the training file train.csv"), and puts them in that order; `drop`
+/// names a column the data may hold beside them (the target, for
+/// predictions). Without names on either side, only the number of columns
+/// is checked.
 pub fn align(
     d: Data,
     path: &Path,
-    model_path: &Path,
-    model_names: Option<&[String]>,
+    reference: &str,
+    names: Option<&[String]>,
     n_inputs: usize,
     drop: Option<&str>,
 ) -> Result<Data, CliError> {
-    let (Some(have), Some(want)) = (&d.feature_names, model_names) else {
+    let (Some(have), Some(want)) = (&d.feature_names, names) else {
         if d.x.ncols() != n_inputs {
             return Err(CliError(format!(
-                "{}: the data has {} feature column(s), the model {} expects {n_inputs}",
+                "{}: the data has {} feature column(s), {reference} has {n_inputs}",
                 path.display(),
                 d.x.ncols(),
-                model_path.display()
             )));
         }
         return Ok(d);
@@ -326,32 +327,23 @@ pub fn align(
     if !missing.is_empty() || !extra.is_empty() {
         let list = |v: &[&String]| {
             let shown: Vec<String> = v.iter().take(8).map(|n| format!("{n:?}")).collect();
-            let more = v.len().saturating_sub(8);
-            shown.join(", ")
-                + &if more > 0 {
-                    format!(" and {more} more")
-                } else {
-                    String::new()
-                }
+            match v.len().saturating_sub(8) {
+                0 => shown.join(", "),
+                more => format!("{} and {more} more", shown.join(", ")),
+            }
         };
         let mut why = Vec::new();
         if !missing.is_empty() {
             why.push(format!("missing {}", list(&missing)));
         }
         if !extra.is_empty() {
-            why.push(format!("not in the model {}", list(&extra)));
+            why.push(format!("extra {}", list(&extra)));
         }
         return Err(CliError(format!(
-            "{}: the columns do not match those the model {} was trained with ({}); \
-             columns: {}",
+            "{}: the feature columns differ from those of {reference} ({}); the target \
+             column is chosen with --target",
             path.display(),
-            model_path.display(),
             why.join("; "),
-            if d.target_name.is_some() {
-                "the target is chosen with --target"
-            } else {
-                "check the header"
-            }
         )));
     }
     let order: Vec<usize> = want

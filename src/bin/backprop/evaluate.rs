@@ -30,11 +30,12 @@ pub fn run(a: &EvalArgs) -> Result<(), CliError> {
     let classes = model_classes(&model);
     let d = load(a, &model, classes.as_deref())?;
     let net = &model.network;
+    let reference = format!("the model {}", a.model.display());
     let d = match &a.data {
         Some(p) => data::align(
             d,
             p,
-            &a.model,
+            &reference,
             model.feature_names.as_deref(),
             net.n_inputs(),
             None,
@@ -42,7 +43,7 @@ pub fn run(a: &EvalArgs) -> Result<(), CliError> {
         None => data::align(
             d,
             Path::new("Fashion-MNIST"),
-            &a.model,
+            &reference,
             None,
             net.n_inputs(),
             None,

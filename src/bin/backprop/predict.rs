@@ -45,7 +45,7 @@ pub fn run(a: &PredictArgs) -> Result<(), CliError> {
     let d = data::align(
         d,
         &a.data,
-        &a.model,
+        &format!("the model {}", a.model.display()),
         model.feature_names.as_deref(),
         model.network.n_inputs(),
         model.target_column.as_deref(),

@@ -505,12 +505,22 @@ fn load(a: &TrainArgs) -> Result<(Data, Option<Data>, String), CliError> {
                             .clone()
                             .map_or(TargetColumn::Auto, TargetColumn::Name),
                     };
-                    Some(data::load(
+                    let d = data::load(
                         tp,
                         a.test_targets.as_deref(),
                         &a.data,
                         &spec,
                         "--test-targets",
+                    )?;
+                    let reference = format!("the training file {}", path.display());
+                    let names = train.feature_names.as_deref();
+                    Some(data::align(
+                        d,
+                        tp,
+                        &reference,
+                        names,
+                        train.x.ncols(),
+                        None,
                     )?)
                 }
             };
