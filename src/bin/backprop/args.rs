@@ -17,7 +17,8 @@ use crate::solver_flags::SolverFlags;
 #[command(name = "backprop", version, about, propagate_version = true)]
 pub struct Cli {
     /// Threads for the matrix products and elementwise passes (default: the
-    /// library's: OPENBLAS_NUM_THREADS, else all cores, for BLAS).
+    /// library's: OPENBLAS_NUM_THREADS, else all cores, for BLAS); at most 4
+    /// per core unless BACKPROP_MAX_THREADS allows more.
     #[arg(long, global = true, value_name = "N")]
     pub threads: Option<usize>,
 
