@@ -6,7 +6,7 @@
 //! | IDX (MNIST, Fashion-MNIST; raw or gzip) | [`read_idx`], [`read_idx_features`], [`read_idx_labels`] | |
 //! | CSV (header or not, any delimiter, a target column) | [`read_csv`] with [`CsvOptions`] | |
 //! | NPY (`.npy`: f32, f64, integers, bool; either byte order, C or Fortran) | [`read_npy`], [`read_npy_labels`] | [`write_npy`] |
-//! | safetensors (PyTorch `nn.Sequential` names and layout) | [`SavedModel::load`], [`SavedModel::load_with`] | [`SavedModel::save`] |
+//! | safetensors (PyTorch `nn.Sequential` names and layout; F16, BF16, F32, F64) | [`SavedModel::load`], [`SavedModel::load_with`]; any file's tensor list: [`read_safetensors_header`] | [`SavedModel::save`] |
 //! | ONNX (opset [`ONNX_OPSET`]) | | [`export_onnx`] |
 //!
 //! # Guarantees
@@ -35,6 +35,7 @@ pub use self::idx::{read_idx, read_idx_features, read_idx_labels};
 pub use self::model::{LoadOptions, SavedModel};
 pub use self::npy::{read_npy, read_npy_labels, write_npy};
 pub use self::onnx::{ONNX_OPSET, export_onnx};
+pub use self::safetensors::{SafetensorsHeader, TensorInfo, read_safetensors_header};
 
 use std::fmt;
 use std::fs::File;
