@@ -1,6 +1,8 @@
 //! `backprop eval`: a saved model's metrics on a data set.
 
 use backprop::io::{SavedModel, TargetColumn};
+
+use crate::model;
 use backprop::{Loss, Network, Scalar};
 use ndarray::ArrayView2;
 
@@ -24,7 +26,7 @@ pub fn model_classes(model: &SavedModel<f32>) -> Option<Vec<String>> {
 }
 
 pub fn run(a: &EvalArgs) -> Result<(), CliError> {
-    let model = SavedModel::<f32>::load(&a.model)?;
+    let model = model::load(&a.model, &a.model_options)?;
     let classes = model_classes(&model);
     let d = load(a, classes.as_deref())?;
     let net = &model.network;

@@ -8,6 +8,8 @@
 //! backprop predict m.safetensors new.csv -o predictions.csv
 //! backprop gradcheck --layers 5,3 --activation relu
 //! backprop info m.safetensors
+//! backprop eval torch.safetensors test.csv --activation relu --loss softmax-ce
+//! backprop export-onnx m.safetensors -o m.onnx
 //! ```
 //!
 //! Every user mistake (a bad path, number or file, data that does not fit
@@ -17,8 +19,10 @@
 mod args;
 mod data;
 mod evaluate;
+mod export;
 mod gradcheck;
 mod info;
+mod model;
 mod plot;
 mod predict;
 mod report;
@@ -94,5 +98,6 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Predict(a) => predict::run(&a).map(|()| ExitCode::SUCCESS),
         Command::Gradcheck(a) => gradcheck::run(&a),
         Command::Info(a) => info::run(&a).map(|()| ExitCode::SUCCESS),
+        Command::ExportOnnx(a) => export::run(&a).map(|()| ExitCode::SUCCESS),
     }
 }

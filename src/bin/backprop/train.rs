@@ -116,7 +116,7 @@ pub fn sibling(model: &Path, suffix: &str) -> PathBuf {
     model.with_extension(suffix)
 }
 
-fn check_dir(path: &Path, flag: &str) -> Result<(), CliError> {
+pub fn check_dir(path: &Path, flag: &str) -> Result<(), CliError> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
