@@ -76,6 +76,10 @@ pub mod scalar;
 pub mod schedule;
 pub mod train;
 
+/// The ndarray this crate is built with: pass arrays made with
+/// `backprop::ndarray` when your project depends on another ndarray version.
+pub use ndarray;
+
 pub use activation::Activation;
 pub use data::Dataset;
 pub use error::{Error, Result};

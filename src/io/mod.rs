@@ -84,7 +84,7 @@ pub(crate) fn io_error(path: &Path, action: &'static str, e: std::io::Error) -> 
     Error::Io {
         path: path.to_path_buf(),
         action,
-        message: e.to_string(),
+        source: e.into(),
     }
 }
 
@@ -394,10 +394,15 @@ pub fn write_atomic(
     };
     let name = path
         .file_name()
-        .ok_or_else(|| Error::Io {
-            path: path.to_path_buf(),
-            action: "write",
-            message: "the path does not name a file".into(),
+        .ok_or_else(|| {
+            io_error(
+                path,
+                "write",
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "the path does not name a file",
+                ),
+            )
         })?
         .to_string_lossy()
         .into_owned();
