@@ -81,7 +81,7 @@ pub mod train;
 pub use ndarray;
 
 pub use activation::Activation;
-pub use data::Dataset;
+pub use data::{AsLabels, Dataset};
 pub use error::{Error, Result};
 pub use estimator::{ClassWeight, Classifier, MultiLabelClassifier, Regressor};
 pub use gradcheck::{GradCheck, GradCheckReport, LayerCheck, check_gradient};

@@ -33,7 +33,7 @@
 //! in: the mini-batch size for mini-batch training, the data set size for
 //! full-batch gradient descent. The L2 term (λ/2m)·Σ W² uses the same m.
 
-use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis};
+use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, AsArray, Axis, Ix2};
 
 use crate::check;
 use crate::init::{BiasInit, Init};
@@ -639,7 +639,8 @@ impl<S: Scalar> Network<S> {
     ///
     /// # Errors
     /// As [`predict_into`](Self::predict_into).
-    pub fn predict(&self, x: ArrayView2<'_, S>) -> Result<Array2<S>> {
+    pub fn predict<'x>(&self, x: impl AsArray<'x, S, Ix2>) -> Result<Array2<S>> {
+        let x: ArrayView2<'x, S> = x.into();
         let mut ws = self.inference_workspace(x.nrows().clamp(1, PREDICT_CHUNK));
         let mut out = Array2::zeros((x.nrows(), self.n_outputs()));
         self.predict_into(&mut ws, x, out.view_mut())?;
@@ -680,7 +681,8 @@ impl<S: Scalar> Network<S> {
     ///
     /// # Errors
     /// As [`predict_into`](Self::predict_into).
-    pub fn predict_classes(&self, x: ArrayView2<'_, S>) -> Result<Vec<usize>> {
+    pub fn predict_classes<'x>(&self, x: impl AsArray<'x, S, Ix2>) -> Result<Vec<usize>> {
+        let x: ArrayView2<'x, S> = x.into();
         let mut ws = self.inference_workspace(x.nrows().clamp(1, PREDICT_CHUNK));
         let mut out = vec![0; x.nrows()];
         self.predict_classes_into(&mut ws, x, &mut out)?;

@@ -57,7 +57,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use ndarray::{Array2, ArrayView2};
+use ndarray::{Array2, ArrayView2, AsArray, Ix2};
 use serde_json::{Map, Value, json};
 
 use super::FilePosition;
@@ -200,7 +200,8 @@ impl<S: Scalar> SavedModel<S> {
     ///
     /// # Errors
     /// As [`Network::predict`].
-    pub fn predict(&self, x: ArrayView2<'_, S>) -> Result<Array2<S>> {
+    pub fn predict<'x>(&self, x: impl AsArray<'x, S, Ix2>) -> Result<Array2<S>> {
+        let x: ArrayView2<'x, S> = x.into();
         match &self.scaler {
             Some(s) => self.network.predict(s.transform(x)?.view()),
             None => self.network.predict(x),
@@ -212,7 +213,8 @@ impl<S: Scalar> SavedModel<S> {
     ///
     /// # Errors
     /// As [`Network::predict`].
-    pub fn predict_classes(&self, x: ArrayView2<'_, S>) -> Result<Vec<usize>> {
+    pub fn predict_classes<'x>(&self, x: impl AsArray<'x, S, Ix2>) -> Result<Vec<usize>> {
+        let x: ArrayView2<'x, S> = x.into();
         match &self.scaler {
             Some(s) => self.network.predict_classes(s.transform(x)?.view()),
             None => self.network.predict_classes(x),
