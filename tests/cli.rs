@@ -139,7 +139,10 @@ fn train_eval_predict_info_on_csv() {
         assert!(dir.path().join(f).is_file(), "{f} missing");
     }
     let history = std::fs::read_to_string(dir.path().join("m.history.csv")).unwrap();
-    assert!(history.starts_with("epoch,train_loss,val_loss,val_metric,learning_rate,seconds\n"));
+    assert!(
+        history
+            .starts_with("epoch,train_loss_incl_l2,val_loss,val_metric,learning_rate,seconds\n0,")
+    );
     let epochs = history.lines().count() - 1;
     assert!((1..=40).contains(&epochs), "{history}");
     let svg = std::fs::read_to_string(dir.path().join("m.curves.svg")).unwrap();
