@@ -567,3 +567,68 @@ fn torch_state_dict_through_the_cli() {
         );
     }
 }
+
+/// Writes, with numpy, a `state_dict`-named file whose metadata carries the
+/// keys the README tells PyTorch users to add (`activations`, `loss`,
+/// `class_labels`, `scaler`, `scaler_formula`), its raw input, and the
+/// float64 probabilities computed with the scaler applied.
+const NUMPY_WRITES_WITH_METADATA: &str = r#"
+import json, sys
+import numpy as np
+from safetensors.numpy import save_file
+path, xpath, ypath = sys.argv[1:4]
+rng = np.random.default_rng(11)
+t = {"0.weight": rng.normal(size=(5, 3)), "0.bias": rng.normal(size=5),
+     "2.weight": rng.normal(size=(4, 5)), "2.bias": rng.normal(size=4)}
+t = {k: v.astype(np.float32) for k, v in t.items()}
+shift, scale = [0.0, 1.0, -2.0], [255.0, 2.0, 0.5]
+save_file(t, path, metadata={
+    "activations": json.dumps(["relu"]),
+    "loss": "categorical-cross-entropy",
+    "class_labels": json.dumps(["a", "b", "c", "d"]),
+    "scaler": json.dumps({"scaling": "min-max", "shift": shift, "scale": scale}),
+    "scaler_formula": "(x - shift) / scale",
+})
+x = (rng.normal(size=(7, 3)) * 50).astype(np.float32)
+a = (x.astype(np.float64) - np.array(shift)) / np.array(scale)
+a = np.maximum(a @ t["0.weight"].astype(np.float64).T + t["0.bias"], 0)
+z = a @ t["2.weight"].astype(np.float64).T + t["2.bias"]
+e = np.exp(z - z.max(axis=1, keepdims=True))
+np.save(xpath, x)
+np.save(ypath, e / e.sum(axis=1, keepdims=True))
+"#;
+
+/// A PyTorch-style file with the README's metadata keys needs no flags:
+/// `info` shows the scaler and classes, `predict` applies the scaler, and
+/// `--scaling none` leaves it out.
+#[test]
+fn readme_metadata_keys_need_no_flags() {
+    let Some(py) = python(&["numpy", "safetensors"]) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let f = |n: &str| dir.path().join(n);
+    let (m, x, y) = (f("m.safetensors"), f("x.npy"), f("y.npy"));
+    run(py, NUMPY_WRITES_WITH_METADATA, &[&m, &x, &y]);
+    let out = cli(&["info", p(&m)]);
+    assert!(out.contains("3-5-4") && out.contains("a, b, c, d"), "{out}");
+    assert!(
+        out.contains("min-max over 3 features, x' = (x - shift) / scale"),
+        "{out}"
+    );
+    let pred = f("p.npy");
+    cli(&["predict", p(&m), p(&x), "-o", p(&pred)]);
+    let want: Array2<f64> = read_npy(&y).unwrap();
+    let got: Array2<f64> = read_npy(&pred).unwrap();
+    assert_close(got.view(), want.view(), F32_TOL, "metadata from numpy");
+    let raw = f("raw.npy");
+    cli(&["predict", p(&m), p(&x), "-o", p(&raw), "--scaling", "none"]);
+    let unscaled: Array2<f64> = read_npy(&raw).unwrap();
+    assert!(
+        unscaled
+            .iter()
+            .zip(want.iter())
+            .any(|(a, b)| (a - b).abs() > 1e-3),
+        "--scaling none must change the outputs"
+    );
+}
