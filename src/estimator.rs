@@ -15,6 +15,12 @@
 //! optimizer; `partial_fit` makes one more pass over the data it is given,
 //! keeping the network and the optimizer's state.
 //!
+//! Inputs are any 2-D array of the scalar type (`&Array2`, a view, a shared
+//! array), labels a slice, `Vec` or `Array1` ([`AsLabels`]). The estimators
+//! are `Clone + Send + Sync`: a clone carries its own copy of the network and
+//! of the optimizer's state, so two clones continue `partial_fit`
+//! independently.
+//!
 //! # Sample and class weights
 //! Per-sample weights wᵢ make the data term (1/Σw)·Σ wᵢ J⁽ⁱ⁾ on every batch
 //! (see [`Network::cost_weighted`]). Class weights multiply them:

@@ -8,7 +8,7 @@ use std::error::Error as _;
 use backprop::estimator::{Classifier, MultiLabelClassifier, Regressor};
 use backprop::ndarray::{self, ArcArray2, Array1, Array2, array};
 use backprop::preprocess::{Scaler, Scaling};
-use backprop::{Activation, Dense, Error, Network, Trainer, metrics};
+use backprop::{Activation, Dense, Error, Loss, Network, Trainer, metrics};
 
 /// Fails to compile unless `T` is `Clone + Send + Sync`.
 fn assert_clone_send_sync<T: Clone + Send + Sync>() {}
@@ -121,4 +121,10 @@ fn io_errors_keep_the_os_error() {
     assert_eq!(io.to_string(), io.get_ref().to_string());
     assert_eq!(err.clone(), err);
     assert_eq!(Error::Empty { what: "x" }.io_kind(), None);
+}
+
+#[test]
+fn loss_names_as_pytorch_users_say_them() {
+    assert_eq!("softmax-ce".parse(), Ok(Loss::CategoricalCrossEntropy));
+    assert_eq!("sigmoid-bce".parse(), Ok(Loss::BinaryCrossEntropy));
 }
