@@ -58,6 +58,13 @@ fn owned_views_and_shared_arrays_are_all_inputs() {
 
     let net = clf.network().unwrap();
     assert_eq!(net.predict(&x).unwrap(), net.predict(x.view()).unwrap());
+    let mut ws = net.workspace(4);
+    let labels = y.to_vec();
+    let j_owned = net.cost(&mut ws, &x, &labels, 0.0).unwrap();
+    assert_eq!(j_owned, net.cost(&mut ws, x.view(), &labels, 0.0).unwrap());
+    let mut out = Array2::zeros((4, 1));
+    net.predict_into(&mut ws, &shared, out.view_mut()).unwrap();
+    assert_eq!(out, net.predict(&x).unwrap());
     assert_eq!(net.predict_classes(&shared).unwrap(), y.to_vec());
     let s = Scaler::fit(Scaling::MinMax, &x).unwrap();
     assert_eq!(s.transform(&x).unwrap(), s.transform(x.view()).unwrap());

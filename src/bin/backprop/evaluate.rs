@@ -1,15 +1,13 @@
 //! `backprop eval`: a saved model's metrics on a data set.
 
 use backprop::io::{SavedModel, TargetColumn};
-
-use crate::model;
 use backprop::{Loss, Network, Scalar};
 use ndarray::ArrayView2;
 
 use crate::CliError;
 use crate::args::{EvalArgs, Task};
 use crate::data::{self, Data, Split, TargetSpec, Targets};
-use crate::report;
+use crate::{model, report};
 
 /// The classes a model predicts: its saved labels, else numbers; `None` for
 /// a regression (or multi-label) model.
