@@ -4,6 +4,10 @@
 //! BLAS calls (`src/blas_ftz.c`). BLIS is linked from here; OpenBLAS through
 //! `blas-src`/`openblas-src`. With `mpi`, compiles the shim that exports
 //! `MPI_IN_PLACE` (`src/mpi_in_place.c`).
+//!
+//! On docs.rs (environment variable `DOCS_RS`) nothing is checked, compiled
+//! or linked: documentation needs no native code, and the docs.rs builder
+//! has neither OpenBLAS nor BLIS.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -12,6 +16,10 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-env-changed=OPENBLAS_LIB_DIR");
     println!("cargo:rerun-if-env-changed=BLIS_LIB_DIR");
+    println!("cargo:rerun-if-env-changed=DOCS_RS");
+    if std::env::var_os("DOCS_RS").is_some() {
+        return;
+    }
     let openblas = std::env::var_os("CARGO_FEATURE_OPENBLAS").is_some();
     let blis = std::env::var_os("CARGO_FEATURE_BLIS").is_some();
     match (openblas, blis) {

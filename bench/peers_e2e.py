@@ -312,7 +312,7 @@ def train_torch(model, data, recipe, epochs, seed, torch, np):
             val_loss = F.cross_entropy(logits, y_va).item()
             val_acc = (logits.argmax(dim=1) == y_va).double().mean().item()
         seconds = time.perf_counter() - t0
-        records.append({"epoch": epoch + 1, "train_loss": loss_sum / m, "val_loss": val_loss,
+        records.append({"epoch": epoch, "train_loss": loss_sum / m, "val_loss": val_loss,
                         "val_metric": val_acc, "learning_rate": eta, "seconds": seconds})
         if (best is None and math.isfinite(val_acc)) or (best is not None and val_acc > best[1]):
             best, bad = (epoch, val_acc), 0
@@ -405,7 +405,10 @@ def read_history(path):
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
     num = lambda v: float(v) if v != "" else None  # noqa: E731
-    return [{"epoch": int(r["epoch"]), "train_loss": num(r["train_loss"]),
+    # Epochs count from 0; the training objective (L2 included) is
+    # `train_loss_incl_l2` (`train_loss` in files written before the rename).
+    loss = "train_loss_incl_l2" if rows and "train_loss_incl_l2" in rows[0] else "train_loss"
+    return [{"epoch": int(r["epoch"]), "train_loss": num(r[loss]),
              "val_loss": num(r["val_loss"]), "val_metric": num(r["val_metric"]),
              "learning_rate": num(r["learning_rate"]), "seconds": num(r["seconds"])}
             for r in rows]

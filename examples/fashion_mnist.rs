@@ -54,7 +54,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let seconds = start.elapsed().as_secs_f64();
 
     let accuracy = |x: &ndarray::Array2<f32>, y: &[usize]| -> backprop::Result<f64> {
-        metrics::accuracy::<f32>(&net.predict_classes(x.view())?, y, None)
+        metrics::accuracy(&net.predict_classes(x.view())?, y, None)
     };
     let OwnedTargets::Classes(val_y) = &val.y else {
         unreachable!("class labels in, class labels out")

@@ -9,11 +9,61 @@
 //! Rows are gathered into buffers allocated once, before the first epoch, so
 //! visiting batches allocates nothing.
 
-use ndarray::{Array2, ArrayView2, Axis};
+use std::borrow::Cow;
+
+use ndarray::{Array2, ArrayBase, ArrayView2, AsArray, Axis, Data, Ix1, Ix2};
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use crate::{Error, Result, Scalar, Targets};
+
+/// Labels as the caller holds them: a slice, a `Vec`, an array, or an
+/// ndarray `Array1` / `ArrayView1` (borrowed when contiguous, copied
+/// otherwise).
+///
+/// ```
+/// use backprop::AsLabels;
+/// let y = ndarray::array![2usize, 0, 1];
+/// assert_eq!(&*y.as_labels(), &[2, 0, 1]);
+/// assert_eq!(&*vec!["a", "b"].as_labels(), &["a", "b"]);
+/// ```
+pub trait AsLabels<L: Clone> {
+    /// The labels, in order.
+    fn as_labels(&self) -> Cow<'_, [L]>;
+}
+
+impl<L: Clone> AsLabels<L> for [L] {
+    fn as_labels(&self) -> Cow<'_, [L]> {
+        Cow::Borrowed(self)
+    }
+}
+
+impl<L: Clone, const N: usize> AsLabels<L> for [L; N] {
+    fn as_labels(&self) -> Cow<'_, [L]> {
+        Cow::Borrowed(self)
+    }
+}
+
+impl<L: Clone> AsLabels<L> for Vec<L> {
+    fn as_labels(&self) -> Cow<'_, [L]> {
+        Cow::Borrowed(self)
+    }
+}
+
+impl<L: Clone, D: Data<Elem = L>> AsLabels<L> for ArrayBase<D, Ix1> {
+    fn as_labels(&self) -> Cow<'_, [L]> {
+        match self.as_slice() {
+            Some(s) => Cow::Borrowed(s),
+            None => Cow::Owned(self.to_vec()),
+        }
+    }
+}
+
+impl<L: Clone, T: AsLabels<L> + ?Sized> AsLabels<L> for &T {
+    fn as_labels(&self) -> Cow<'_, [L]> {
+        (**self).as_labels()
+    }
+}
 
 /// Inputs, targets and optional per-sample weights, borrowed.
 #[derive(Debug, Clone, Copy)]
@@ -39,9 +89,9 @@ impl<'a, S: Scalar> Dataset<'a, S> {
     /// let d = Dataset::new(x.view(), &labels);
     /// assert_eq!(d.len(), 2);
     /// ```
-    pub fn new(x: ArrayView2<'a, S>, y: impl Into<Targets<'a, S>>) -> Self {
+    pub fn new(x: impl AsArray<'a, S, Ix2>, y: impl Into<Targets<'a, S>>) -> Self {
         Dataset {
-            x,
+            x: x.into(),
             y: y.into(),
             sample_weight: None,
         }

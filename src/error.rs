@@ -3,8 +3,70 @@
 //! Every error a user can trigger (bad data, bad configuration, a workspace that
 //! does not fit) is a variant here with the numbers needed to fix it.
 
+use std::sync::Arc;
+
 /// Shorthand for `std::result::Result<T, backprop::Error>`.
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// An [`std::io::Error`], shared so that [`Error`] stays `Clone`; it shows
+/// and chains (`source`) as the `io::Error` itself, and two compare equal
+/// when kind and message agree.
+///
+/// ```
+/// use std::error::Error as _;
+/// let err = backprop::io::read_npy::<f32, ndarray::Ix2>("/no/such/file.npy").unwrap_err();
+/// assert_eq!(err.io_kind(), Some(std::io::ErrorKind::NotFound));
+/// let io = err.source().unwrap().downcast_ref::<backprop::error::IoError>().unwrap();
+/// assert_eq!(io.get_ref().kind(), std::io::ErrorKind::NotFound);
+/// ```
+#[derive(Debug, Clone)]
+pub struct IoError(Arc<std::io::Error>);
+
+impl IoError {
+    /// The error's kind (`NotFound`, `PermissionDenied`, ...).
+    pub fn kind(&self) -> std::io::ErrorKind {
+        self.0.kind()
+    }
+
+    /// The `io::Error`.
+    pub fn get_ref(&self) -> &std::io::Error {
+        &self.0
+    }
+}
+
+impl From<std::io::Error> for IoError {
+    fn from(e: std::io::Error) -> Self {
+        IoError(Arc::new(e))
+    }
+}
+
+impl PartialEq for IoError {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind() == other.kind() && self.0.to_string() == other.0.to_string()
+    }
+}
+
+impl std::fmt::Display for IoError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for IoError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+impl Error {
+    /// The kind of the operating system's error, for [`Error::Io`].
+    pub fn io_kind(&self) -> Option<std::io::ErrorKind> {
+        match self {
+            Error::Io { source, .. } => Some(source.kind()),
+            _ => None,
+        }
+    }
+}
 
 /// Everything that can go wrong at the library's boundary.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -162,15 +224,18 @@ pub enum Error {
     },
 
     // ---- files ----
-    /// The operating system refused to open, read or write a file.
-    #[error("{}: cannot {action}: {message}", path.display())]
+    /// The operating system refused to open, read or write a file. The
+    /// `io::Error` is kept: [`source`](std::error::Error::source) returns
+    /// it (as an [`IoError`]), and [`Error::io_kind`] its kind.
+    #[error("{}: cannot {action}: {source}", path.display())]
     Io {
         /// The file.
         path: std::path::PathBuf,
         /// What was being done ("open", "read", "write", "rename", ...).
         action: &'static str,
-        /// The operating system's message.
-        message: String,
+        /// The operating system's error.
+        #[source]
+        source: IoError,
     },
 
     /// A file whose contents break its format: truncated, corrupt,

@@ -15,6 +15,12 @@
 //! optimizer; `partial_fit` makes one more pass over the data it is given,
 //! keeping the network and the optimizer's state.
 //!
+//! Inputs are any 2-D array of the scalar type (`&Array2`, a view, a shared
+//! array), labels a slice, `Vec` or `Array1` ([`AsLabels`]). The estimators
+//! are `Clone + Send + Sync`: a clone carries its own copy of the network and
+//! of the optimizer's state, so two clones continue `partial_fit`
+//! independently.
+//!
 //! # Sample and class weights
 //! Per-sample weights wᵢ make the data term (1/Σw)·Σ wᵢ J⁽ⁱ⁾ on every batch
 //! (see [`Network::cost_weighted`]). Class weights multiply them:
@@ -23,12 +29,13 @@
 
 use std::fmt::Debug;
 
-use ndarray::{Array2, ArrayView2};
+use ndarray::{Array2, ArrayView2, AsArray, Ix2};
 
 use crate::data::Dataset;
 use crate::train::check_data;
 use crate::{
-    Activation, Dense, Error, History, Loss, Network, Optimizer, Result, Scalar, Targets, Trainer,
+    Activation, Adam, AdamW, AsLabels, Dense, Error, History, Loss, Network, Optimizer, Result,
+    Rmsprop, Scalar, Sgd, Solver, Targets, Trainer,
 };
 
 /// Weights per class for [`Classifier`].
@@ -50,9 +57,63 @@ struct Core<S: Scalar> {
     trainer: Trainer,
     seed: u64,
     net: Option<Network<S>>,
-    optimizer: Option<Box<dyn Optimizer<S>>>,
+    optimizer: Option<Box<dyn StepState<S>>>,
     history: Option<History>,
     passes: u64,
+}
+
+/// An optimizer's state that the estimators can clone and share between
+/// threads (every built-in step-wise optimizer), so that they are
+/// `Clone + Send + Sync`.
+trait StepState<S: Scalar>: Send + Sync {
+    fn optimizer(&mut self) -> &mut dyn Optimizer<S>;
+    fn clone_box(&self) -> Box<dyn StepState<S>>;
+}
+
+impl<S: Scalar, O: Optimizer<S> + Clone + Sync + 'static> StepState<S> for O {
+    fn optimizer(&mut self) -> &mut dyn Optimizer<S> {
+        self
+    }
+
+    fn clone_box(&self) -> Box<dyn StepState<S>> {
+        Box::new(self.clone())
+    }
+}
+
+/// A fresh optimizer for `solver`, as [`Solver::optimizer`] makes one.
+///
+/// # Errors
+/// As [`Solver::optimizer`] (L-BFGS has no step-wise optimizer).
+fn step_state<S: Scalar>(solver: Solver) -> Result<Box<dyn StepState<S>>> {
+    Ok(match solver {
+        Solver::Sgd(c) => Box::new(Sgd::new(c)?),
+        Solver::Adam(c) => Box::new(Adam::new(c)?),
+        Solver::AdamW(c) => Box::new(AdamW::new(c)?),
+        Solver::Rmsprop(c) => Box::new(Rmsprop::new(c)?),
+        other => {
+            // Full-batch solvers: the solver's own error says so.
+            other.optimizer::<S>()?;
+            return Err(Error::InvalidHyperparameter {
+                name: "solver",
+                value: other.name().into(),
+                reason: "the estimators keep only the built-in step-wise optimizers",
+            });
+        }
+    })
+}
+
+impl<S: Scalar> Clone for Core<S> {
+    fn clone(&self) -> Self {
+        Core {
+            hidden: self.hidden.clone(),
+            trainer: self.trainer.clone(),
+            seed: self.seed,
+            net: self.net.clone(),
+            optimizer: self.optimizer.as_ref().map(|o| o.clone_box()),
+            history: self.history.clone(),
+            passes: self.passes,
+        }
+    }
 }
 
 impl<S: Scalar> Debug for Core<S> {
@@ -104,7 +165,7 @@ impl<S: Scalar> Core<S> {
         };
         self.net = Some(net);
         // L-BFGS has no step-wise optimizer; partial_fit then reports it.
-        self.optimizer = self.solver().optimizer::<S>().ok();
+        self.optimizer = step_state(self.solver()).ok();
         self.passes = 0;
         Ok(self.history.insert(history))
     }
@@ -118,7 +179,7 @@ impl<S: Scalar> Core<S> {
     fn partial_fit(&mut self, n_out: usize, loss: Loss, data: Dataset<'_, S>) -> Result<()> {
         if self.optimizer.is_none() {
             self.trainer.validate()?;
-            self.optimizer = Some(self.solver().optimizer::<S>()?);
+            self.optimizer = Some(step_state(self.solver())?);
         }
         if self.net.is_none() {
             self.net = Some(self.builder(data.x.ncols(), n_out, loss).build()?);
@@ -127,7 +188,7 @@ impl<S: Scalar> Core<S> {
         let opt = self.optimizer.as_mut().expect("set with the network");
         self.passes += 1;
         let pass = self.trainer.one_pass(self.seed.wrapping_add(self.passes));
-        let h = pass.fit_with_optimizer(net, opt.as_mut(), data, None, &mut [])?;
+        let h = pass.fit_with_optimizer(net, opt.optimizer(), data, None, &mut [])?;
         match &mut self.history {
             Some(hist) => {
                 let mut r = h.epochs[0];
@@ -195,7 +256,7 @@ macro_rules! common_settings {
 /// assert_eq!(clf.score(x.view(), &y)?, 1.0);
 /// # Ok::<(), backprop::Error>(())
 /// ```
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Classifier<L, S: Scalar = f32> {
     core: Core<S>,
     class_weight: ClassWeight<L>,
@@ -236,12 +297,15 @@ impl<L: Clone + Ord + Debug, S: Scalar> Classifier<L, S> {
     /// # Errors
     /// [`Error::TooFewClasses`], [`Error::SampleCount`], and every error of
     /// [`Trainer::fit`].
-    pub fn fit(
+    pub fn fit<'x>(
         &mut self,
-        x: ArrayView2<'_, S>,
-        y: &[L],
+        x: impl AsArray<'x, S, Ix2>,
+        y: &(impl AsLabels<L> + ?Sized),
         sample_weight: Option<&[S]>,
     ) -> Result<&History> {
+        let x: ArrayView2<'x, S> = x.into();
+        let y = y.as_labels();
+        let y: &[L] = &y;
         self.classes = sorted_classes(y)?;
         let (idx, w) = self.encode(x, y, sample_weight)?;
         let (n_out, loss) = self.head();
@@ -256,13 +320,16 @@ impl<L: Clone + Ord + Debug, S: Scalar> Classifier<L, S> {
     /// # Errors
     /// [`Error::UnknownClass`] for a label outside the classes,
     /// [`Error::TooFewClasses`], and every error of [`Trainer::fit`].
-    pub fn partial_fit(
+    pub fn partial_fit<'x>(
         &mut self,
-        x: ArrayView2<'_, S>,
-        y: &[L],
+        x: impl AsArray<'x, S, Ix2>,
+        y: &(impl AsLabels<L> + ?Sized),
         classes: Option<&[L]>,
         sample_weight: Option<&[S]>,
     ) -> Result<()> {
+        let x: ArrayView2<'x, S> = x.into();
+        let y = y.as_labels();
+        let y: &[L] = &y;
         if self.core.net.is_none() {
             self.classes = sorted_classes(classes.unwrap_or(y))?;
         }
@@ -276,7 +343,8 @@ impl<L: Clone + Ord + Debug, S: Scalar> Classifier<L, S> {
     ///
     /// # Errors
     /// [`Error::NotFitted`]; input errors of [`Network::predict`].
-    pub fn predict(&self, x: ArrayView2<'_, S>) -> Result<Vec<L>> {
+    pub fn predict<'x>(&self, x: impl AsArray<'x, S, Ix2>) -> Result<Vec<L>> {
+        let x: ArrayView2<'x, S> = x.into();
         let net = self.core.net("classifier")?;
         Ok(net
             .predict_classes(x)?
@@ -290,7 +358,8 @@ impl<L: Clone + Ord + Debug, S: Scalar> Classifier<L, S> {
     ///
     /// # Errors
     /// As [`predict`](Self::predict).
-    pub fn predict_proba(&self, x: ArrayView2<'_, S>) -> Result<Array2<S>> {
+    pub fn predict_proba<'x>(&self, x: impl AsArray<'x, S, Ix2>) -> Result<Array2<S>> {
+        let x: ArrayView2<'x, S> = x.into();
         let net = self.core.net("classifier")?;
         let a = net.predict(x)?;
         if self.classes.len() == 2 {
@@ -309,7 +378,14 @@ impl<L: Clone + Ord + Debug, S: Scalar> Classifier<L, S> {
     ///
     /// # Errors
     /// As [`predict`](Self::predict), and [`Error::SampleCount`].
-    pub fn score(&self, x: ArrayView2<'_, S>, y: &[L]) -> Result<f64> {
+    pub fn score<'x>(
+        &self,
+        x: impl AsArray<'x, S, Ix2>,
+        y: &(impl AsLabels<L> + ?Sized),
+    ) -> Result<f64> {
+        let x: ArrayView2<'x, S> = x.into();
+        let y = y.as_labels();
+        let y: &[L] = &y;
         if y.len() != x.nrows() {
             return Err(Error::SampleCount {
                 inputs: x.nrows(),
@@ -415,7 +491,7 @@ impl<L: Clone + Ord + Debug, S: Scalar> Classifier<L, S> {
 /// assert_eq!(clf.predict(x.view())?, y.mapv(|v| v == 1.0));
 /// # Ok::<(), backprop::Error>(())
 /// ```
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct MultiLabelClassifier<S: Scalar = f32> {
     core: Core<S>,
 }
@@ -439,12 +515,14 @@ impl<S: Scalar> MultiLabelClassifier<S> {
     /// # Errors
     /// Every error of [`Trainer::fit`] (targets outside [0, 1] give
     /// [`Error::InvalidTarget`]).
-    pub fn fit(
+    pub fn fit<'x, 'y>(
         &mut self,
-        x: ArrayView2<'_, S>,
-        y: ArrayView2<'_, S>,
+        x: impl AsArray<'x, S, Ix2>,
+        y: impl AsArray<'y, S, Ix2>,
         sample_weight: Option<&[S]>,
     ) -> Result<&History> {
+        let x: ArrayView2<'x, S> = x.into();
+        let y: ArrayView2<'y, S> = y.into();
         let data = dataset(x, y, sample_weight);
         self.core.fit(y.ncols(), Loss::BinaryCrossEntropy, data)
     }
@@ -453,12 +531,14 @@ impl<S: Scalar> MultiLabelClassifier<S> {
     ///
     /// # Errors
     /// As [`fit`](Self::fit).
-    pub fn partial_fit(
+    pub fn partial_fit<'x, 'y>(
         &mut self,
-        x: ArrayView2<'_, S>,
-        y: ArrayView2<'_, S>,
+        x: impl AsArray<'x, S, Ix2>,
+        y: impl AsArray<'y, S, Ix2>,
         sample_weight: Option<&[S]>,
     ) -> Result<()> {
+        let x: ArrayView2<'x, S> = x.into();
+        let y: ArrayView2<'y, S> = y.into();
         let data = dataset(x, y, sample_weight);
         self.core
             .partial_fit(y.ncols(), Loss::BinaryCrossEntropy, data)
@@ -468,7 +548,8 @@ impl<S: Scalar> MultiLabelClassifier<S> {
     ///
     /// # Errors
     /// [`Error::NotFitted`]; input errors of [`Network::predict`].
-    pub fn predict_proba(&self, x: ArrayView2<'_, S>) -> Result<Array2<S>> {
+    pub fn predict_proba<'x>(&self, x: impl AsArray<'x, S, Ix2>) -> Result<Array2<S>> {
+        let x: ArrayView2<'x, S> = x.into();
         self.core.net("multilabel classifier")?.predict(x)
     }
 
@@ -476,7 +557,8 @@ impl<S: Scalar> MultiLabelClassifier<S> {
     ///
     /// # Errors
     /// As [`predict_proba`](Self::predict_proba).
-    pub fn predict(&self, x: ArrayView2<'_, S>) -> Result<Array2<bool>> {
+    pub fn predict<'x>(&self, x: impl AsArray<'x, S, Ix2>) -> Result<Array2<bool>> {
+        let x: ArrayView2<'x, S> = x.into();
         Ok(self.predict_proba(x)?.mapv(|p| p >= S::cast(0.5)))
     }
 
@@ -484,7 +566,13 @@ impl<S: Scalar> MultiLabelClassifier<S> {
     ///
     /// # Errors
     /// As [`predict`](Self::predict), [`Error::SampleCount`].
-    pub fn score(&self, x: ArrayView2<'_, S>, y: ArrayView2<'_, S>) -> Result<f64> {
+    pub fn score<'x, 'y>(
+        &self,
+        x: impl AsArray<'x, S, Ix2>,
+        y: impl AsArray<'y, S, Ix2>,
+    ) -> Result<f64> {
+        let x: ArrayView2<'x, S> = x.into();
+        let y: ArrayView2<'y, S> = y.into();
         if y.nrows() != x.nrows() {
             return Err(Error::SampleCount {
                 inputs: x.nrows(),
@@ -518,7 +606,7 @@ impl<S: Scalar> MultiLabelClassifier<S> {
 /// assert!(reg.score(x.view(), y.view())? > 0.999);
 /// # Ok::<(), backprop::Error>(())
 /// ```
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Regressor<S: Scalar = f32> {
     core: Core<S>,
 }
@@ -542,12 +630,14 @@ impl<S: Scalar> Regressor<S> {
     ///
     /// # Errors
     /// Every error of [`Trainer::fit`].
-    pub fn fit(
+    pub fn fit<'x, 'y>(
         &mut self,
-        x: ArrayView2<'_, S>,
-        y: ArrayView2<'_, S>,
+        x: impl AsArray<'x, S, Ix2>,
+        y: impl AsArray<'y, S, Ix2>,
         sample_weight: Option<&[S]>,
     ) -> Result<&History> {
+        let x: ArrayView2<'x, S> = x.into();
+        let y: ArrayView2<'y, S> = y.into();
         let data = dataset(x, y, sample_weight);
         self.core.fit(y.ncols(), Loss::SquaredError, data)
     }
@@ -556,12 +646,14 @@ impl<S: Scalar> Regressor<S> {
     ///
     /// # Errors
     /// As [`fit`](Self::fit).
-    pub fn partial_fit(
+    pub fn partial_fit<'x, 'y>(
         &mut self,
-        x: ArrayView2<'_, S>,
-        y: ArrayView2<'_, S>,
+        x: impl AsArray<'x, S, Ix2>,
+        y: impl AsArray<'y, S, Ix2>,
         sample_weight: Option<&[S]>,
     ) -> Result<()> {
+        let x: ArrayView2<'x, S> = x.into();
+        let y: ArrayView2<'y, S> = y.into();
         let data = dataset(x, y, sample_weight);
         self.core.partial_fit(y.ncols(), Loss::SquaredError, data)
     }
@@ -570,7 +662,8 @@ impl<S: Scalar> Regressor<S> {
     ///
     /// # Errors
     /// [`Error::NotFitted`]; input errors of [`Network::predict`].
-    pub fn predict(&self, x: ArrayView2<'_, S>) -> Result<Array2<S>> {
+    pub fn predict<'x>(&self, x: impl AsArray<'x, S, Ix2>) -> Result<Array2<S>> {
+        let x: ArrayView2<'x, S> = x.into();
         self.core.net("regressor")?.predict(x)
     }
 
@@ -578,7 +671,13 @@ impl<S: Scalar> Regressor<S> {
     ///
     /// # Errors
     /// As [`predict`](Self::predict); data errors as [`Trainer::fit`].
-    pub fn score(&self, x: ArrayView2<'_, S>, y: ArrayView2<'_, S>) -> Result<f64> {
+    pub fn score<'x, 'y>(
+        &self,
+        x: impl AsArray<'x, S, Ix2>,
+        y: impl AsArray<'y, S, Ix2>,
+    ) -> Result<f64> {
+        let x: ArrayView2<'x, S> = x.into();
+        let y: ArrayView2<'y, S> = y.into();
         let net = self.core.net("regressor")?;
         check_data(net, &Dataset::new(x, y), "scoring set")?;
         let p = net.predict(x)?;

@@ -80,8 +80,12 @@ pub mod schedule;
 mod simd;
 pub mod train;
 
+/// The ndarray this crate is built with: pass arrays made with
+/// `backprop::ndarray` when your project depends on another ndarray version.
+pub use ndarray;
+
 pub use activation::Activation;
-pub use data::Dataset;
+pub use data::{AsLabels, Dataset};
 pub use error::{Error, Result};
 pub use estimator::{ClassWeight, Classifier, MultiLabelClassifier, Regressor};
 pub use gradcheck::{GradCheck, GradCheckReport, LayerCheck, check_gradient};

@@ -388,8 +388,10 @@ impl std::str::FromStr for Loss {
     fn from_str(s: &str) -> std::result::Result<Self, String> {
         match s.to_ascii_lowercase().as_str() {
             "squared-error" | "mse" | "se" => Ok(Self::SquaredError),
-            "binary-cross-entropy" | "bce" | "logistic" => Ok(Self::BinaryCrossEntropy),
-            "categorical-cross-entropy" | "ce" | "softmax" | "cross-entropy" => {
+            "binary-cross-entropy" | "bce" | "logistic" | "sigmoid-bce" => {
+                Ok(Self::BinaryCrossEntropy)
+            }
+            "categorical-cross-entropy" | "ce" | "softmax" | "cross-entropy" | "softmax-ce" => {
                 Ok(Self::CategoricalCrossEntropy)
             }
             _ => Err(format!(

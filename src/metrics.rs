@@ -5,9 +5,9 @@
 //! Every function checks its inputs: mismatched lengths or shapes, empty
 //! input, invalid weights and out-of-range labels are errors, never a panic.
 
-use ndarray::ArrayView2;
+use ndarray::{ArrayView2, AsArray, Ix2};
 
-use crate::{Error, Result, Scalar};
+use crate::{AsLabels, Error, Result, Scalar};
 
 /// Validates `n` predictions against `n_actual` targets and the weights.
 fn check_samples<S: Scalar>(n: usize, n_actual: usize, w: Option<&[S]>) -> Result<()> {
@@ -44,17 +44,35 @@ fn check_shapes<S: Scalar>(
 }
 
 /// Fraction of `predicted` equal to `actual` (weighted by `w` if given).
+/// Labels are slices, `Vec`s or ndarray `Array1`s ([`AsLabels`]); the
+/// weights are f64, since class labels carry no float type to infer one
+/// from (so `None` needs no annotation).
 ///
 /// # Errors
 /// [`Error::SampleCount`] for different lengths, [`Error::Empty`],
 /// [`Error::InvalidSampleWeight`].
 ///
 /// ```
-/// let acc = backprop::metrics::accuracy(&[0, 1, 1, 0], &[0, 1, 0, 0], None::<&[f32]>)?;
+/// let acc = backprop::metrics::accuracy(&[0, 1, 1, 0], &[0, 1, 0, 0], None)?;
 /// assert_eq!(acc, 0.75);
+/// let (p, y) = (vec![2usize, 1], ndarray::array![2usize, 0]);
+/// assert_eq!(backprop::metrics::accuracy(&p, &y, None)?, 0.5);
 /// # Ok::<(), backprop::Error>(())
 /// ```
-pub fn accuracy<S: Scalar>(predicted: &[usize], actual: &[usize], w: Option<&[S]>) -> Result<f64> {
+pub fn accuracy(
+    predicted: &(impl AsLabels<usize> + ?Sized),
+    actual: &(impl AsLabels<usize> + ?Sized),
+    w: Option<&[f64]>,
+) -> Result<f64> {
+    accuracy_weighted(&predicted.as_labels(), &actual.as_labels(), w)
+}
+
+/// [`accuracy`] with weights of the network's scalar type.
+pub(crate) fn accuracy_weighted<S: Scalar>(
+    predicted: &[usize],
+    actual: &[usize],
+    w: Option<&[S]>,
+) -> Result<f64> {
     check_samples(predicted.len(), actual.len(), w)?;
     Ok(weighted_mean(predicted.len(), w, |i| {
         f64::from(u8::from(predicted[i] == actual[i]))
@@ -77,11 +95,12 @@ pub fn accuracy<S: Scalar>(predicted: &[usize], actual: &[usize], w: Option<&[S]
 /// assert!((ll - (-(0.5f64.ln() + 0.75f64.ln()) / 2.0)).abs() < 1e-12);
 /// # Ok::<(), backprop::Error>(())
 /// ```
-pub fn log_loss<S: Scalar>(
-    proba: ArrayView2<'_, S>,
+pub fn log_loss<'proba, S: Scalar>(
+    proba: impl AsArray<'proba, S, Ix2>,
     actual: &[usize],
     w: Option<&[S]>,
 ) -> Result<f64> {
+    let proba: ArrayView2<'proba, S> = proba.into();
     const CLIP: f64 = 1e-15;
     check_samples(proba.nrows(), actual.len(), w)?;
     crate::check::finite("probabilities", proba)?;
@@ -109,11 +128,13 @@ pub fn log_loss<S: Scalar>(
 /// # Errors
 /// [`Error::OutputShape`] for different shapes, [`Error::Empty`],
 /// [`Error::InvalidSampleWeight`].
-pub fn mean_squared_error<S: Scalar>(
-    predicted: ArrayView2<'_, S>,
-    actual: ArrayView2<'_, S>,
+pub fn mean_squared_error<'predicted, 'actual, S: Scalar>(
+    predicted: impl AsArray<'predicted, S, Ix2>,
+    actual: impl AsArray<'actual, S, Ix2>,
     w: Option<&[S]>,
 ) -> Result<f64> {
+    let predicted: ArrayView2<'predicted, S> = predicted.into();
+    let actual: ArrayView2<'actual, S> = actual.into();
     mean_per_entry(predicted, actual, w, |e| e * e)
 }
 
@@ -122,11 +143,13 @@ pub fn mean_squared_error<S: Scalar>(
 /// # Errors
 /// [`Error::OutputShape`] for different shapes, [`Error::Empty`],
 /// [`Error::InvalidSampleWeight`].
-pub fn mean_absolute_error<S: Scalar>(
-    predicted: ArrayView2<'_, S>,
-    actual: ArrayView2<'_, S>,
+pub fn mean_absolute_error<'predicted, 'actual, S: Scalar>(
+    predicted: impl AsArray<'predicted, S, Ix2>,
+    actual: impl AsArray<'actual, S, Ix2>,
     w: Option<&[S]>,
 ) -> Result<f64> {
+    let predicted: ArrayView2<'predicted, S> = predicted.into();
+    let actual: ArrayView2<'actual, S> = actual.into();
     mean_per_entry(predicted, actual, w, f64::abs)
 }
 
@@ -165,11 +188,13 @@ fn mean_per_entry<S: Scalar>(
 /// assert_eq!(backprop::metrics::r2_score(y.view(), y.view(), None)?, 1.0);
 /// # Ok::<(), backprop::Error>(())
 /// ```
-pub fn r2_score<S: Scalar>(
-    predicted: ArrayView2<'_, S>,
-    actual: ArrayView2<'_, S>,
+pub fn r2_score<'predicted, 'actual, S: Scalar>(
+    predicted: impl AsArray<'predicted, S, Ix2>,
+    actual: impl AsArray<'actual, S, Ix2>,
     w: Option<&[S]>,
 ) -> Result<f64> {
+    let predicted: ArrayView2<'predicted, S> = predicted.into();
+    let actual: ArrayView2<'actual, S> = actual.into();
     check_shapes(predicted, actual, w)?;
     let m = actual.nrows();
     let k = actual.ncols();

@@ -33,7 +33,7 @@
 //! in: the mini-batch size for mini-batch training, the data set size for
 //! full-batch gradient descent. The L2 term (λ/2m)·Σ W² uses the same m.
 
-use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis};
+use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, AsArray, Axis, Ix2};
 
 use crate::check;
 use crate::init::{BiasInit, Init};
@@ -448,13 +448,14 @@ impl<S: Scalar> Network<S> {
     ///
     /// # Errors
     /// As [`compute_gradient`](Self::compute_gradient).
-    pub fn cost<'a>(
+    pub fn cost<'x, 'a>(
         &self,
         ws: &mut Workspace<S>,
-        x: ArrayView2<'_, S>,
+        x: impl AsArray<'x, S, Ix2>,
         y: impl Into<Targets<'a, S>>,
         lambda: S,
     ) -> Result<S> {
+        let x: ArrayView2<'x, S> = x.into();
         self.cost_impl(ws, x, y.into(), None, lambda)
     }
 
@@ -467,14 +468,15 @@ impl<S: Scalar> Network<S> {
     /// As [`cost`](Self::cost), and [`Error::InvalidSampleWeight`] for a
     /// negative or non-finite weight, a zero sum, or a length that differs
     /// from the number of rows (reported as [`Error::SampleCount`]).
-    pub fn cost_weighted<'a>(
+    pub fn cost_weighted<'x, 'a>(
         &self,
         ws: &mut Workspace<S>,
-        x: ArrayView2<'_, S>,
+        x: impl AsArray<'x, S, Ix2>,
         y: impl Into<Targets<'a, S>>,
         sample_weight: &[S],
         lambda: S,
     ) -> Result<S> {
+        let x: ArrayView2<'x, S> = x.into();
         self.cost_impl(ws, x, y.into(), Some(sample_weight), lambda)
     }
 
@@ -521,14 +523,15 @@ impl<S: Scalar> Network<S> {
     /// assert!((j - j3).abs() < 1e-12);
     /// # Ok::<(), backprop::Error>(())
     /// ```
-    pub fn compute_gradient_weighted<'a>(
+    pub fn compute_gradient_weighted<'x, 'a>(
         &self,
         ws: &mut Workspace<S>,
-        x: ArrayView2<'_, S>,
+        x: impl AsArray<'x, S, Ix2>,
         y: impl Into<Targets<'a, S>>,
         sample_weight: &[S],
         lambda: S,
     ) -> Result<S> {
+        let x: ArrayView2<'x, S> = x.into();
         let y = y.into();
         let weights = self.check_call(ws, x, &y, Some(sample_weight), lambda, true)?;
         Ok(self.forward_backward(ws, x, &y, weights, lambda))
@@ -568,13 +571,14 @@ impl<S: Scalar> Network<S> {
     /// assert!(j1 < j0);
     /// # Ok::<(), backprop::Error>(())
     /// ```
-    pub fn compute_gradient<'a>(
+    pub fn compute_gradient<'x, 'a>(
         &self,
         ws: &mut Workspace<S>,
-        x: ArrayView2<'_, S>,
+        x: impl AsArray<'x, S, Ix2>,
         y: impl Into<Targets<'a, S>>,
         lambda: S,
     ) -> Result<S> {
+        let x: ArrayView2<'x, S> = x.into();
         let y = y.into();
         let weights = self.check_call(ws, x, &y, None, lambda, true)?;
         Ok(self.forward_backward(ws, x, &y, weights, lambda))
@@ -629,12 +633,13 @@ impl<S: Scalar> Network<S> {
     /// # Errors
     /// Input errors as [`compute_gradient`](Self::compute_gradient),
     /// [`Error::OutputShape`] for a wrong `out`.
-    pub fn predict_into(
+    pub fn predict_into<'x>(
         &self,
         ws: &mut Workspace<S>,
-        x: ArrayView2<'_, S>,
+        x: impl AsArray<'x, S, Ix2>,
         mut out: ArrayViewMut2<'_, S>,
     ) -> Result<()> {
+        let x: ArrayView2<'x, S> = x.into();
         self.check_input(ws, x)?;
         if out.dim() != (x.nrows(), self.n_outputs()) {
             return Err(Error::OutputShape {
@@ -657,7 +662,8 @@ impl<S: Scalar> Network<S> {
     ///
     /// # Errors
     /// As [`predict_into`](Self::predict_into).
-    pub fn predict(&self, x: ArrayView2<'_, S>) -> Result<Array2<S>> {
+    pub fn predict<'x>(&self, x: impl AsArray<'x, S, Ix2>) -> Result<Array2<S>> {
+        let x: ArrayView2<'x, S> = x.into();
         let mut ws = self.inference_workspace(x.nrows().clamp(1, PREDICT_CHUNK));
         let mut out = Array2::zeros((x.nrows(), self.n_outputs()));
         self.predict_into(&mut ws, x, out.view_mut())?;
@@ -670,12 +676,13 @@ impl<S: Scalar> Network<S> {
     /// # Errors
     /// As [`predict_into`](Self::predict_into); [`Error::OutputShape`] when
     /// `out.len()` differs from the number of rows.
-    pub fn predict_classes_into(
+    pub fn predict_classes_into<'x>(
         &self,
         ws: &mut Workspace<S>,
-        x: ArrayView2<'_, S>,
+        x: impl AsArray<'x, S, Ix2>,
         out: &mut [usize],
     ) -> Result<()> {
+        let x: ArrayView2<'x, S> = x.into();
         self.check_input(ws, x)?;
         if out.len() != x.nrows() {
             return Err(Error::OutputShape {
@@ -698,7 +705,8 @@ impl<S: Scalar> Network<S> {
     ///
     /// # Errors
     /// As [`predict_into`](Self::predict_into).
-    pub fn predict_classes(&self, x: ArrayView2<'_, S>) -> Result<Vec<usize>> {
+    pub fn predict_classes<'x>(&self, x: impl AsArray<'x, S, Ix2>) -> Result<Vec<usize>> {
+        let x: ArrayView2<'x, S> = x.into();
         let mut ws = self.inference_workspace(x.nrows().clamp(1, PREDICT_CHUNK));
         let mut out = vec![0; x.nrows()];
         self.predict_classes_into(&mut ws, x, &mut out)?;

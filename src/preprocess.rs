@@ -12,7 +12,7 @@
 //! A constant column (zero range or zero variance) gets scaleⱼ = 1, so it maps
 //! to 0 instead of dividing by zero. Statistics are accumulated in f64.
 
-use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis};
+use ndarray::{Array2, ArrayView2, ArrayViewMut2, AsArray, Axis, Ix2};
 
 use crate::{Error, Result, Scalar};
 
@@ -79,7 +79,8 @@ impl Scaler {
     /// # Errors
     /// [`Error::Empty`] for no rows or no columns, [`Error::NonFinite`] for a
     /// NaN or infinity in `x`.
-    pub fn fit<S: Scalar>(scaling: Scaling, x: ArrayView2<'_, S>) -> Result<Self> {
+    pub fn fit<'x, S: Scalar>(scaling: Scaling, x: impl AsArray<'x, S, Ix2>) -> Result<Self> {
+        let x: ArrayView2<'x, S> = x.into();
         if x.nrows() == 0 || x.ncols() == 0 {
             return Err(Error::Empty {
                 what: "data to fit the scaler on",
@@ -202,7 +203,8 @@ impl Scaler {
     ///
     /// # Errors
     /// As [`transform_in_place`](Self::transform_in_place).
-    pub fn transform<S: Scalar>(&self, x: ArrayView2<'_, S>) -> Result<Array2<S>> {
+    pub fn transform<'x, S: Scalar>(&self, x: impl AsArray<'x, S, Ix2>) -> Result<Array2<S>> {
+        let x: ArrayView2<'x, S> = x.into();
         let mut out = x.to_owned();
         self.transform_in_place(out.view_mut())?;
         Ok(out)

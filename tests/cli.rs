@@ -148,7 +148,10 @@ fn train_eval_predict_info_on_csv() {
         assert!(dir.path().join(f).is_file(), "{f} missing");
     }
     let history = std::fs::read_to_string(dir.path().join("m.history.csv")).unwrap();
-    assert!(history.starts_with("epoch,train_loss,val_loss,val_metric,learning_rate,seconds\n"));
+    assert!(
+        history
+            .starts_with("epoch,train_loss_incl_l2,val_loss,val_metric,learning_rate,seconds\n0,")
+    );
     let epochs = history.lines().count() - 1;
     assert!((1..=40).contains(&epochs), "{history}");
     let svg = std::fs::read_to_string(dir.path().join("m.curves.svg")).unwrap();
@@ -598,4 +601,200 @@ fn train_help_shows_the_recipe_defaults() {
     }
     assert_eq!(t.lambda, 0.1, "the help test reads the real λ");
     assert!(line("--lambda").contains("[default: 0.1]"));
+}
+
+/// The binary16 encoding of `v`, which must be exact in binary16 (a few
+/// short dyadic fractions of moderate size): sign, exponent, 10 bits of
+/// mantissa taken from the f32 encoding.
+fn f16_bits(v: f32) -> u16 {
+    let b = v.to_bits();
+    if v == 0.0 {
+        return (b >> 16) as u16 & 0x8000;
+    }
+    let exp = ((b >> 23) & 0xff) as i32 - 127 + 15;
+    assert!(
+        (1..31).contains(&exp) && b & 0x1fff == 0,
+        "{v} is not a normal f16"
+    );
+    ((b >> 16) as u16 & 0x8000) | ((exp as u16) << 10) | ((b >> 13) & 0x3ff) as u16
+}
+
+/// A PyTorch-style `state_dict` of `nn.Sequential(Linear(2, 3), ReLU(),
+/// Linear(3, 2))` without metadata, in mixed F16 / BF16 / F32 tensors (as
+/// `safetensors.torch.save_file(net.half().state_dict())` writes F16), with
+/// values exact in every dtype. Returns (W1, b1, W2, b2).
+#[allow(clippy::type_complexity)]
+fn write_torch_style(path: &Path) -> ([[f64; 2]; 3], [f64; 3], [[f64; 3]; 2], [f64; 2]) {
+    let w1 = [[0.5, -1.0], [1.5, 0.25], [-2.0, 0.75]];
+    let b1 = [0.125, -0.5, 1.0];
+    let w2 = [[1.0, -0.5, 0.25], [-1.0, 2.0, 0.5]];
+    let b2 = [0.0, -0.25];
+    let mut data = Vec::new();
+    for v in w1.iter().flatten() {
+        data.extend(f16_bits(*v as f32).to_le_bytes());
+    }
+    for v in b1 {
+        // bfloat16: the upper half of the f32.
+        data.extend((((v as f32).to_bits() >> 16) as u16).to_le_bytes());
+    }
+    for v in w2.iter().flatten() {
+        data.extend((*v as f32).to_le_bytes());
+    }
+    for v in b2 {
+        data.extend(f16_bits(v as f32).to_le_bytes());
+    }
+    let header = r#"{"0.weight":{"dtype":"F16","shape":[3,2],"data_offsets":[0,12]},"0.bias":{"dtype":"BF16","shape":[3],"data_offsets":[12,18]},"2.weight":{"dtype":"F32","shape":[2,3],"data_offsets":[18,42]},"2.bias":{"dtype":"F16","shape":[2],"data_offsets":[42,46]}}"#;
+    let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+    bytes.extend(header.as_bytes());
+    bytes.extend(data);
+    std::fs::write(path, bytes).unwrap();
+    (w1, b1, w2, b2)
+}
+
+/// A model file without metadata (as PyTorch writes one), in half
+/// precision, through `info`, `eval`, `predict` and `export-onnx` with
+/// `--activation` and `--loss`; no Python needed.
+#[test]
+fn metadata_free_half_precision_file_through_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("torch.safetensors");
+    let (w1, b1, w2, b2) = write_torch_style(&m);
+    let flags = ["--activation", "relu", "--loss", "softmax-ce"];
+
+    // Without the flags: the tensors are listed, the reason is given.
+    let out = ok(&["info", s(&m)]);
+    assert!(out.contains("cannot be built"), "{out}");
+    assert!(out.contains("--activation"), "{out}");
+    for want in [
+        "0.weight  F16    (3, 2)",
+        "0.bias    BF16   (3)",
+        "2.weight  F32    (2, 3)",
+    ] {
+        assert!(out.contains(want), "{want:?} missing from\n{out}");
+    }
+    assert!(out.contains("metadata:    none"), "{out}");
+    let mut args = vec!["info", s(&m)];
+    args.extend(flags);
+    let out = ok(&args);
+    assert!(
+        out.contains("2-3-2") && out.contains("relu") && out.contains("softmax"),
+        "{out}"
+    );
+
+    // Eight points, labelled by the class the network gives them.
+    let xs: Vec<[f64; 2]> = (0..8)
+        .map(|i| [i as f64 * 0.5 - 2.0, 1.0 - (i * i) as f64 * 0.1])
+        .collect();
+    let forward = |x: &[f64; 2]| -> [f64; 2] {
+        let h: Vec<f64> = (0..3)
+            .map(|j| (w1[j][0] * x[0] + w1[j][1] * x[1] + b1[j]).max(0.0))
+            .collect();
+        let z: Vec<f64> = (0..2)
+            .map(|k| (0..3).map(|j| w2[k][j] * h[j]).sum::<f64>() + b2[k])
+            .collect();
+        let e: Vec<f64> = z.iter().map(|v| (v - z[0].max(z[1])).exp()).collect();
+        [e[0] / (e[0] + e[1]), e[1] / (e[0] + e[1])]
+    };
+    let mut csv = String::from("a,b,label\n");
+    let mut labels = Vec::new();
+    for (i, x) in xs.iter().enumerate() {
+        let p = forward(x);
+        // Every other point mislabelled: accuracy is exactly 50%.
+        let predicted = usize::from(p[1] > p[0]);
+        let label = if i % 2 == 0 { predicted } else { 1 - predicted };
+        labels.push(label);
+        csv.push_str(&format!("{},{},{label}\n", x[0], x[1]));
+    }
+    let data = dir.path().join("d.csv");
+    std::fs::write(&data, csv).unwrap();
+
+    let err = user_error(&["eval", s(&m), s(&data)]);
+    assert!(err.contains("--activation"), "{err}");
+    let mut args = vec!["eval", s(&m), s(&data)];
+    args.extend(flags);
+    let out = ok(&args);
+    assert_eq!(table_value(&out, "data", 3), 50.0, "{out}");
+
+    let p = dir.path().join("p.npy");
+    let mut args = vec!["predict", s(&m), s(&data), "--target", "last", "-o", s(&p)];
+    args.extend(flags);
+    ok(&args);
+    let got: Array2<f32> = backprop::io::read_npy(&p).unwrap();
+    for (i, x) in xs.iter().enumerate() {
+        let want = forward(x);
+        for k in 0..2 {
+            // One f32 forward pass of a 2-3-2 network: a few ulps of 1.
+            assert!(
+                (f64::from(got[[i, k]]) - want[k]).abs() < 1e-6,
+                "row {i}: {} vs {}",
+                got[[i, k]],
+                want[k]
+            );
+        }
+    }
+
+    let onnx = dir.path().join("m.onnx");
+    let mut args = vec!["export-onnx", s(&m), "-o", s(&onnx)];
+    args.extend(flags);
+    let out = ok(&args);
+    assert!(out.contains("2-3-2"), "{out}");
+    assert!(std::fs::metadata(&onnx).unwrap().len() > 100);
+    // Refused: no flags, the model itself as output, a missing directory.
+    let err = user_error(&["export-onnx", s(&m), "-o", s(&onnx)]);
+    assert!(err.contains("--activation"), "{err}");
+    let mut args = vec!["export-onnx", s(&m), "-o", s(&m)];
+    args.extend(flags);
+    assert!(user_error(&args).contains("model file itself"));
+    let missing = dir.path().join("no/such/dir/m.onnx");
+    let mut args = vec!["export-onnx", s(&m), "-o", s(&missing)];
+    args.extend(flags);
+    assert!(user_error(&args).contains("does not exist"));
+    // A wrong flag for a file with metadata is a clear error too.
+    let saved = dir.path().join("saved.safetensors");
+    let m2 = backprop::io::SavedModel::<f32>::load_with(
+        &m,
+        &backprop::io::LoadOptions::new()
+            .activation(backprop::Activation::Relu)
+            .loss(backprop::Loss::CategoricalCrossEntropy),
+    )
+    .unwrap();
+    m2.save(&saved).unwrap();
+    let err = user_error(&["eval", s(&saved), s(&data), "--activation", "tanh"]);
+    assert!(err.contains("metadata says activations"), "{err}");
+}
+
+/// A model whose classes have names takes a test file labelled by class
+/// index (as NPY labels are), while a label that is neither is an error.
+#[test]
+fn integer_labels_name_classes_by_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let (train, test) = (dir.path().join("train.csv"), dir.path().join("test.csv"));
+    blobs_csv(&train, 150, 0);
+    blobs_csv(&test, 60, 1000);
+    let model = dir.path().join("m.safetensors");
+    let mut args = vec!["train", "--train", s(&train), "-o", s(&model)];
+    args.extend_from_slice(SMALL);
+    ok(&args);
+    let named = ok(&["eval", s(&model), s(&test)]);
+    let text = std::fs::read_to_string(&test).unwrap();
+    let numbered_text = text
+        .replace(",cat\n", ",0\n")
+        .replace(",dog\n", ",1\n")
+        .replace(",emu\n", ",2\n");
+    let numbered = dir.path().join("numbered.csv");
+    std::fs::write(&numbered, &numbered_text).unwrap();
+    let by_index = ok(&["eval", s(&model), s(&numbered)]);
+    assert_eq!(
+        table_value(&named, "data", 3),
+        table_value(&by_index, "data", 3)
+    );
+    let unknown = dir.path().join("unknown.csv");
+    std::fs::write(&unknown, numbered_text.replacen(",2\n", ",3\n", 1)).unwrap();
+    let err = user_error(&["eval", s(&model), s(&unknown)]);
+    assert!(
+        err.contains("label \"3\"") && err.contains("cat, dog, emu"),
+        "{err}"
+    );
+    std::fs::write(&unknown, text.replacen(",emu\n", ",yak\n", 1)).unwrap();
+    assert!(user_error(&["eval", s(&model), s(&unknown)]).contains("label \"yak\""));
 }

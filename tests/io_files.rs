@@ -193,13 +193,35 @@ fn format_v1_model_file_still_loads() {
     }
 
     // The f32 network holds the same tensors; saving it writes the file as it
-    // was, byte for byte (the writer still writes format version 1).
+    // was (the writer still writes format version 1): the same tensor
+    // entries and data bytes, the same metadata plus one added key,
+    // `scaler_formula`, which version-1 readers ignore.
     let model32 = SavedModel::<f32>::load(&path).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let again = dir.path().join("again.safetensors");
     model32.save(&again).unwrap();
-    assert_eq!(
-        std::fs::read(&again).unwrap(),
-        std::fs::read(&path).unwrap()
+    let (old, new) = (
+        split_safetensors(&std::fs::read(&path).unwrap()),
+        split_safetensors(&std::fs::read(&again).unwrap()),
     );
+    let (mut old_header, mut new_header) = (old.0, new.0);
+    let added = new_header["__metadata__"]
+        .as_object_mut()
+        .unwrap()
+        .remove("scaler_formula");
+    assert_eq!(added, Some(serde_json::json!("(x - shift) / scale")));
+    assert_eq!(old_header["__metadata__"]["format_version"], "1");
+    old_header["__metadata__"]
+        .as_object_mut()
+        .unwrap()
+        .remove("scaler_formula");
+    assert_eq!(new_header, old_header);
+    assert_eq!(new.1, old.1, "tensor data, byte for byte");
+}
+
+/// A safetensors file's JSON header and its data section.
+fn split_safetensors(bytes: &[u8]) -> (serde_json::Value, Vec<u8>) {
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
+    (header, bytes[8 + n..].to_vec())
 }

@@ -352,3 +352,283 @@ fn torch_sequential_loads_state_dict() {
         assert_close(y.view(), want.view(), F32_TOL, model.network.loss().name());
     }
 }
+
+/// The `backprop` program, run with `args`; fails the test unless it
+/// succeeds. Returns its standard output.
+fn cli(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_backprop"))
+        .args(args)
+        .output()
+        .expect("the binary runs");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "backprop {args:?} failed:\n{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
+/// The accuracy in percent that `backprop eval` prints on its `data` row.
+fn eval_accuracy(out: &str) -> f64 {
+    let line = out
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some("data"))
+        .unwrap_or_else(|| panic!("no `data` row in:\n{out}"));
+    let cell = line.split_whitespace().nth(3).unwrap();
+    cell.trim_end_matches('%').parse().unwrap()
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().expect("temporary paths are UTF-8")
+}
+
+/// Writes, with numpy only, a metadata-free F16 safetensors file with the
+/// names of `nn.Sequential(Linear(6, 12), Tanh(), Linear(12, 8), ReLU(),
+/// Linear(8, 4))`, a labelled CSV test set, its features as NPY (f32), the
+/// float64 softmax probabilities computed from the F16 weights, and the
+/// accuracy (%) of their argmax.
+const NUMPY_WRITES_F16: &str = r#"
+import sys
+import numpy as np
+from safetensors.numpy import save_file
+path, csvpath, xpath, ypath, accpath = sys.argv[1:6]
+rng = np.random.default_rng(7)
+sizes = [6, 12, 8, 4]
+t = {}
+for l in range(3):
+    t[f"{2*l}.weight"] = (rng.normal(size=(sizes[l + 1], sizes[l])) / np.sqrt(sizes[l])).astype(np.float16)
+    t[f"{2*l}.bias"] = rng.normal(scale=0.1, size=sizes[l + 1]).astype(np.float16)
+save_file(t, path)
+x = rng.normal(size=(40, 6)).astype(np.float32)
+a = x.astype(np.float64)
+for l, g in enumerate([np.tanh, lambda z: np.maximum(z, 0), lambda z: z]):
+    a = g(a @ t[f"{2*l}.weight"].astype(np.float64).T + t[f"{2*l}.bias"].astype(np.float64))
+e = np.exp(a - a.max(axis=1, keepdims=True))
+prob = e / e.sum(axis=1, keepdims=True)
+labels = rng.integers(0, 4, size=40)
+np.save(xpath, x)
+np.save(ypath, prob)
+with open(csvpath, "w") as f:
+    f.write(",".join(f"f{j}" for j in range(6)) + ",label\n")
+    for row, lab in zip(x, labels):
+        f.write(",".join(f"{v:.9g}" for v in row) + f",{lab}\n")
+with open(accpath, "w") as f:
+    f.write(repr(100.0 * float(np.mean(prob.argmax(axis=1) == labels))))
+"#;
+
+/// A metadata-free half-precision file written by numpy (as PyTorch users
+/// save them), through `backprop info`, `predict`, `eval` and `export-onnx`
+/// with `--activation tanh,relu --loss softmax-ce`; the ONNX file is run by
+/// onnxruntime. Needs no torch, so CI runs it.
+#[test]
+fn cli_reads_numpy_written_f16_file_and_exports_onnx() {
+    let Some(py) = python(&["numpy", "safetensors", "onnx", "onnxruntime"]) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let f = |n: &str| dir.path().join(n);
+    let (m, csv, x, y, acc) = (
+        f("m.safetensors"),
+        f("t.csv"),
+        f("x.npy"),
+        f("y.npy"),
+        f("acc"),
+    );
+    run(py, NUMPY_WRITES_F16, &[&m, &csv, &x, &y, &acc]);
+    let flags = ["--activation", "tanh,relu", "--loss", "softmax-ce"];
+    let with = |args: &[&str]| -> String {
+        let mut v = args.to_vec();
+        v.extend(flags);
+        cli(&v)
+    };
+
+    let out = cli(&["info", p(&m)]);
+    assert!(out.contains("cannot be built"), "{out}");
+    assert!(out.contains("0.weight  F16    (12, 6)"), "{out}");
+    let out = with(&["info", p(&m)]);
+    assert!(
+        out.contains("6-12-8-4") && out.contains("tanh, relu"),
+        "{out}"
+    );
+
+    // F16 weights converted exactly: f32 arithmetic against numpy's f64.
+    let want: Array2<f64> = read_npy(&y).unwrap();
+    let pred = f("p.npy");
+    with(&["predict", p(&m), p(&x), "-o", p(&pred)]);
+    let got: Array2<f64> = read_npy(&pred).unwrap();
+    assert_close(got.view(), want.view(), F32_TOL, "F16 file, predict");
+
+    let out = with(&["eval", p(&m), p(&csv)]);
+    let numpy_acc: f64 = std::fs::read_to_string(&acc).unwrap().parse().unwrap();
+    assert!(
+        (eval_accuracy(&out) - numpy_acc).abs() < 1e-9,
+        "{out}\nnumpy: {numpy_acc}"
+    );
+
+    let onnx = f("m.onnx");
+    with(&["export-onnx", p(&m), "-o", p(&onnx)]);
+    let ort = f("ort.npy");
+    run(py, ONNX_RUN, &[&onnx, &x, &ort]);
+    let got: Array2<f64> = read_npy(&ort).unwrap();
+    assert_close(got.view(), want.view(), F32_TOL, "F16 file, onnxruntime");
+}
+
+/// Trains nothing: builds a seeded `nn.Sequential` in PyTorch, saves its
+/// `state_dict()` with `safetensors.torch.save_file` in F32, F16 and BF16,
+/// and writes the float64 softmax probabilities of each (from the weights as
+/// stored), the features (NPY and a labelled CSV) and the accuracy (%).
+const TORCH_SAVES: &str = r#"
+import copy, sys
+import numpy as np
+import torch
+from safetensors.torch import save_file
+out = sys.argv[1]
+torch.manual_seed(3)
+net = torch.nn.Sequential(torch.nn.Linear(6, 16), torch.nn.ReLU(), torch.nn.Linear(16, 8),
+                          torch.nn.ReLU(), torch.nn.Linear(8, 4))
+x = torch.randn(50, 6)
+labels = torch.randint(0, 4, (50,))
+np.save(f"{out}/x.npy", x.numpy())
+with open(f"{out}/t.csv", "w") as f:
+    f.write(",".join(f"f{j}" for j in range(6)) + ",label\n")
+    for row, lab in zip(x.numpy(), labels.numpy()):
+        f.write(",".join(f"{v:.9g}" for v in row) + f",{lab}\n")
+for name, dtype in [("f32", torch.float32), ("f16", torch.float16), ("bf16", torch.bfloat16)]:
+    sd = {k: v.to(dtype) for k, v in net.state_dict().items()}
+    save_file(sd, f"{out}/{name}.safetensors")
+    ref = copy.deepcopy(net).double()
+    ref.load_state_dict({k: v.double() for k, v in sd.items()})
+    with torch.no_grad():
+        prob = torch.softmax(ref(x.double()), dim=1)
+    np.save(f"{out}/{name}.npy", prob.numpy())
+    with open(f"{out}/{name}.acc", "w") as f:
+        f.write(repr(100.0 * float((prob.argmax(dim=1) == labels).double().mean())))
+"#;
+
+/// PyTorch to the command line: a `state_dict` saved by
+/// `safetensors.torch.save_file` (F32, F16 and BF16) is listed by `info`,
+/// scored by `eval`, run by `predict` and exported by `export-onnx` with
+/// `--activation relu --loss softmax-ce`, agreeing with PyTorch (and
+/// onnxruntime). Skipped unless torch is installed (CI does not install it;
+/// the numpy variant above runs there).
+#[test]
+fn torch_state_dict_through_the_cli() {
+    let Some(py) = python(&["numpy", "safetensors", "torch", "onnx", "onnxruntime"]) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let f = |n: &str| dir.path().join(n);
+    run(py, TORCH_SAVES, &[dir.path()]);
+    let flags = ["--activation", "relu", "--loss", "softmax-ce"];
+    let with = |args: &[&str]| -> String {
+        let mut v = args.to_vec();
+        v.extend(flags);
+        cli(&v)
+    };
+    for name in ["f32", "f16", "bf16"] {
+        let m = f(&format!("{name}.safetensors"));
+        let out = cli(&["info", p(&m)]);
+        assert!(
+            out.contains("cannot be built") && out.contains("4.weight"),
+            "{out}"
+        );
+        let out = with(&["info", p(&m)]);
+        assert!(out.contains("6-16-8-4"), "{out}");
+
+        let want: Array2<f64> = read_npy(f(&format!("{name}.npy"))).unwrap();
+        let pred = f("p.npy");
+        with(&["predict", p(&m), p(&f("x.npy")), "-o", p(&pred)]);
+        let got: Array2<f64> = read_npy(&pred).unwrap();
+        assert_close(
+            got.view(),
+            want.view(),
+            F32_TOL,
+            &format!("torch {name}, predict"),
+        );
+
+        let out = with(&["eval", p(&m), p(&f("t.csv"))]);
+        let acc = std::fs::read_to_string(f(&format!("{name}.acc"))).unwrap();
+        assert!(
+            (eval_accuracy(&out) - acc.parse::<f64>().unwrap()).abs() < 1e-9,
+            "{out}\ntorch: {acc}"
+        );
+
+        let onnx = f("m.onnx");
+        with(&["export-onnx", p(&m), "-o", p(&onnx)]);
+        let ort = f("ort.npy");
+        run(py, ONNX_RUN, &[&onnx, &f("x.npy"), &ort]);
+        let got: Array2<f64> = read_npy(&ort).unwrap();
+        assert_close(
+            got.view(),
+            want.view(),
+            F32_TOL,
+            &format!("torch {name}, onnxruntime"),
+        );
+    }
+}
+
+/// Writes, with numpy, a `state_dict`-named file whose metadata carries the
+/// keys the README tells PyTorch users to add (`activations`, `loss`,
+/// `class_labels`, `scaler`, `scaler_formula`), its raw input, and the
+/// float64 probabilities computed with the scaler applied.
+const NUMPY_WRITES_WITH_METADATA: &str = r#"
+import json, sys
+import numpy as np
+from safetensors.numpy import save_file
+path, xpath, ypath = sys.argv[1:4]
+rng = np.random.default_rng(11)
+t = {"0.weight": rng.normal(size=(5, 3)), "0.bias": rng.normal(size=5),
+     "2.weight": rng.normal(size=(4, 5)), "2.bias": rng.normal(size=4)}
+t = {k: v.astype(np.float32) for k, v in t.items()}
+shift, scale = [0.0, 1.0, -2.0], [255.0, 2.0, 0.5]
+save_file(t, path, metadata={
+    "activations": json.dumps(["relu"]),
+    "loss": "categorical-cross-entropy",
+    "class_labels": json.dumps(["a", "b", "c", "d"]),
+    "scaler": json.dumps({"scaling": "min-max", "shift": shift, "scale": scale}),
+    "scaler_formula": "(x - shift) / scale",
+})
+x = (rng.normal(size=(7, 3)) * 50).astype(np.float32)
+a = (x.astype(np.float64) - np.array(shift)) / np.array(scale)
+a = np.maximum(a @ t["0.weight"].astype(np.float64).T + t["0.bias"], 0)
+z = a @ t["2.weight"].astype(np.float64).T + t["2.bias"]
+e = np.exp(z - z.max(axis=1, keepdims=True))
+np.save(xpath, x)
+np.save(ypath, e / e.sum(axis=1, keepdims=True))
+"#;
+
+/// A PyTorch-style file with the README's metadata keys needs no flags:
+/// `info` shows the scaler and classes, `predict` applies the scaler, and
+/// `--scaling none` leaves it out.
+#[test]
+fn readme_metadata_keys_need_no_flags() {
+    let Some(py) = python(&["numpy", "safetensors"]) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let f = |n: &str| dir.path().join(n);
+    let (m, x, y) = (f("m.safetensors"), f("x.npy"), f("y.npy"));
+    run(py, NUMPY_WRITES_WITH_METADATA, &[&m, &x, &y]);
+    let out = cli(&["info", p(&m)]);
+    assert!(out.contains("3-5-4") && out.contains("a, b, c, d"), "{out}");
+    assert!(
+        out.contains("min-max over 3 features, x' = (x - shift) / scale"),
+        "{out}"
+    );
+    let pred = f("p.npy");
+    cli(&["predict", p(&m), p(&x), "-o", p(&pred)]);
+    let want: Array2<f64> = read_npy(&y).unwrap();
+    let got: Array2<f64> = read_npy(&pred).unwrap();
+    assert_close(got.view(), want.view(), F32_TOL, "metadata from numpy");
+    let raw = f("raw.npy");
+    cli(&["predict", p(&m), p(&x), "-o", p(&raw), "--scaling", "none"]);
+    let unscaled: Array2<f64> = read_npy(&raw).unwrap();
+    assert!(
+        unscaled
+            .iter()
+            .zip(want.iter())
+            .any(|(a, b)| (a - b).abs() > 1e-3),
+        "--scaling none must change the outputs"
+    );
+}

@@ -7,7 +7,7 @@
 //! | CSV (header or not, any delimiter, a target column) | [`read_csv`] with [`CsvOptions`] | |
 //! | NPY (`.npy`: f32, f64, integers, bool; either byte order, C or Fortran) | [`read_npy`], [`read_npy_labels`] | [`write_npy`] |
 //! | NPZ (`.npz`: NumPy's `savez` / `savez_compressed` archives of NPY arrays) | [`read_npz`], [`npz_names`] | |
-//! | safetensors (PyTorch `nn.Sequential` names and layout) | [`SavedModel::load`], [`SavedModel::load_with`] | [`SavedModel::save`] |
+//! | safetensors (PyTorch `nn.Sequential` names and layout; F16, BF16, F32, F64) | [`SavedModel::load`], [`SavedModel::load_with`]; any file's tensor list: [`read_safetensors_header`] | [`SavedModel::save`] |
 //! | ONNX (opset [`ONNX_OPSET`]) | | [`export_onnx`] |
 //!
 //! # Guarantees
@@ -36,6 +36,7 @@ pub use self::idx::{read_idx, read_idx_features, read_idx_labels};
 pub use self::model::{LoadOptions, SavedModel};
 pub use self::npy::{npz_names, read_npy, read_npy_labels, read_npz, write_npy};
 pub use self::onnx::{ONNX_OPSET, export_onnx};
+pub use self::safetensors::{SafetensorsHeader, TensorInfo, read_safetensors_header};
 
 use std::fmt;
 use std::fs::File;
@@ -85,7 +86,7 @@ pub(crate) fn io_error(path: &Path, action: &'static str, e: std::io::Error) -> 
     Error::Io {
         path: path.to_path_buf(),
         action,
-        message: e.to_string(),
+        source: e.into(),
     }
 }
 
@@ -420,10 +421,15 @@ impl TempFile {
     /// # Errors
     /// [`Error::Io`] when `target` names no file.
     pub fn beside(target: &Path) -> Result<Self> {
-        let name = target.file_name().ok_or_else(|| Error::Io {
-            path: target.to_path_buf(),
-            action: "write",
-            message: "the path does not name a file".into(),
+        let name = target.file_name().ok_or_else(|| {
+            io_error(
+                target,
+                "write",
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "the path does not name a file",
+                ),
+            )
         })?;
         let path = dir_of(target).join(format!(
             ".{}.tmp-{}-{}",
@@ -476,10 +482,12 @@ fn dir_of(path: &Path) -> PathBuf {
 /// regular file (a directory, a device, a FIFO, a socket), or is a link that
 /// points nowhere.
 pub fn output_target(path: &Path) -> Result<PathBuf> {
-    let refuse = |p: &Path, what: String| Error::Io {
-        path: p.to_path_buf(),
-        action: "write",
-        message: what,
+    let refuse = |p: &Path, what: String| {
+        io_error(
+            p,
+            "write",
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, what),
+        )
     };
     let target = match std::fs::symlink_metadata(path) {
         Err(_) => return Ok(path.to_path_buf()),

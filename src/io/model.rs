@@ -21,7 +21,9 @@
 //! | `{2l}.weight` | (n_out, n_in) | W for `layer = l`, row-major (PyTorch's `Linear.weight`) |
 //! | `{2l}.bias` | (n_out,) | b for `layer = l` |
 //!
-//! Tensors are `F32` for `Network<f32>` and `F64` for `Network<f64>`.
+//! Tensors are written `F32` for `Network<f32>` and `F64` for
+//! `Network<f64>`; `F16`, `BF16`, `F32` and `F64` tensors are read into
+//! either (half precision converted exactly on load).
 //! The header's `__metadata__` (string → string) holds:
 //!
 //! | key | value |
@@ -34,6 +36,7 @@
 //! | `output_activation` | `identity`, `logistic` or `softmax` |
 //! | `torch_modules` | JSON array describing the equivalent `nn.Sequential`, e.g. `["Linear(784, 256)", "ReLU()", "Linear(256, 10)", "Softmax(dim=1)"]` |
 //! | `scaler` | only with a scaler: JSON `{"scaling": "min-max" or "standard", "shift": [...], "scale": [...]}` |
+//! | `scaler_formula` | only with a scaler: `(x - shift) / scale`, the transform applied to each raw feature column before the network (`scale` divides: it is not scikit-learn's `MinMaxScaler.scale_`, which multiplies) |
 //! | `class_labels` | only with class labels: JSON array of strings |
 //! | `feature_names` | only when known (a CSV header): JSON array of the n₀ input column names, in input order |
 //! | `target_column` | only when known: the name of the column the targets were read from |
@@ -41,10 +44,11 @@
 //! # Reading files from elsewhere
 //! A file written by PyTorch (`safetensors.torch.save_file(net.state_dict())`)
 //! has no metadata: the layer sizes are read from the tensor shapes, and the
-//! hidden activations and the loss come from [`LoadOptions`]. Module indices
+//! hidden activations and the loss come from [`LoadOptions`] (on the
+//! command line: `--activation` and `--loss`). Module indices
 //! need not be even (a `Dropout` between layers shifts them), a common prefix
-//! such as `net.` is accepted, and F32 and F64 tensors load into either
-//! scalar type.
+//! such as `net.` is accepted, and F16, BF16, F32 and F64 tensors load into
+//! either scalar type.
 //!
 //! # Hostile files
 //! Before anything is allocated the header length is checked against the
@@ -55,7 +59,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use ndarray::{Array2, ArrayView2};
+use ndarray::{Array2, ArrayView2, AsArray, Ix2};
 use serde_json::{Map, Value, json};
 
 use super::FilePosition;
@@ -67,6 +71,8 @@ use crate::{Activation, Error, Loss, Network, Result, Scalar};
 const FORMAT_NAME: &str = "backprop-mlp";
 /// Metadata `format_version`: bumped when the metadata changes meaning.
 const FORMAT_VERSION: &str = "1";
+/// Metadata `scaler_formula`: what [`Scaler`] does to a raw feature x.
+pub const SCALER_FORMULA: &str = "(x - shift) / scale";
 
 /// A network with what it needs to be used on raw data: the [`Scaler`]
 /// fitted on the training features and the names of the classes.
@@ -123,6 +129,7 @@ pub struct SavedModel<S: Scalar> {
 pub struct LoadOptions {
     sizes: Option<Vec<usize>>,
     activations: Option<Vec<Activation>>,
+    activation: Option<Activation>,
     loss: Option<Loss>,
 }
 
@@ -143,6 +150,15 @@ impl LoadOptions {
     /// `activations` metadata; required when it is missing.
     pub fn activations(mut self, activations: Vec<Activation>) -> Self {
         self.activations = Some(activations);
+        self
+    }
+
+    /// One hidden activation for every hidden layer, however many the file
+    /// has (what `nn.Sequential(Linear, ReLU, Linear, ReLU, Linear)` needs).
+    /// Default: the file's `activations` metadata. Ignored when
+    /// [`activations`](Self::activations) is given.
+    pub fn activation(mut self, activation: Activation) -> Self {
+        self.activation = Some(activation);
         self
     }
 
@@ -210,7 +226,8 @@ impl<S: Scalar> SavedModel<S> {
     ///
     /// # Errors
     /// As [`Network::predict`].
-    pub fn predict(&self, x: ArrayView2<'_, S>) -> Result<Array2<S>> {
+    pub fn predict<'x>(&self, x: impl AsArray<'x, S, Ix2>) -> Result<Array2<S>> {
+        let x: ArrayView2<'x, S> = x.into();
         match &self.scaler {
             Some(s) => self.network.predict(s.transform(x)?.view()),
             None => self.network.predict(x),
@@ -222,7 +239,8 @@ impl<S: Scalar> SavedModel<S> {
     ///
     /// # Errors
     /// As [`Network::predict`].
-    pub fn predict_classes(&self, x: ArrayView2<'_, S>) -> Result<Vec<usize>> {
+    pub fn predict_classes<'x>(&self, x: impl AsArray<'x, S, Ix2>) -> Result<Vec<usize>> {
+        let x: ArrayView2<'x, S> = x.into();
         match &self.scaler {
             Some(s) => self.network.predict_classes(s.transform(x)?.view()),
             None => self.network.predict_classes(x),
@@ -279,6 +297,7 @@ impl<S: Scalar> SavedModel<S> {
                 json!({"scaling": s.scaling().name(), "shift": s.shift(), "scale": s.scale()})
                     .to_string(),
             );
+            put("scaler_formula", SCALER_FORMULA.into());
         }
         if let Some(c) = &self.class_labels {
             put("class_labels", json!(c).to_string());
@@ -340,6 +359,14 @@ impl<S: Scalar> SavedModel<S> {
             Some(s) => Some(parse_scaler(&file, s)?),
             None => None,
         };
+        if let Some(f) = meta.get("scaler_formula")
+            && f != SCALER_FORMULA
+        {
+            return Err(file.bad(
+                FilePosition::Byte(8),
+                format!("metadata scaler_formula {f:?} is not {SCALER_FORMULA:?}, the only one supported"),
+            ));
+        }
         let class_labels: Option<Vec<String>> = match meta.get("class_labels") {
             Some(s) => Some(parse_meta(&file, "class_labels", s)?),
             None => None,
@@ -422,15 +449,21 @@ fn activations_of(
         }
         None => None,
     };
-    let activations = pick(path, "activations", from_meta, options.activations.clone())?
+    let given = options.activations.clone().or_else(|| {
+        options
+            .activation
+            .map(|g| vec![g; sizes.len().saturating_sub(2)])
+    });
+    let activations = pick(path, "activations", from_meta, given)?
         .or_else(|| (sizes.len() == 2).then(Vec::new))
         .ok_or_else(|| {
             mismatch(
                 path,
                 format!(
                     "the file does not say which activations its {} hidden layer(s) use \
-                     (written by PyTorch?): give them when loading, or set the file's `activations` \
-                     metadata key to a JSON array of names such as [\"relu\"]",
+                     (written by PyTorch?): give them when loading (on the command line: \
+                     --activation NAME, or a comma-separated list), or set the file's \
+                     `activations` metadata key to a JSON array of names such as [\"relu\"]",
                     sizes.len() - 2
                 ),
             )
@@ -461,8 +494,9 @@ fn loss_of(file: &Reader, options: &LoadOptions) -> Result<Loss> {
         mismatch(
             file.path(),
             "the file does not say which loss (output head) the network has \
-             (written by PyTorch?): give it when loading, or set the file's `loss` metadata \
-             key (squared-error, binary-cross-entropy or categorical-cross-entropy)"
+             (written by PyTorch?): give it when loading (on the command line: --loss NAME, \
+             e.g. categorical-cross-entropy for a softmax head), or set the file's `loss` \
+             metadata key (squared-error, binary-cross-entropy or categorical-cross-entropy)"
                 .into(),
         )
     })
@@ -606,6 +640,17 @@ fn linear_layers(file: &Reader) -> Result<Vec<LinearLayer>> {
             ));
         };
         let (we, be) = (&entries[w], &entries[b]);
+        for e in [we, be] {
+            if !e.dtype.is_float() {
+                return Err(file.bad(
+                    FilePosition::Tensor(e.name.clone()),
+                    format!(
+                        "dtype {} cannot hold Linear parameters: expected F16, BF16, F32 or F64",
+                        e.dtype.name()
+                    ),
+                ));
+            }
+        }
         let &[n_out, n_in] = we.shape.as_slice() else {
             return Err(file.bad(
                 FilePosition::Tensor(we.name.clone()),
@@ -885,7 +930,8 @@ mod tests {
                 r#"{"0.weight":{"dtype":"F32","shape":[1,1],"data_offsets":[0,4]},"0.bias":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}"#.into(),
                 "belong to no tensor",
             ),
-            (w("[1,2]", "[0,8]").replace("\"F32\",\"shape\":[1,2]", "\"BF16\",\"shape\":[1,2]"), "BF16"),
+            (w("[1,2]", "[0,8]").replace("\"F32\",\"shape\":[1,2]", "\"I32\",\"shape\":[1,2]"), "dtype I32 cannot"),
+            (w("[1,2]", "[0,8]").replace("\"F32\",\"shape\":[1,2]", "\"X9\",\"shape\":[1,2]"), "unknown dtype"),
             (w("[1,2]", "[0,8]").replace("[1,2]", "[2]"), "2-D"),
             (w("[2,1]", "[0,8]"), "bias shape"),
             (w("[1,2]", "[0,8]").replace("0.weight", "0.running_mean"), "expected only"),
@@ -984,5 +1030,56 @@ mod tests {
                 .with_class_labels(vec!["neg".into(), "pos".into()])
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn one_activation_for_every_hidden_layer() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m.safetensors");
+        let two_relu = Network::<f32>::builder(3)
+            .hidden(4, Activation::Relu)
+            .hidden(2, Activation::Relu)
+            .output(2, Loss::CategoricalCrossEntropy)
+            .build()
+            .unwrap();
+        SavedModel::new(two_relu.clone()).save(&p).unwrap();
+        let opts = LoadOptions::new().activation(Activation::Relu);
+        assert_eq!(
+            SavedModel::<f32>::load_with(&p, &opts).unwrap().network,
+            two_relu
+        );
+        let wrong = LoadOptions::new().activation(Activation::Tanh);
+        assert!(matches!(
+            SavedModel::<f32>::load_with(&p, &wrong),
+            Err(Error::ModelMismatch { .. })
+        ));
+    }
+
+    #[test]
+    fn scaler_formula_is_written_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m.safetensors");
+        let x = array![[0.0f32, 1.0, 2.0], [4.0, 5.0, 6.0]];
+        let m = SavedModel::new(net::<f32>())
+            .with_scaler(Scaler::fit(Scaling::MinMax, x.view()).unwrap())
+            .unwrap();
+        assert_eq!(m.metadata()["scaler_formula"], json!("(x - shift) / scale"));
+        assert!(
+            !SavedModel::new(net::<f32>())
+                .metadata()
+                .contains_key("scaler_formula")
+        );
+        m.save(&p).unwrap();
+        // A file that claims another formula is refused, not misread.
+        let mut bytes = std::fs::read(&p).unwrap();
+        let formula = b"(x - shift) / scale";
+        let at = bytes
+            .windows(formula.len())
+            .position(|w| w == formula)
+            .unwrap();
+        bytes[at + 12] = b'*';
+        std::fs::write(&p, &bytes).unwrap();
+        let err = SavedModel::<f32>::load(&p).unwrap_err();
+        assert!(err.to_string().contains("scaler_formula"), "{err}");
     }
 }

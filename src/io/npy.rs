@@ -535,10 +535,15 @@ pub fn write_npy<S: Scalar, D: Dimension>(
     let total = 10 + header.len() + 1;
     header.push_str(&" ".repeat((64 - total % 64) % 64));
     header.push('\n');
-    let len = u16::try_from(header.len()).map_err(|_| crate::Error::Io {
-        path: path.as_ref().to_path_buf(),
-        action: "write",
-        message: format!("{} dimensions do not fit an NPY 1.0 header", dims.len()),
+    let len = u16::try_from(header.len()).map_err(|_| {
+        super::io_error(
+            path.as_ref(),
+            "write",
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("{} dimensions do not fit an NPY 1.0 header", dims.len()),
+            ),
+        )
     })?;
     write_atomic(path.as_ref(), |w| {
         w.write_all(MAGIC)?;

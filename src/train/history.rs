@@ -8,9 +8,13 @@ use super::Monitor;
 /// One epoch of training, as recorded.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct EpochRecord {
-    /// 0-based epoch.
+    /// The epoch, counted from 0 (as everywhere in the crate and the CLI:
+    /// [`History::best_epoch`], [`Error::Diverged`], the progress line and
+    /// the `epoch` column of `backprop train`'s history CSV).
     pub epoch: usize,
-    /// Mean objective over the epoch's batches, L2 included.
+    /// Mean objective over the epoch's batches, L2 term (λ/2m)·‖W‖²
+    /// included (the history CSV's `train_loss_incl_l2` column); compare
+    /// `val_loss`, which is the data loss alone.
     pub train_loss: f64,
     /// Data loss on the validation set at the end of the epoch.
     pub val_loss: Option<f64>,

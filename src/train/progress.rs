@@ -53,9 +53,7 @@ impl<S: Scalar> Callback<S> for Progress {
             let rate = self.samples as f64 / r.seconds.max(1e-12);
             bar.set_message(format!(
                 "epoch {} loss {:.4e} {:.0} samples/s",
-                r.epoch + 1,
-                r.train_loss,
-                rate
+                r.epoch, r.train_loss, rate
             ));
         }
         Control::Continue

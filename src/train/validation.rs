@@ -60,7 +60,7 @@ impl<S: Scalar> ValEval<S> {
         let metric = match (net.loss(), v.y) {
             (_, Targets::Classes(c)) => {
                 net.predict_classes_into(&mut self.ws, v.x, &mut self.classes)?;
-                crate::metrics::accuracy(&self.classes, c, v.sample_weight)?
+                crate::metrics::accuracy_weighted(&self.classes, c, v.sample_weight)?
             }
             (Loss::SquaredError, Targets::Dense(y)) => {
                 net.predict_into(&mut self.ws, v.x, self.out.view_mut())?;

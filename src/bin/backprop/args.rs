@@ -39,8 +39,12 @@ pub enum Command {
     /// Check backpropagation against finite differences on a small random network (f64).
     #[command(allow_negative_numbers = true)]
     Gradcheck(GradcheckArgs),
-    /// Architecture and metadata of a saved model.
+    /// Architecture and metadata of a saved model, and its tensors (names,
+    /// shapes, dtypes) for any safetensors file.
     Info(InfoArgs),
+    /// Write a saved model (or a PyTorch state_dict, with --activation and
+    /// --loss) as ONNX.
+    ExportOnnx(ExportOnnxArgs),
 }
 
 /// The command line, parsed, with the options `train` was given recorded
@@ -410,11 +414,55 @@ impl TrainArgs {
     }
 }
 
+/// How a model file is read: what a file without this crate's metadata
+/// (a PyTorch `state_dict`) does not say, and whether its scaler is used.
+#[derive(Debug, Clone, Args)]
+pub struct ModelOptions {
+    /// Hidden activation for a model file without metadata (e.g. saved by
+    /// PyTorch): one name for every hidden layer, or one per hidden layer
+    /// separated by commas (identity, logistic, tanh, relu). Checked against
+    /// the file's metadata when it has some.
+    #[arg(long, value_name = "NAME[,NAME...]", value_parser = parse_activations)]
+    pub activation: Option<Activations>,
+    /// Output head for a model file without metadata: categorical-cross-entropy
+    /// (softmax, alias softmax-ce), binary-cross-entropy (sigmoid, alias
+    /// sigmoid-bce) or squared-error (identity). Checked against the file's
+    /// metadata when it has some.
+    #[arg(long, value_name = "NAME")]
+    pub loss: Option<Loss>,
+    /// Feature scaling: `file` applies the scaler saved in the model (none
+    /// when it has none); `none` passes raw features to the network.
+    #[arg(long, value_enum, default_value_t = ModelScaling::File)]
+    pub scaling: ModelScaling,
+}
+
+/// Which scaler a saved model is used with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ModelScaling {
+    /// The scaler saved in the model file, if any.
+    File,
+    /// None: raw features.
+    None,
+}
+
+/// Hidden activations, as given to --activation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Activations(pub Vec<Activation>);
+
+fn parse_activations(s: &str) -> Result<Activations, String> {
+    s.split(',')
+        .map(|g| g.trim().parse::<Activation>())
+        .collect::<Result<Vec<_>, _>>()
+        .map(Activations)
+}
+
 /// `backprop eval`.
 #[derive(Debug, Args)]
 pub struct EvalArgs {
     /// The model (safetensors).
     pub model: PathBuf,
+    #[command(flatten)]
+    pub model_options: ModelOptions,
     /// Data: a CSV file, or an IDX / NPY feature file with --targets.
     /// Default: the Fashion-MNIST test set.
     pub data: Option<PathBuf>,
@@ -430,6 +478,8 @@ pub struct EvalArgs {
 pub struct PredictArgs {
     /// The model (safetensors).
     pub model: PathBuf,
+    #[command(flatten)]
+    pub model_options: ModelOptions,
     /// Features: CSV (every column a feature unless --target is given), IDX
     /// or NPY.
     pub data: PathBuf,
@@ -480,6 +530,21 @@ pub struct GradcheckArgs {
 pub struct InfoArgs {
     /// The model (safetensors).
     pub model: PathBuf,
+    #[command(flatten)]
+    pub model_options: ModelOptions,
+}
+
+/// `backprop export-onnx`.
+#[derive(Debug, Args)]
+pub struct ExportOnnxArgs {
+    /// The model (safetensors).
+    pub model: PathBuf,
+    #[command(flatten)]
+    pub model_options: ModelOptions,
+    /// The ONNX file to write (atomically: a failed export leaves any
+    /// previous file intact).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
 }
 
 /// Hidden layer widths.
@@ -551,6 +616,19 @@ mod tests {
         assert_eq!(parse_layers("none").unwrap(), Layers(vec![]));
         assert!(parse_layers("256,0").is_err());
         assert!(parse_layers("a,b").is_err());
+    }
+
+    #[test]
+    fn activations_parse() {
+        assert_eq!(
+            parse_activations("relu").unwrap(),
+            Activations(vec![Activation::Relu])
+        );
+        assert_eq!(
+            parse_activations("tanh, sigmoid").unwrap(),
+            Activations(vec![Activation::Tanh, Activation::Logistic])
+        );
+        assert!(parse_activations("relu,gelu").is_err());
     }
 
     #[test]

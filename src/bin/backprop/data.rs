@@ -448,10 +448,9 @@ fn load_csv(path: &Path, opts: &DataOptions, spec: &TargetSpec<'_>) -> Result<Da
         .delimiter(delimiter)
         .header(!opts.no_header)
         .target(target.clone());
-    let classes = |o: CsvOptions| match spec.classes {
-        Some(c) => o.target_kind(TargetKind::Classes).classes(c.to_vec()),
-        None => o.target_kind(TargetKind::Classes),
-    };
+    // Labels are read as found and matched to fixed classes afterwards
+    // (`to_classes`), so that integer labels can stand for named classes.
+    let classes = |o: CsvOptions| o.target_kind(TargetKind::Classes);
     let read = |o: &CsvOptions| backprop::io::read_csv::<f32>(path, o);
     let data = match spec.task {
         Task::Regress => read(&base.target_kind(TargetKind::Values))?,
@@ -482,7 +481,13 @@ fn load_csv(path: &Path, opts: &DataOptions, spec: &TargetSpec<'_>) -> Result<Da
     }
     let y = match data.target {
         CsvTarget::None => Targets::None,
-        CsvTarget::Classes { labels, names } => Targets::Classes { labels, names },
+        CsvTarget::Classes { labels, names } => match spec.classes {
+            Some(c) => Targets::Classes {
+                labels: to_classes(path, &labels, &names, c)?,
+                names: c.to_vec(),
+            },
+            None => Targets::Classes { labels, names },
+        },
         CsvTarget::Values(v) => Targets::Values(v.insert_axis(Axis(1))),
     };
     Ok(Data {
@@ -526,32 +531,106 @@ fn read_targets(path: &Path, format: Format, spec: &TargetSpec<'_>) -> Result<Ta
             )));
         }
         let labels: Vec<usize> = values.iter().map(|&v| v as usize).collect();
-        let names = match spec.classes {
-            Some(c) => {
-                if let Some((i, &l)) = labels.iter().enumerate().find(|(_, l)| **l >= c.len()) {
-                    return Err(CliError(format!(
-                        "{}: label {l} at sample {i} is not one of the model's {} classes",
-                        path.display(),
-                        c.len()
-                    )));
-                }
-                c.to_vec()
-            }
-            None => {
-                let k = labels.iter().copied().max().map_or(0, |m| m + 1);
-                (0..k).map(|c| c.to_string()).collect()
-            }
-        };
-        Ok(Targets::Classes { labels, names })
+        let k = labels.iter().copied().max().map_or(0, |m| m + 1);
+        let found: Vec<String> = (0..k).map(|c| c.to_string()).collect();
+        match spec.classes {
+            Some(c) => Ok(Targets::Classes {
+                labels: to_classes(path, &labels, &found, c)?,
+                names: c.to_vec(),
+            }),
+            None => Ok(Targets::Classes {
+                labels,
+                names: found,
+            }),
+        }
     } else {
         let v = values.mapv(|v| v as f32);
         Ok(Targets::Values(flatten(v, path)?))
     }
 }
 
+/// The class a label names among fixed `classes` (a model's or the
+/// training set's): the class of that name; else, when no class is named by
+/// an integer, the integer k names class k (so a model trained from IDX with
+/// class names takes a CSV file labelled 0..k, as it takes NPY labels).
+/// With integer class names (["3", "5", "7"]) a label only ever matches by
+/// name, so "5" cannot mean both class "5" and class 5.
+fn class_of(label: &str, classes: &[String]) -> Option<usize> {
+    if let Some(k) = classes.iter().position(|c| c == label) {
+        return Some(k);
+    }
+    if classes.iter().any(|c| c.trim().parse::<i64>().is_ok()) {
+        return None;
+    }
+    label
+        .trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|&k| k < classes.len())
+}
+
+/// Maps labels (indices into `found`, the label texts as read) to indices
+/// into `classes`; a label that names no class is an error.
+fn to_classes(
+    path: &Path,
+    labels: &[usize],
+    found: &[String],
+    classes: &[String],
+) -> Result<Vec<usize>, CliError> {
+    let map: Vec<Option<usize>> = found.iter().map(|f| class_of(f, classes)).collect();
+    labels
+        .iter()
+        .enumerate()
+        .map(|(i, &l)| {
+            map[l].ok_or_else(|| {
+                let shown: Vec<&str> = classes.iter().take(12).map(String::as_str).collect();
+                CliError(format!(
+                    "{}: label {:?} at sample {i} is not one of the {} known classes ({}{}){}",
+                    path.display(),
+                    found[l],
+                    classes.len(),
+                    shown.join(", "),
+                    if classes.len() > shown.len() {
+                        ", ..."
+                    } else {
+                        ""
+                    },
+                    if classes.iter().any(|c| c.trim().parse::<i64>().is_ok()) {
+                        ""
+                    } else {
+                        " nor a class index below their count"
+                    }
+                ))
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn labels_match_names_then_indices() {
+        let named: Vec<String> = ["cat", "dog", "emu"].map(String::from).to_vec();
+        assert_eq!(class_of("dog", &named), Some(1));
+        assert_eq!(class_of("2", &named), Some(2));
+        assert_eq!(class_of("3", &named), None, "no class 3");
+        assert_eq!(class_of("bird", &named), None);
+        // Integer names match by name only.
+        let numbered: Vec<String> = ["3", "5", "7"].map(String::from).to_vec();
+        assert_eq!(class_of("5", &numbered), Some(1));
+        assert_eq!(class_of("1", &numbered), None);
+        let p = Path::new("t.csv");
+        let found: Vec<String> = ["0", "9", "Dress"].map(String::from).to_vec();
+        let ten: Vec<String> = (0..10)
+            .map(|k| format!("c{k}"))
+            .chain(["Dress".into()])
+            .collect();
+        assert_eq!(to_classes(p, &[1, 0, 2], &found, &ten).unwrap(), [9, 0, 10]);
+        let err = to_classes(p, &[0], &["11".to_string()], &ten).unwrap_err();
+        assert!(err.0.contains("label \"11\" at sample 0"), "{}", err.0);
+    }
 
     #[test]
     fn formats_from_names() {

@@ -9,7 +9,7 @@ use ndarray::ArrayView2;
 use crate::CliError;
 use crate::args::{EvalArgs, Task};
 use crate::data::{self, Data, Split, TargetSpec, Targets};
-use crate::report;
+use crate::{model, report};
 
 /// The classes a model predicts: its saved labels, else numbers; `None` for
 /// a regression (or multi-label) model.
@@ -26,7 +26,7 @@ pub fn model_classes(model: &SavedModel<f32>) -> Option<Vec<String>> {
 }
 
 pub fn run(a: &EvalArgs) -> Result<(), CliError> {
-    let model = SavedModel::<f32>::load(&a.model)?;
+    let model = model::load(&a.model, &a.model_options)?;
     let classes = model_classes(&model);
     let d = load(a, &model, classes.as_deref())?;
     let net = &model.network;

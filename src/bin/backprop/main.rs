@@ -8,6 +8,8 @@
 //! backprop predict m.safetensors new.csv -o predictions.csv
 //! backprop gradcheck --layers 5,3 --activation relu
 //! backprop info m.safetensors
+//! backprop eval torch.safetensors test.csv --activation relu --loss softmax-ce
+//! backprop export-onnx m.safetensors -o m.onnx
 //! ```
 //!
 //! Every user mistake (a bad path, number or file, data that does not fit
@@ -21,9 +23,11 @@ mod args;
 mod cluster;
 mod data;
 mod evaluate;
+mod export;
 mod gradcheck;
 mod info;
 mod limits;
+mod model;
 mod outputs;
 mod plot;
 mod predict;
@@ -115,5 +119,6 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Predict(a) => predict::run(&a).map(|()| ExitCode::SUCCESS),
         Command::Gradcheck(a) => gradcheck::run(&a),
         Command::Info(a) => info::run(&a).map(|()| ExitCode::SUCCESS),
+        Command::ExportOnnx(a) => export::run(&a).map(|()| ExitCode::SUCCESS),
     }
 }

@@ -32,11 +32,11 @@ fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     (lo - pad, hi + pad)
 }
 
-/// (epoch from 1, value) for every epoch whose `value` is a finite number.
+/// (epoch from 0, value) for every epoch whose `value` is a finite number.
 fn points(h: &History, value: impl Fn(&EpochRecord) -> Option<f64>) -> Vec<(f64, f64)> {
     h.epochs
         .iter()
-        .filter_map(|r| value(r).map(|v| ((r.epoch + 1) as f64, v)))
+        .filter_map(|r| value(r).map(|v| (r.epoch as f64, v)))
         .filter(|p| p.1.is_finite())
         .collect()
 }
@@ -44,7 +44,7 @@ fn points(h: &History, value: impl Fn(&EpochRecord) -> Option<f64>) -> Vec<(f64,
 type Area<'s> = DrawingArea<SVGBackend<'s>, Shift>;
 type Chart<'a, 's> = ChartContext<'a, SVGBackend<'s>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
-/// A captioned chart on `area` over epochs 1 to `x_max` and the values
+/// A captioned chart on `area` over epochs 0 to `x_max` and the values
 /// `lo..hi`, its grid and axes drawn.
 fn chart<'a, 's>(
     area: &'a Area<'s>,
@@ -57,11 +57,11 @@ fn chart<'a, 's>(
         .margin(12)
         .x_label_area_size(32)
         .y_label_area_size(64)
-        .build_cartesian_2d(1.0..x_max, lo..hi)
+        .build_cartesian_2d(0.0..x_max, lo..hi)
         .map_err(draw_error)?;
     chart
         .configure_mesh()
-        .x_desc("epoch")
+        .x_desc("epoch (from 0)")
         .draw()
         .map_err(draw_error)?;
     Ok(chart)
@@ -121,7 +121,7 @@ pub fn learning_curves(
     loss: Loss,
     classify: bool,
 ) -> Result<(), CliError> {
-    let x_max = (h.epochs.len().max(2)) as f64;
+    let x_max = (h.epochs.len().max(2) - 1) as f64;
     let train = points(h, |r| Some(r.train_loss));
     let val = points(h, |r| r.val_loss);
     let metric = points(h, |r| r.val_metric);

@@ -1,11 +1,11 @@
 //! `backprop predict`: a saved model's outputs for new data, to CSV or NPY.
 
-use backprop::io::{SavedModel, TargetColumn};
+use backprop::io::TargetColumn;
 
 use crate::args::{PredictArgs, Task};
 use crate::data::{self, TargetSpec};
 use crate::evaluate::model_classes;
-use crate::{CliError, outputs};
+use crate::{CliError, model, outputs};
 
 /// A CSV field, quoted when it holds a comma, quote or line break.
 fn field(s: &str) -> String {
@@ -35,7 +35,7 @@ pub fn run(a: &PredictArgs) -> Result<(), CliError> {
         &[named("--output", &a.output)],
     )?
     .remove(0);
-    let model = SavedModel::<f32>::load(&a.model)?;
+    let model = model::load(&a.model, &a.model_options)?;
     let spec = TargetSpec {
         task: Task::Auto,
         classes: None,

@@ -63,7 +63,7 @@ pub fn score(
     match (labels, y) {
         (Some(l), _) => {
             let pred = net.predict_classes(x)?;
-            sc.accuracy = Some(backprop::metrics::accuracy::<f32>(&pred, l, None)?);
+            sc.accuracy = Some(backprop::metrics::accuracy(&pred, l, None)?);
         }
         (None, Targets::Dense(d)) => {
             let pred = net.predict(x)?;

@@ -118,6 +118,27 @@ pub fn sibling(model: &Path, suffix: &str) -> PathBuf {
     model.with_extension(suffix)
 }
 
+pub fn check_dir(path: &Path, flag: &str) -> Result<(), CliError> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(CliError(format!(
+            "{flag} {}: the directory {} does not exist",
+            path.display(),
+            dir.display()
+        )));
+    }
+    if path.is_dir() {
+        return Err(CliError(format!(
+            "{flag} {} is a directory; give a file name",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
 /// The trainer for these arguments: the recipe's, with every option given
 /// on top. Returns it with a one-line description.
 fn trainer(a: &TrainArgs, has_val: bool) -> Result<(Trainer, String), CliError> {
@@ -644,9 +665,9 @@ fn report_fit(
         }
     }
     let ending = match (history.stopped_early, history.best_epoch) {
-        (true, Some(b)) => format!(", stopped early; weights of epoch {}", b + 1),
+        (true, Some(b)) => format!(", stopped early; weights of epoch {b} (from 0)"),
         (true, None) => ", stopped early".to_string(),
-        (false, Some(b)) => format!("; weights of epoch {}", b + 1),
+        (false, Some(b)) => format!("; weights of epoch {b} (from 0)"),
         (false, None) => String::new(),
     };
     println!(
@@ -710,15 +731,22 @@ fn save(
     Ok(())
 }
 
-/// One line per epoch: epoch (from 1), training loss, validation loss and
-/// metric (empty without a validation set), learning rate, seconds.
+/// The history file's header. `train_loss_incl_l2` is the mean objective
+/// over the epoch's batches with the L2 term (λ/2m)·‖W‖² included, as
+/// [`backprop::EpochRecord::train_loss`]; `val_loss` is the data loss alone.
+pub const HISTORY_HEADER: &str =
+    "epoch,train_loss_incl_l2,val_loss,val_metric,learning_rate,seconds";
+
+/// One line per epoch: epoch (from 0, as [`backprop::EpochRecord::epoch`]),
+/// training objective (L2 included), validation loss and metric (empty
+/// without a validation set), learning rate, seconds.
 fn write_history(path: &Path, h: &History) -> Result<(), CliError> {
     let opt = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
-    let mut text = String::from("epoch,train_loss,val_loss,val_metric,learning_rate,seconds\n");
+    let mut text = format!("{HISTORY_HEADER}\n");
     for r in &h.epochs {
         text.push_str(&format!(
             "{},{},{},{},{},{}\n",
-            r.epoch + 1,
+            r.epoch,
             r.train_loss,
             opt(r.val_loss),
             opt(r.val_metric),
