@@ -29,14 +29,16 @@ pub fn run(a: &InfoArgs) -> Result<(), CliError> {
     println!("loss:        {}", net.loss().name());
     println!("parameters:  {}", net.n_params());
     for l in 0..net.depth() {
+        let i = backprop::io::model::linear_module(net, l);
         println!(
-            "  {}.weight ({}, {}), {}.bias ({})",
-            2 * l,
+            "  {i}.weight ({}, {}), {i}.bias ({})",
             net.sizes()[l + 1],
             net.sizes()[l],
-            2 * l,
             net.sizes()[l + 1]
         );
+    }
+    if net.dropout().iter().any(|&p| p > 0.0) {
+        println!("dropout:     {:?} (training only)", net.dropout());
     }
     match &model.scaler {
         Some(s) => println!(

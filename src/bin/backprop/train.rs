@@ -11,8 +11,8 @@ use backprop::io::{SavedModel, TargetColumn};
 use backprop::preprocess::{Scaler, Scaling};
 use backprop::recipes::{self, Recipe};
 use backprop::{
-    Activation, EarlyStopping, History, Loss, Monitor, Network, NetworkBuilder, Schedule, Solver,
-    Trainer,
+    Activation, Dense, EarlyStopping, History, Loss, Monitor, Network, NetworkBuilder, Schedule,
+    Solver, Trainer,
 };
 use ndarray::Array2;
 
@@ -152,19 +152,26 @@ fn trainer(a: &TrainArgs, has_val: bool) -> Result<(Trainer, String), CliError> 
     t.lambda = a.lambda.unwrap_or(t.lambda);
     t.seed = a.seed.unwrap_or(t.seed);
     t.restarts = a.restarts;
+    t.label_smoothing = a.label_smoothing.unwrap_or(t.label_smoothing);
     t.progress = !a.no_progress && std::io::stderr().is_terminal();
     let steps = match solver {
         Solver::Lbfgs(_) => full_batch(a, &mut t)?,
         _ => mini_batch(a, &mut t)?,
     };
     let es_text = early_stopping(a, &mut t, has_val)?;
-    let text = format!(
+    let mut text = format!(
         "{} {steps}, {} epochs max, lambda {}, seed {}, early stopping {es_text}",
         solver.name(),
         t.epochs,
         t.lambda,
         t.seed,
     );
+    if t.label_smoothing > 0.0 {
+        text += &format!(", label smoothing {}", t.label_smoothing);
+    }
+    if let Some(c) = t.max_norm {
+        text += &format!(", max-norm {c}");
+    }
     t.validate()?;
     Ok((t, text))
 }
@@ -172,13 +179,19 @@ fn trainer(a: &TrainArgs, has_val: bool) -> Result<(Trainer, String), CliError> 
 /// L-BFGS: no mini-batch option may be given, and the recipe's do not
 /// apply.
 fn full_batch(a: &TrainArgs, t: &mut Trainer) -> Result<String, CliError> {
-    let mini_batch = ["batch_size", "learning_rate", "schedule", "clip_norm"];
+    let mini_batch = [
+        "batch_size",
+        "learning_rate",
+        "schedule",
+        "clip_norm",
+        "max_norm",
+    ];
     let schedules = ScheduleName::value_variants().iter();
     let mut options = mini_batch.iter().chain(schedules.flat_map(|s| s.options()));
     if let Some(id) = options.find(|id| a.given(id)) {
         return Err(CliError(format!(
             "{} does not apply to --optimizer lbfgs, which works on the full batch \
-             (no batch size, learning rate, schedule or clipping)",
+             (no batch size, learning rate, schedule, clipping or max-norm)",
             flag(id)
         )));
     }
@@ -186,6 +199,7 @@ fn full_batch(a: &TrainArgs, t: &mut Trainer) -> Result<String, CliError> {
     t.learning_rate = None;
     t.schedule = Schedule::Constant;
     t.clip_norm = None;
+    t.max_norm = None;
     Ok("(full batch)".into())
 }
 
@@ -196,6 +210,7 @@ fn mini_batch(a: &TrainArgs, t: &mut Trainer) -> Result<String, CliError> {
     t.learning_rate = Some(lr);
     t.batch_size = a.batch_size.or(t.batch_size);
     t.clip_norm = a.clip_norm.or(t.clip_norm);
+    t.max_norm = a.max_norm.or(t.max_norm);
     let recipe_eta_min = match t.schedule {
         Schedule::Cosine { eta_min, .. } => eta_min,
         _ => 0.0,
@@ -303,6 +318,7 @@ fn check_settings(a: &TrainArgs, recipe: &Recipe) -> Result<f64, CliError> {
         .validation_fraction
         .unwrap_or(recipe.validation_fraction.unwrap_or(0.0));
     trainer(a, fraction > 0.0)?;
+    hidden_layers(a, recipe)?;
     Ok(fraction)
 }
 
@@ -331,7 +347,7 @@ pub fn run(a: &TrainArgs) -> Result<(), CliError> {
     let scaler = scale(scaling, &mut train, val.iter_mut().chain(test.iter_mut()))?;
 
     let (trainer, trainer_text) = trainer(a, val.is_some())?;
-    let (builder, activation) = network(a, &recipe, n_in, (n_out, loss), seed);
+    let (builder, activation) = network(a, &recipe, n_in, (n_out, loss), seed)?;
     let probe = builder.build()?;
     println!(
         "data: {source}: {} samples ({} train, {} validation{}), {n_in} features, {}; loaded in {load_seconds:.1} s",
@@ -391,16 +407,11 @@ fn prepare_test(
     Ok(test)
 }
 
-/// The network for these arguments (hidden layers and activation given or
-/// the recipe's, the head for the targets), unbuilt, with its hidden
-/// activation.
-fn network(
-    a: &TrainArgs,
-    recipe: &Recipe,
-    n_in: usize,
-    (n_out, loss): (usize, Loss),
-    seed: u64,
-) -> (NetworkBuilder<f32>, Activation) {
+/// The hidden layers for these arguments: widths, activation and dropout
+/// given or the recipe's. Without --dropout the recipe's rates apply, layer
+/// by layer when --layers keeps the recipe's number of layers, else its
+/// first layer's rate for every layer.
+fn hidden_layers(a: &TrainArgs, recipe: &Recipe) -> Result<(Vec<Dense>, Activation), CliError> {
     let activation = a.activation.unwrap_or(
         recipe
             .hidden
@@ -411,12 +422,36 @@ fn network(
         .layers
         .clone()
         .unwrap_or_else(|| Layers(recipe.hidden.iter().map(|d| d.units).collect()));
-    let hidden = widths.dense(activation);
+    let n = widths.0.len();
+    let rates = match &a.dropout {
+        Some(d) => d.per_layer(n).map_err(CliError)?,
+        None if recipe.hidden.len() == n => recipe.hidden.iter().map(|d| d.dropout).collect(),
+        None => vec![recipe.hidden.first().map_or(0.0, |d| d.dropout); n],
+    };
+    let hidden = widths
+        .dense(activation)
+        .into_iter()
+        .zip(rates)
+        .map(|(d, p)| d.dropout(p))
+        .collect();
+    Ok((hidden, activation))
+}
+
+/// The network for these arguments (hidden layers as [`hidden_layers`],
+/// the head for the targets), unbuilt, with its hidden activation.
+fn network(
+    a: &TrainArgs,
+    recipe: &Recipe,
+    n_in: usize,
+    (n_out, loss): (usize, Loss),
+    seed: u64,
+) -> Result<(NetworkBuilder<f32>, Activation), CliError> {
+    let (hidden, activation) = hidden_layers(a, recipe)?;
     let builder = Network::<f32>::builder(n_in)
         .layers(&hidden)
         .output(n_out, loss)
         .seed(seed);
-    (builder, activation)
+    Ok((builder, activation))
 }
 
 /// The training data, the test data if any, and where they came from.
