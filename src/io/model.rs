@@ -783,6 +783,43 @@ mod tests {
     }
 
     #[test]
+    fn dropout_is_recorded_and_shifts_the_module_indices() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m.safetensors");
+        let with = Network::<f32>::builder(3)
+            .layer(crate::Dense::new(4, Activation::Tanh).dropout(0.25))
+            .layer(crate::Dense::new(2, Activation::Relu))
+            .output(2, Loss::CategoricalCrossEntropy)
+            .seed(5)
+            .build()
+            .unwrap();
+        let m = SavedModel::new(with);
+        m.save(&p).unwrap();
+        let back = SavedModel::<f32>::load(&p).unwrap();
+        assert_eq!(back, m);
+        assert_eq!(back.network.dropout(), &[0.25, 0.0]);
+        let bytes = std::fs::read(&p).unwrap();
+        let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+        let h: Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
+        assert_eq!(h["0.weight"]["shape"], json!([4, 3]));
+        assert_eq!(h["3.weight"]["shape"], json!([2, 4]));
+        assert_eq!(h["5.bias"]["shape"], json!([2]));
+        assert_eq!(h["__metadata__"]["dropout"], json!("[0.25,0.0]"));
+        assert_eq!(
+            h["__metadata__"]["torch_modules"],
+            json!(
+                r#"["Linear(3, 4)","Tanh()","Dropout(p=0.25)","Linear(4, 2)","ReLU()","Linear(2, 2)","Softmax(dim=1)"]"#
+            )
+        );
+        // Without dropout nothing moves, and the key says so.
+        SavedModel::new(net::<f32>()).save(&p).unwrap();
+        assert_eq!(
+            SavedModel::<f32>::load(&p).unwrap().network.dropout(),
+            &[0.0, 0.0]
+        );
+    }
+
+    #[test]
     fn every_truncation_and_byte_flip_is_an_error_or_a_valid_model() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("m.safetensors");

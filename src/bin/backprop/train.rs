@@ -139,7 +139,11 @@ fn check_dir(path: &Path, flag: &str) -> Result<(), CliError> {
 
 /// The trainer for these arguments: the recipe's, with every option given
 /// on top. Returns it with a one-line description.
-fn trainer(a: &TrainArgs, has_val: bool) -> Result<(Trainer, String), CliError> {
+///
+/// The recipe's label smoothing applies to the cross-entropy heads only:
+/// `loss` = squared error drops it unless --label-smoothing asks for it
+/// (which the trainer then refuses).
+fn trainer(a: &TrainArgs, has_val: bool, loss: Loss) -> Result<(Trainer, String), CliError> {
     let recipe = recipes::fashion_mnist();
     let mut t = recipe.trainer.clone();
     let solver = solver_flags::solver(
@@ -152,7 +156,11 @@ fn trainer(a: &TrainArgs, has_val: bool) -> Result<(Trainer, String), CliError> 
     t.lambda = a.lambda.unwrap_or(t.lambda);
     t.seed = a.seed.unwrap_or(t.seed);
     t.restarts = a.restarts;
-    t.label_smoothing = a.label_smoothing.unwrap_or(t.label_smoothing);
+    t.label_smoothing = match (a.label_smoothing, loss) {
+        (Some(eps), _) => eps,
+        (None, Loss::SquaredError) => 0.0,
+        (None, _) => t.label_smoothing,
+    };
     t.progress = !a.no_progress && std::io::stderr().is_terminal();
     let steps = match solver {
         Solver::Lbfgs(_) => full_batch(a, &mut t)?,
@@ -317,7 +325,7 @@ fn check_settings(a: &TrainArgs, recipe: &Recipe) -> Result<f64, CliError> {
     let fraction = a
         .validation_fraction
         .unwrap_or(recipe.validation_fraction.unwrap_or(0.0));
-    trainer(a, fraction > 0.0)?;
+    trainer(a, fraction > 0.0, Loss::CategoricalCrossEntropy)?;
     hidden_layers(a, recipe)?;
     Ok(fraction)
 }
@@ -346,7 +354,7 @@ pub fn run(a: &TrainArgs) -> Result<(), CliError> {
     };
     let scaler = scale(scaling, &mut train, val.iter_mut().chain(test.iter_mut()))?;
 
-    let (trainer, trainer_text) = trainer(a, val.is_some())?;
+    let (trainer, trainer_text) = trainer(a, val.is_some(), loss)?;
     let (builder, activation) = network(a, &recipe, n_in, (n_out, loss), seed)?;
     let probe = builder.build()?;
     println!(
@@ -410,7 +418,8 @@ fn prepare_test(
 /// The hidden layers for these arguments: widths, activation and dropout
 /// given or the recipe's. Without --dropout the recipe's rates apply, layer
 /// by layer when --layers keeps the recipe's number of layers, else its
-/// first layer's rate for every layer.
+/// first layer's rate for every layer; but not to full-batch L-BFGS, which
+/// refuses dropout.
 fn hidden_layers(a: &TrainArgs, recipe: &Recipe) -> Result<(Vec<Dense>, Activation), CliError> {
     let activation = a.activation.unwrap_or(
         recipe
@@ -425,6 +434,7 @@ fn hidden_layers(a: &TrainArgs, recipe: &Recipe) -> Result<(Vec<Dense>, Activati
     let n = widths.0.len();
     let rates = match &a.dropout {
         Some(d) => d.per_layer(n).map_err(CliError)?,
+        None if a.optimizer.as_deref() == Some("lbfgs") => vec![0.0; n],
         None if recipe.hidden.len() == n => recipe.hidden.iter().map(|d| d.dropout).collect(),
         None => vec![recipe.hidden.first().map_or(0.0, |d| d.dropout); n],
     };
