@@ -447,9 +447,9 @@ impl<S: Scalar> Network<S> {
     /// ```
     /// use backprop::{Loss, Network};
     /// let mut net = Network::<f64>::builder(2).output(2, Loss::SquaredError).build()?;
-    /// net.weights_mut(0).assign(&ndarray::array![[3.0, 4.0], [0.3, 0.4]]);
-    /// net.apply_max_norm(1.0);
-    /// assert_eq!(net.weights(0), ndarray::array![[0.6, 0.8], [0.3, 0.4]]);
+    /// net.weights_mut(0).assign(&ndarray::array![[6.0, 8.0], [0.3, 0.4]]);
+    /// net.apply_max_norm(5.0);
+    /// assert_eq!(net.weights(0), ndarray::array![[3.0, 4.0], [0.3, 0.4]]);
     /// # Ok::<(), backprop::Error>(())
     /// ```
     pub fn apply_max_norm(&mut self, c: f64) {

@@ -569,8 +569,8 @@ fn train_help_shows_the_recipe_defaults() {
             "{flag}: `{text}` does not show the recipe's {value}"
         );
     }
-    assert_eq!(t.lambda, 0.1, "the help test reads the real λ");
-    assert!(line("--lambda").contains("[default: 0.1]"));
+    assert_eq!(t.lambda, 0.05, "the help test reads the real λ");
+    assert!(line("--lambda").contains("[default: 0.05]"));
 }
 
 #[test]

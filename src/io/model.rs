@@ -37,7 +37,7 @@
 //! | `loss` | `squared-error`, `binary-cross-entropy` or `categorical-cross-entropy` |
 //! | `output_activation` | `identity`, `logistic` or `softmax` |
 //! | `torch_modules` | JSON array describing the equivalent `nn.Sequential`, e.g. `["Linear(784, 256)", "ReLU()", "Linear(256, 10)", "Softmax(dim=1)"]`; with dropout, `"Dropout(p=0.2)"` after the hidden layer's activation |
-//! | `dropout` | JSON array of the hidden layers' dropout rates, e.g. `[0.2]` (training only: inference drops nothing); a file without it has none |
+//! | `dropout` | only with dropout: JSON array of the hidden layers' rates, e.g. `[0.2,0.0]` (training only: inference drops nothing); a file without it has none |
 //! | `scaler` | only with a scaler: JSON `{"scaling": "min-max" or "standard", "shift": [...], "scale": [...]}` |
 //! | `class_labels` | only with class labels: JSON array of strings |
 //!
@@ -250,7 +250,10 @@ impl<S: Scalar> SavedModel<S> {
         put("loss", net.loss().name().into());
         put("output_activation", net.loss().output_activation().into());
         put("torch_modules", json!(torch_modules(net)).to_string());
-        put("dropout", json!(net.dropout()).to_string());
+        // Only with dropout, so that a file without it is written as before.
+        if net.dropout().iter().any(|&p| p > 0.0) {
+            put("dropout", json!(net.dropout()).to_string());
+        }
         if let Some(s) = &self.scaler {
             put(
                 "scaler",
@@ -811,12 +814,16 @@ mod tests {
                 r#"["Linear(3, 4)","Tanh()","Dropout(p=0.25)","Linear(4, 2)","ReLU()","Linear(2, 2)","Softmax(dim=1)"]"#
             )
         );
-        // Without dropout nothing moves, and the key says so.
+        // Without dropout nothing moves and the key is left out.
         SavedModel::new(net::<f32>()).save(&p).unwrap();
         assert_eq!(
             SavedModel::<f32>::load(&p).unwrap().network.dropout(),
             &[0.0, 0.0]
         );
+        let bytes = std::fs::read(&p).unwrap();
+        let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+        let h: Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
+        assert!(h["__metadata__"].get("dropout").is_none());
     }
 
     #[test]
