@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """End to end: the `backprop train` job against the same recipe in PyTorch.
 
-    python3 bench/compare_peers.py e2e [--epochs N] [--threads 1,2] [--runs 3]
-        [--subset N] [--seed S] [--data-dir DIR] [--backprop-bin PATH]
+    python3 bench/compare_peers.py e2e [--epochs N] [--threads 1,2] [--runs 1]
+        [--subset N] [--seeds 0,1,2,3,4 | --seed S] [--data-dir DIR] [--backprop-bin PATH]
         [--out DIR] [--no-torch] [--install] [--timeout SECS]
 
 (`python3 bench/peers_e2e.py ...` is the same.)
@@ -31,14 +31,22 @@ sides follow one table):
               rows drawn differ, numpy's generator is not backprop's ChaCha8).
   scaling     per-pixel mean and population std fitted on the training rows
               (after the hold-out), std 0 -> 1; applied to validation and test.
-  network     784-512-256-10, ReLU, softmax cross-entropy (`CrossEntropyLoss`
-              on logits); hidden weights He normal N(0, 2/fan_in)
-              (`kaiming_normal_`), output weights Glorot uniform
+  network     784-512-256-10, ReLU, each hidden layer followed by
+              `nn.Dropout(p)` at the recipe's --dropout rate (none where it is
+              0; active in `train()` mode, off in `eval()` for validation and
+              test, as backprop's masks), softmax cross-entropy
+              (`CrossEntropyLoss` on logits); hidden weights He normal
+              N(0, 2/fan_in) (`kaiming_normal_`), output weights Glorot uniform
               (`xavier_uniform_`), biases 0 - backprop's defaults.
-  objective   mean cross-entropy + (λ/2m)·ΣW² with m the batch's rows, biases
-              excluded (λ = 0.1): the penalty is added to the batch loss, not
+  objective   mean cross-entropy with the recipe's --label-smoothing ε
+              (`cross_entropy(label_smoothing=ε)`: targets (1 − ε)·y + ε/K,
+              backprop's definition) + (λ/2m)·ΣW² with m the batch's rows,
+              biases excluded: the penalty is added to the batch loss, not
               Adam's weight_decay (which would be λ·W unscaled by m, and
-              coupled through Adam's moments differently).
+              coupled through Adam's moments differently). Validation loss
+              is the plain cross-entropy, as backprop reports it.
+  max-norm    with a recipe --max-norm c, every Linear weight row rescaled to
+              norm ≤ c after each step (`torch.renorm`), biases untouched.
   optimizer   Adam(β = (0.9, 0.999), ε = 1e-8), η₀ = 1e-3.
   schedule    per epoch e (0-based) η = η_min + ½(η₀ − η_min)(1 + cos(π·min(e, T)/T)),
               T = the epoch budget (30, or --epochs), η_min = 1e-5, set before
@@ -54,8 +62,11 @@ sides follow one table):
               from its environment, as in the step mode.
 
 Runs alternate backprop, PyTorch, backprop, PyTorch, ... (`--runs` pairs per
-thread count), each a fresh process, so neither warms the other's caches or
-thread pools.
+seed and thread count; seeds 0-4 by default, as the recipe's accuracy is
+stated over them), each a fresh process, so neither warms the other's caches
+or thread pools. A seed is both sides' seed of initialization, batch order
+and hold-out; the draws differ (torch's and numpy's generators are not
+backprop's ChaCha8), so per-seed accuracies compare as samples, not pairs.
 
 What is reported, per run and as medians over runs:
   training s     the sum of the epochs' wall times (each epoch: its batches and
@@ -65,7 +76,8 @@ What is reported, per run and as medians over runs:
   first / last   the first and the last epoch's seconds, and last/first
                  (> 1: later epochs are slower than the first);
   epochs, best   epochs run and the epoch whose weights were kept;
-  test accuracy  on the 10 000 test images, with the kept weights;
+  test accuracy  on the 10 000 test images, with the kept weights (per seed,
+                 and the median, minimum and maximum over the seeds);
   backprop/PyTorch  ratio of the median samples/s.
 
 Results go to stdout and to DIR/peers-e2e.json and DIR/peers-e2e.md (default
@@ -138,7 +150,8 @@ def read_recipe(binary):
         if flag and d and flag not in defaults:
             defaults[flag] = d.group(1).strip()
     need = ("layers", "activation", "scaling", "optimizer", "schedule", "lr", "batch-size",
-            "epochs", "eta-min", "lambda", "validation-fraction", "patience", "seed")
+            "epochs", "eta-min", "lambda", "validation-fraction", "patience", "seed",
+            "dropout", "label-smoothing")
     missing = [n for n in need if n not in defaults]
     if missing:
         raise ValueError(f"{binary} train --help: no default for --{', --'.join(missing)}")
@@ -147,8 +160,18 @@ def read_recipe(binary):
     for k, v in expect.items():
         if defaults[k] != v:
             raise ValueError(f"the recipe's {k} is {defaults[k]}: the PyTorch side has {v} only")
+    hidden = [int(v) for v in defaults["layers"].split(",")]
+    dropout = [float(v) for v in defaults["dropout"].split(",")]
+    if len(dropout) == 1:
+        dropout *= len(hidden)
+    if len(dropout) != len(hidden):
+        raise ValueError(f"the recipe's --dropout {defaults['dropout']} does not fit "
+                         f"--layers {defaults['layers']}")
     return {
-        "hidden": [int(v) for v in defaults["layers"].split(",")],
+        "hidden": hidden,
+        "dropout": dropout,
+        "label_smoothing": float(defaults["label-smoothing"]),
+        "max_norm": float(defaults["max-norm"]) if "max-norm" in defaults else None,
         "activation": "relu",
         "scaling": "standard",
         "learning_rate": float(defaults["lr"]),
@@ -259,7 +282,7 @@ def load_data(data_dir, subset, recipe, seed, np):
     return scale(x_tr), y[tr], scale(x_va), y[va], scale(xt), yt
 
 
-def torch_model(sizes, torch):
+def torch_model(sizes, dropout, torch):
     from torch import nn
 
     layers = []
@@ -268,6 +291,8 @@ def torch_model(sizes, torch):
         if i + 2 < len(sizes):
             nn.init.kaiming_normal_(lin.weight, mode="fan_in", nonlinearity="relu")
             layers += [lin, nn.ReLU()]
+            if dropout[i] > 0:
+                layers.append(nn.Dropout(dropout[i]))
         else:
             nn.init.xavier_uniform_(lin.weight)
             layers.append(lin)
@@ -285,7 +310,7 @@ def train_torch(model, data, recipe, epochs, seed, torch, np):
     opt = torch.optim.Adam(model.parameters(), lr=recipe["learning_rate"],
                            betas=tuple(recipe["adam_betas"]), eps=recipe["adam_epsilon"])
     m, b = len(y_tr), recipe["batch_size"]
-    lam = recipe["lambda"]
+    lam, smoothing, max_norm = recipe["lambda"], recipe["label_smoothing"], recipe["max_norm"]
     rng = np.random.default_rng(seed + 1)
     best, best_state, bad, records = None, None, 0, []
     start = time.perf_counter()
@@ -296,17 +321,23 @@ def train_torch(model, data, recipe, epochs, seed, torch, np):
             g["lr"] = eta
         perm = torch.from_numpy(rng.permutation(m))
         loss_sum = 0.0
+        model.train()
         for s in range(0, m, b):
             idx = perm[s:s + b]
             xb, yb = x_tr[idx], y_tr[idx]
             rows = len(idx)
             # J = mean cross-entropy + (λ/2m)·ΣW², m = this batch's rows.
-            loss = F.cross_entropy(model(xb), yb)
+            loss = F.cross_entropy(model(xb), yb, label_smoothing=smoothing)
             loss = loss + lam / (2 * rows) * sum(w.pow(2).sum() for w in weights)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            if max_norm is not None:
+                with torch.no_grad():
+                    for w in weights:
+                        w.copy_(torch.renorm(w, 2, 0, max_norm))
             loss_sum += loss.item() * rows
+        model.eval()
         with torch.no_grad():
             logits = model(x_va)
             val_loss = F.cross_entropy(logits, y_va).item()
@@ -345,8 +376,9 @@ def worker(args):
     data = load_data(Path(args.data_dir), args.subset, recipe, seed, np)
     torch.manual_seed(seed)
     sizes = [data[0].shape[1], *recipe["hidden"], int(data[1].max()) + 1]
-    model = torch_model(sizes, torch)
+    model = torch_model(sizes, recipe["dropout"], torch)
     records, best_epoch, loop_s = train_torch(model, data, recipe, epochs, seed, torch, np)
+    model.eval()
     with torch.no_grad():
         pred = model(torch.from_numpy(data[4])).argmax(dim=1).numpy()
     return {
@@ -485,14 +517,15 @@ def render_markdown(doc):
     s = doc["settings"]
     lines = ["### backprop vs PyTorch, end to end (Fashion-MNIST recipe, float32)", ""]
     lines.append(
-        f"Command: `{doc['command']}` — {s['runs']} alternating run(s) per thread count, each "
+        f"Command: `{doc['command']}` — {s['runs']} alternating run(s) per seed "
+        f"({', '.join(map(str, s['seeds']))}) and thread count, each "
         f"in its own process; up to {s['epochs']} epoch(s), "
         f"{'the first ' + format(s['subset'], ',') if s['subset'] else 'all 60,000'} training "
         "images (10% held out); cells are medians over runs. Training s = sum of the epochs' "
         "wall times (batches + validation).")
     lines.append("")
     lines.append("| impl | threads | runs | epochs | training s | samples/s | first epoch s "
-                 "| last epoch s | last/first | test accuracy | backprop/PyTorch |")
+                 "| last epoch s | last/first | test accuracy (min–max) | backprop/PyTorch |")
     lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for row in doc["summary"]:
         for impl in IMPLS:
@@ -505,16 +538,17 @@ def render_markdown(doc):
                 f"| {fmt(c['train_s'], '.2f')} | {fmt_rate(c['samples_per_s'])} "
                 f"| {fmt(c['first_epoch_s'], '.3f')} | {fmt(c['last_epoch_s'], '.3f')} "
                 f"| {fmt(c['last_over_first'], '.2f')} | {fmt(c['test_accuracy'], '.2%')} "
+                f"({fmt(c['test_accuracy_min'], '.2%')}–{fmt(c['test_accuracy_max'], '.2%')}) "
                 f"| {ratio} |")
     lines += ["", "Per run:", "",
-              "| run | impl | threads | epochs (kept) | training s | samples/s | first epoch s "
-              "| last epoch s | last/first | test accuracy |",
-              "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+              "| run | seed | impl | threads | epochs (kept) | training s | samples/s "
+              "| first epoch s | last epoch s | last/first | test accuracy |",
+              "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in doc["runs"]:
         if not r.get("ok"):
             continue
         lines.append(
-            f"| {r['run']} | {NAMES[r['impl']]} | {r['threads']} "
+            f"| {r['run']} | {r['seed']} | {NAMES[r['impl']]} | {r['threads']} "
             f"| {r['n_epochs']} ({fmt(r.get('best_epoch'), 'd')}) | {r['train_s']:.2f} "
             f"| {fmt_rate(r['samples_per_s'])} | {fmt(r['first_epoch_s'], '.3f')} "
             f"| {fmt(r['last_epoch_s'], '.3f')} | {fmt(r['last_over_first'], '.2f')} "
@@ -524,7 +558,7 @@ def render_markdown(doc):
         lines.append(f"- {NAMES[impl]} skipped: {why}")
     for r in doc["runs"]:
         if not r.get("ok"):
-            lines.append(f"- run {r['run']} {NAMES[r['impl']]} {r['threads']}t failed: "
+            lines.append(f"- run {r['run']} seed {r['seed']} {NAMES[r['impl']]} {r['threads']}t failed: "
                          f"{r['error']}")
     lines += [f"- CPU: {doc['machine']['cpu']} ({doc['machine']['cores']} logical cores); "
               f"{doc['backprop_version']}"
@@ -560,10 +594,13 @@ def parse_args(argv):
     ap.add_argument("--epochs", type=int, help="epoch budget, also the cosine's T "
                     "(default: the recipe's, 30)")
     ap.add_argument("--threads", default="1", help="comma-separated thread counts (default 1)")
-    ap.add_argument("--runs", type=int, default=3,
-                    help="alternating backprop/PyTorch pairs per thread count (default 3)")
+    ap.add_argument("--runs", type=int, default=1,
+                    help="alternating backprop/PyTorch pairs per seed and thread count "
+                         "(default 1)")
     ap.add_argument("--subset", type=int, help="use the first N training images")
-    ap.add_argument("--seed", type=int, help="seed of both sides (default: the recipe's, 0)")
+    ap.add_argument("--seed", type=int, help="one seed of both sides (instead of --seeds)")
+    ap.add_argument("--seeds", default="0,1,2,3,4",
+                    help="comma-separated seeds, each run on both sides (default 0,1,2,3,4)")
     ap.add_argument("--data-dir", help=f"Fashion-MNIST IDX files (default: ${DATA_ENV}, "
                     f"else {DATA_DIR})")
     ap.add_argument("--backprop-bin", help="a built backprop binary; default: cargo build it")
@@ -591,6 +628,13 @@ def parse_args(argv):
         ap.error(f"--threads {args.threads}: expected a comma-separated list of integers")
     if any(t < 1 for t in args.thread_counts):
         ap.error("--threads: every count must be >= 1")
+    try:
+        args.seed_list = ([args.seed] if args.seed is not None
+                          else [int(v) for v in args.seeds.split(",")])
+    except ValueError:
+        ap.error(f"--seeds {args.seeds}: expected a comma-separated list of integers")
+    if any(v < 0 for v in args.seed_list):
+        ap.error("--seeds: seeds are >= 0")
     args.data_dir = Path(args.data_dir or os.environ.get(DATA_ENV) or DATA_DIR)
     missing = [f for f in FILES.values() if not (args.data_dir / f).is_file()]
     if missing:
@@ -629,7 +673,7 @@ def main(argv=None):
         recipe = read_recipe(binary)
     except (OSError, ValueError, subprocess.CalledProcessError) as e:
         ap.error(str(e))
-    seed = recipe["seed"] if args.seed is None else args.seed
+    seeds = args.seed_list
     with_torch, why = torch_available(args)
     skipped = {} if with_torch else {"torch": why}
     if why:
@@ -642,26 +686,27 @@ def main(argv=None):
     with tempfile.TemporaryDirectory(prefix="backprop-e2e-") as tmp_name:
         tmp = Path(tmp_name)
         bp_data = subset_dir(args.data_dir, args.subset, tmp) if args.subset else args.data_dir
-        for r in range(1, args.runs + 1):
-            for t in args.thread_counts:
-                for impl in impls:
-                    print(f"[e2e] run {r}/{args.runs}, {t} thread(s): {NAMES[impl]}",
-                          file=sys.stderr)
-                    if impl == "backprop":
-                        out = run_backprop(binary, t, seed, args, bp_data, tmp, f"run{r}-{t}t")
-                    else:
-                        out = run_torch(t, seed, args, args.data_dir)
-                    out.update(run=r, impl=impl, threads=t)
-                    if out.get("ok"):
-                        summarize(out)
-                        print(f"[e2e]   {out['n_epochs']} epoch(s), {out['train_s']:.2f} s, "
-                              f"{fmt_rate(out['samples_per_s'])} samples/s, test accuracy "
-                              f"{fmt(out.get('test_accuracy'), '.2%')}", file=sys.stderr)
-                    else:
-                        print(f"[e2e]   failed: {out['error']}", file=sys.stderr)
-                    runs.append(out)
+        for r, seed, t, impl in ((r, seed, t, impl) for r in range(1, args.runs + 1)
+                                 for seed in seeds for t in args.thread_counts
+                                 for impl in impls):
+            print(f"[e2e] run {r}/{args.runs}, seed {seed}, {t} thread(s): "
+                  f"{NAMES[impl]}", file=sys.stderr)
+            if impl == "backprop":
+                out = run_backprop(binary, t, seed, args, bp_data, tmp,
+                                   f"run{r}-s{seed}-{t}t")
+            else:
+                out = run_torch(t, seed, args, args.data_dir)
+            out.update(run=r, seed=seed, impl=impl, threads=t)
+            if out.get("ok"):
+                summarize(out)
+                print(f"[e2e]   {out['n_epochs']} epoch(s), {out['train_s']:.2f} s, "
+                      f"{fmt_rate(out['samples_per_s'])} samples/s, test accuracy "
+                      f"{fmt(out.get('test_accuracy'), '.2%')}", file=sys.stderr)
+            else:
+                print(f"[e2e]   failed: {out['error']}", file=sys.stderr)
+            runs.append(out)
 
-    doc = build_doc(args, recipe, seed, skipped, version, runs)
+    doc = build_doc(args, recipe, seeds, skipped, version, runs)
     md = render_markdown(doc)
     print(md)
     out_dir = Path(args.out)
@@ -674,7 +719,7 @@ def main(argv=None):
         sys.exit(1)
 
 
-def build_doc(args, recipe, seed, skipped, version, runs):
+def build_doc(args, recipe, seeds, skipped, version, runs):
     summary = []
     keys = ("n_epochs", "train_s", "samples_per_s", "first_epoch_s", "last_epoch_s",
             "last_over_first", "test_accuracy")
@@ -683,7 +728,14 @@ def build_doc(args, recipe, seed, skipped, version, runs):
         for impl in IMPLS:
             ok = [r for r in runs if r["impl"] == impl and r["threads"] == t and r.get("ok")]
             if ok:
-                row["impls"][impl] = {"runs": len(ok), **{k: median_of(ok, k) for k in keys}}
+                acc = [r["test_accuracy"] for r in ok if r.get("test_accuracy") is not None]
+                row["impls"][impl] = {
+                    "runs": len(ok), **{k: median_of(ok, k) for k in keys},
+                    "test_accuracy_by_seed": {str(v): [r.get("test_accuracy") for r in ok
+                                                       if r["seed"] == v] for v in seeds},
+                    "test_accuracy_min": min(acc) if acc else None,
+                    "test_accuracy_max": max(acc) if acc else None,
+                }
         bp, pt = row["impls"].get("backprop"), row["impls"].get("torch")
         row["ratio_samples_per_s"] = (bp["samples_per_s"] / pt["samples_per_s"]
                                       if bp and pt and bp["samples_per_s"]
@@ -702,7 +754,7 @@ def build_doc(args, recipe, seed, skipped, version, runs):
         "torch_version": torch_run["version"] if torch_run else None,
         "recipe": recipe,
         "settings": {"epochs": args.epochs or recipe["epochs"], "threads": args.thread_counts,
-                     "runs": args.runs, "subset": args.subset, "seed": seed,
+                     "runs": args.runs, "subset": args.subset, "seeds": seeds,
                      "data_dir": str(args.data_dir)},
         "skipped": skipped,
         "summary": summary,

@@ -91,6 +91,33 @@ impl Activation {
         });
     }
 
+    /// The fused pass with inverted dropout: a ← g(a + b) ⊙ r for each row,
+    /// r the row of `mask` (0 for a dropped unit, 1/(1 − p) for a kept one).
+    pub(crate) fn bias_activate_masked<S: Scalar>(self, a: &mut [S], b: &[S], mask: &[S]) {
+        parallel::for_each_row_zip_mut(a, mask, b.len(), |row, r| {
+            for ((v, &bias), &r) in row.iter_mut().zip(b).zip(r) {
+                *v = self.apply(*v + bias) * r;
+            }
+        });
+    }
+
+    /// delta ← delta ⊙ r ⊙ g′ after [`bias_activate_masked`](Self::bias_activate_masked):
+    /// the cached `a` holds g(z)·r, so g′ is taken from a·(1 − p) = g(z)
+    /// where the unit was kept (`keep` = 1 − p); where it was dropped r = 0
+    /// and the product is 0 whatever g′.
+    pub(crate) fn mul_derivative_masked<S: Scalar>(
+        self,
+        delta: &mut [S],
+        a: &[S],
+        mask: &[S],
+        keep: S,
+    ) {
+        let tiny = denormal::threshold::<S>();
+        parallel::zip3_apply(delta, a, mask, |d, a, r| {
+            denormal::flush(d * r * self.derivative_from_output(a * keep), tiny)
+        })
+    }
+
     /// delta ← delta ⊙ g′, with g′ taken from the cached activation `a`.
     pub(crate) fn mul_derivative<S: Scalar>(self, delta: &mut [S], a: &[S]) {
         // Subnormal products are flushed (see `denormal`): the next GEMM
@@ -165,6 +192,29 @@ mod tests {
         let mut a = vec![1.0f64, -2.0, 3.0, -4.0];
         Activation::Relu.bias_activate(&mut a, &[0.5, 1.0]);
         assert_eq!(a, vec![1.5, 0.0, 3.5, 0.0]);
+    }
+
+    #[test]
+    fn masked_passes_scale_kept_units_and_zero_dropped_ones() {
+        // p = ½: r ∈ {0, 2}.
+        let mask = [2.0f64, 0.0, 2.0, 2.0];
+        let mut a = vec![0.1f64, 0.2, -0.3, 0.4];
+        Activation::Tanh.bias_activate_masked(&mut a, &[0.5, 1.0], &mask);
+        let want = [
+            2.0 * 0.6f64.tanh(),
+            0.0,
+            2.0 * 0.2f64.tanh(),
+            2.0 * 1.4f64.tanh(),
+        ];
+        for (got, want) in a.iter().zip(want) {
+            assert!((got - want).abs() < 1e-15);
+        }
+        let mut d = vec![1.0f64; 4];
+        Activation::Tanh.mul_derivative_masked(&mut d, &a, &mask, 0.5);
+        for (k, z) in [0.6f64, 1.2, 0.2, 1.4].into_iter().enumerate() {
+            let want = mask[k] * (1.0 - z.tanh() * z.tanh());
+            assert!((d[k] - want).abs() < 1e-14, "{k}: {} vs {want}", d[k]);
+        }
     }
 
     #[test]

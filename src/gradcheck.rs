@@ -9,7 +9,7 @@
 use ndarray::ArrayView2;
 use rand::seq::index::sample;
 
-use crate::{Network, Result, Scalar, Targets};
+use crate::{Network, Result, Scalar, Targets, Workspace};
 
 /// Options for [`check_gradient`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -134,6 +134,47 @@ pub fn check_gradient<'a, S: Scalar>(
     lambda: S,
     opts: &GradCheck,
 ) -> Result<GradCheckReport> {
+    let mut ws = net.workspace(x.nrows().max(1));
+    check_gradient_in(&mut ws, net, x, y, lambda, opts)
+}
+
+/// [`check_gradient`] on a workspace of the caller's, so that its training
+/// settings apply: the label smoothing
+/// ([`Workspace::set_label_smoothing`]) and the dropout stream
+/// ([`Workspace::seed_dropout`]). A network with dropout is checked with
+/// one mask, drawn by the backprop pass and then held fixed for every
+/// finite difference ([`Workspace::hold_dropout_mask`]), so that both sides
+/// differentiate the same thinned network; the workspace is left holding
+/// it.
+///
+/// # Errors
+/// As [`check_gradient`].
+///
+/// # Example
+/// ```
+/// use backprop::{Activation, Dense, GradCheck, Loss, Network, check_gradient_in};
+/// use ndarray::array;
+/// let net = Network::<f64>::builder(2)
+///     .layer(Dense::new(6, Activation::Tanh).dropout(0.5))
+///     .output(3, Loss::CategoricalCrossEntropy)
+///     .seed(3)
+///     .build()?;
+/// let x = array![[0.5, -1.0], [1.5, 0.25], [-0.3, 0.8]];
+/// let labels = vec![0usize, 2, 1];
+/// let mut ws = net.workspace(3);
+/// ws.set_label_smoothing(0.1)?;
+/// let report = check_gradient_in(&mut ws, &net, x.view(), &labels, 0.0, &GradCheck::default())?;
+/// assert!(report.max_rel_error() < 1e-6, "{report}");
+/// # Ok::<(), backprop::Error>(())
+/// ```
+pub fn check_gradient_in<'a, S: Scalar>(
+    ws: &mut Workspace<S>,
+    net: &Network<S>,
+    x: ArrayView2<'_, S>,
+    y: impl Into<Targets<'a, S>>,
+    lambda: S,
+    opts: &GradCheck,
+) -> Result<GradCheckReport> {
     let valid = |v: f64| v.is_finite() && v >= 0.0;
     if !(valid(opts.scale_floor) && valid(opts.floor)) {
         return Err(crate::Error::InvalidHyperparameter {
@@ -144,8 +185,9 @@ pub fn check_gradient<'a, S: Scalar>(
     }
     crate::check::positive("epsilon", opts.epsilon)?;
     let y = y.into();
-    let mut ws = net.workspace(x.nrows().max(1));
-    let cost = net.compute_gradient(&mut ws, x, y, lambda)?.wide();
+    ws.hold_dropout_mask(false);
+    let cost = net.compute_gradient(ws, x, y, lambda)?.wide();
+    ws.hold_dropout_mask(true);
     let analytic = ws.gradient().as_slice().to_vec();
     let mut probe = net.clone();
     let mut rng = crate::init::rng(opts.seed);
@@ -169,9 +211,9 @@ pub fn check_gradient<'a, S: Scalar>(
             for &j in &idx {
                 let theta = probe.params()[j];
                 probe.params_mut()[j] = theta + eps;
-                let plus = probe.cost(&mut ws, x, y, lambda)?.wide();
+                let plus = probe.cost(ws, x, y, lambda)?.wide();
                 probe.params_mut()[j] = theta - eps;
-                let minus = probe.cost(&mut ws, x, y, lambda)?.wide();
+                let minus = probe.cost(ws, x, y, lambda)?.wide();
                 probe.params_mut()[j] = theta;
                 // The step actually taken, after rounding θ ± ε to S.
                 let h = (theta + eps).wide() - (theta - eps).wide();

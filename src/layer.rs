@@ -63,6 +63,12 @@ pub struct Dense {
     /// default): the network's setting, else [`Init::default_for`] the
     /// activation.
     pub init: Option<Init>,
+    /// Dropout probability p ∈ [0, 1) of this layer's units during training
+    /// (inverted dropout: each unit's output is zeroed with probability p
+    /// and the kept ones scaled by 1/(1 − p), so that inference, which
+    /// drops nothing, sees the same expected activation). Default 0: none.
+    /// Checked by [`NetworkBuilder::build`](crate::NetworkBuilder::build).
+    pub dropout: f64,
 }
 
 impl Dense {
@@ -73,6 +79,7 @@ impl Dense {
             units,
             activation: g,
             init: None,
+            dropout: 0.0,
         }
     }
 
@@ -82,6 +89,28 @@ impl Dense {
     /// [`build`](crate::NetworkBuilder::build), as for every hidden layer.
     pub fn init(mut self, scheme: Init) -> Self {
         self.init = Some(scheme);
+        self
+    }
+
+    /// Drops each unit of this layer with probability `p` in training
+    /// passes (see [`dropout`](Self#structfield.dropout)). Default 0.
+    /// A `p` outside [0, 1) is refused by
+    /// [`build`](crate::NetworkBuilder::build).
+    ///
+    /// ```
+    /// use backprop::{Activation, Dense, Loss, Network};
+    /// let net = Network::<f32>::builder(4)
+    ///     .layer(Dense::new(8, Activation::Relu).dropout(0.2))
+    ///     .output(3, Loss::CategoricalCrossEntropy)
+    ///     .build()?;
+    /// assert_eq!(net.dropout(), &[0.2]);
+    /// // Inference drops nothing.
+    /// let x = ndarray::Array2::<f32>::ones((2, 4));
+    /// assert_eq!(net.predict(x.view())?, net.predict(x.view())?);
+    /// # Ok::<(), backprop::Error>(())
+    /// ```
+    pub fn dropout(mut self, p: f64) -> Self {
+        self.dropout = p;
         self
     }
 

@@ -88,7 +88,7 @@ pub use activation::Activation;
 pub use data::{AsLabels, Dataset};
 pub use error::{Error, Result};
 pub use estimator::{ClassWeight, Classifier, MultiLabelClassifier, Regressor};
-pub use gradcheck::{GradCheck, GradCheckReport, LayerCheck, check_gradient};
+pub use gradcheck::{GradCheck, GradCheckReport, LayerCheck, check_gradient, check_gradient_in};
 pub use init::{BiasInit, Init};
 pub use layer::Dense;
 pub use loss::{Loss, Targets};

@@ -196,23 +196,33 @@ impl Loss {
     /// With `weights = Some((w, s))`, row i's cost and delta are multiplied by
     /// wᵢ·s (the caller passes s = m/Σw so that the mean over m becomes the
     /// weighted mean (1/Σw)·Σ wᵢ J⁽ⁱ⁾). `None` is the unweighted path.
+    ///
+    /// `label_smoothing` ε > 0 (cross-entropy heads only, see
+    /// [`check_label_smoothing`](Self::check_label_smoothing)) replaces y by
+    /// y′ = (1 − ε)·y + ε/K in both J and δᴸ = aᴸ − y′.
     pub(crate) fn cost_and_delta<S: Scalar>(
         self,
         z: ArrayView2<'_, S>,
         y: &Targets<'_, S>,
         mut delta: Option<ArrayViewMut2<'_, S>>,
         weights: Option<(&[S], f64)>,
+        label_smoothing: f64,
     ) -> f64 {
         let mut total = 0.0f64;
         let tiny = denormal::threshold::<S>();
         let ln_tiny = tiny.ln();
+        let smoothed = label_smoothing > 0.0 && self != Self::SquaredError;
+        let (keep, spread) = self.smoothing::<S>(label_smoothing, z.ncols());
         for (i, zr) in z.rows().into_iter().enumerate() {
             let sum_before_row = total;
             if weights.is_some() {
                 total = 0.0;
             }
             let mut dr = delta.as_mut().map(|d| d.row_mut(i));
-            let target = |k: usize| self.target_entry(y, i, k);
+            let target = |k: usize| match smoothed {
+                true => keep * self.target_entry(y, i, k) + spread,
+                false => self.target_entry(y, i, k),
+            };
             match self {
                 Self::SquaredError => squared_error_row(zr, target, dr.as_mut(), tiny, &mut total),
                 Self::BinaryCrossEntropy => {
@@ -220,7 +230,7 @@ impl Loss {
                 }
                 Self::CategoricalCrossEntropy => categorical_cross_entropy_row(
                     zr,
-                    y,
+                    (y, smoothed),
                     i,
                     target,
                     dr.as_mut(),
@@ -238,6 +248,44 @@ impl Loss {
             }
         }
         total
+    }
+
+    /// Label smoothing for this head: y′ = (1 − ε)·y + ε/K, returned as the
+    /// pair (1 − ε, ε/K). K is the number of classes: the `n_outputs` of
+    /// the softmax head, and 2 for each logistic output of the binary
+    /// cross-entropy head, which is a two-class problem of its own (so a 0/1
+    /// target becomes ε/2 / 1 − ε/2, as Keras's `BinaryCrossentropy`
+    /// `label_smoothing` does; PyTorch's `BCELoss` has no such option).
+    /// (1, 0) for squared error, which has no classes.
+    pub fn smoothing<S: Scalar>(self, epsilon: f64, n_outputs: usize) -> (S, S) {
+        let k = match self {
+            Self::SquaredError => return (S::one(), S::zero()),
+            Self::BinaryCrossEntropy => 2.0,
+            Self::CategoricalCrossEntropy => n_outputs as f64,
+        };
+        (S::cast(1.0 - epsilon), S::cast(epsilon / k))
+    }
+
+    /// Checks a label smoothing ε for this head: ε ∈ [0, 1), and ε = 0 for
+    /// squared error (smoothing is defined for class targets only).
+    ///
+    /// ```
+    /// use backprop::Loss;
+    /// assert!(Loss::CategoricalCrossEntropy.check_label_smoothing(0.1).is_ok());
+    /// assert!(Loss::SquaredError.check_label_smoothing(0.1).is_err());
+    /// assert!(Loss::BinaryCrossEntropy.check_label_smoothing(1.0).is_err());
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidHyperparameter`] naming `label_smoothing`.
+    pub fn check_label_smoothing(self, epsilon: f64) -> Result<()> {
+        crate::check::unit_interval("label_smoothing", epsilon)?;
+        crate::check::require(
+            epsilon == 0.0 || self != Self::SquaredError,
+            "label_smoothing",
+            epsilon,
+            "label smoothing applies to the cross-entropy heads only, not squared error",
+        )
     }
 
     /// yₖ of sample i: the dense entry, or from a class label.
@@ -338,13 +386,13 @@ fn binary_cross_entropy_row<S: Scalar>(
 }
 
 /// Row i of [`Loss::CategoricalCrossEntropy`]: adds J = Σₖ yₖ·(lse(z) − zₖ)
-/// to `total` (one term for a class label) and writes
+/// to `total` (one term for an unsmoothed class label) and writes
 /// δₖ = softmax(z)ₖ − yₖ = e^(zₖ − lse(z)) − yₖ into `delta`. `tiny` is
 /// [`denormal::threshold`] and its logarithm.
 #[inline(always)]
 fn categorical_cross_entropy_row<S: Scalar>(
     zr: ArrayView1<'_, S>,
-    y: &Targets<'_, S>,
+    (y, smoothed): (&Targets<'_, S>, bool),
     i: usize,
     target: impl Fn(usize) -> S,
     mut delta: Option<&mut ArrayViewMut1<'_, S>>,
@@ -353,8 +401,8 @@ fn categorical_cross_entropy_row<S: Scalar>(
 ) {
     let lse = log_sum_exp(zr.as_slice().expect("workspace rows are contiguous"));
     match y {
-        Targets::Classes(c) => *total += (lse - zr[c[i]]).wide(),
-        Targets::Dense(_) => {
+        Targets::Classes(c) if !smoothed => *total += (lse - zr[c[i]]).wide(),
+        _ => {
             for (k, &zk) in zr.iter().enumerate() {
                 let yk = target(k);
                 if yk != S::zero() {
@@ -419,7 +467,8 @@ mod tests {
         // formula is accurate.
         let z = array![[0.3f64, -1.2]];
         let y = array![[1.0, 0.25]];
-        let j = Loss::BinaryCrossEntropy.cost_and_delta(z.view(), &y.view().into(), None, None);
+        let j =
+            Loss::BinaryCrossEntropy.cost_and_delta(z.view(), &y.view().into(), None, None, 0.0);
         let direct: f64 = z
             .iter()
             .zip(y.iter())
@@ -444,8 +493,15 @@ mod tests {
             &Targets::Classes(&labels),
             Some(d1.view_mut()),
             None,
+            0.0,
         );
-        let j2 = loss.cost_and_delta(z.view(), &onehot.view().into(), Some(d2.view_mut()), None);
+        let j2 = loss.cost_and_delta(
+            z.view(),
+            &onehot.view().into(),
+            Some(d2.view_mut()),
+            None,
+            0.0,
+        );
         assert!((j1 - j2).abs() < 1e-14);
         assert!((&d1 - &d2).iter().all(|v| v.abs() < 1e-15));
     }

@@ -34,6 +34,8 @@
 //! full-batch gradient descent. The L2 term (λ/2m)·Σ W² uses the same m.
 
 use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, AsArray, Axis, Ix2};
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
 
 use crate::check;
 use crate::init::{BiasInit, Init};
@@ -122,6 +124,8 @@ impl Layout {
 pub struct Network<S: Scalar> {
     layout: Layout,
     activations: Vec<Activation>,
+    /// Dropout probability p of each hidden layer (0: none).
+    dropout: Vec<f64>,
     loss: Loss,
     params: Vec<S>,
 }
@@ -216,10 +220,13 @@ impl<S: Scalar> NetworkBuilder<S> {
         // activation) and what only the draw needs (the init scheme).
         let mut sizes = vec![self.n_inputs];
         let mut activations = Vec::with_capacity(self.hidden.len());
+        let mut dropout = Vec::with_capacity(self.hidden.len());
         let mut schemes = Vec::with_capacity(self.hidden.len() + 1);
         for spec in &self.hidden {
             sizes.push(spec.units);
             activations.push(spec.activation);
+            check::unit_interval("dropout", spec.dropout)?;
+            dropout.push(spec.dropout);
             schemes.push(spec.init_scheme(self.hidden_init));
         }
         sizes.push(n_out);
@@ -259,6 +266,7 @@ impl<S: Scalar> NetworkBuilder<S> {
         Ok(Network {
             layout,
             activations,
+            dropout,
             loss,
             params,
         })
@@ -336,9 +344,32 @@ impl<S: Scalar> Network<S> {
         Ok(Network {
             layout,
             activations: activations.to_vec(),
+            dropout: vec![0.0; activations.len()],
             loss,
             params,
         })
+    }
+
+    /// This network with dropout probability `p[l]` on hidden layer `l`
+    /// (as [`Dense::dropout`]); for rebuilding a network read back with
+    /// [`from_params`](Self::from_params), which sets none.
+    ///
+    /// # Errors
+    /// [`Error::InvalidHyperparameter`] for a wrong number of rates or a
+    /// rate outside [0, 1).
+    pub fn with_dropout(mut self, p: &[f64]) -> Result<Self> {
+        if p.len() != self.activations.len() {
+            return Err(Error::InvalidHyperparameter {
+                name: "dropout",
+                value: p.len().to_string(),
+                reason: "need one dropout rate per hidden layer",
+            });
+        }
+        for &p in p {
+            check::unit_interval("dropout", p)?;
+        }
+        self.dropout = p.to_vec();
+        Ok(self)
     }
 
     /// Layer sizes n₀…n_L.
@@ -374,6 +405,12 @@ impl<S: Scalar> Network<S> {
     /// Activations of the hidden layers, in order.
     pub fn activations(&self) -> &[Activation] {
         &self.activations
+    }
+
+    /// Dropout probability p of each hidden layer, in order (0 where the
+    /// layer has none). Applied only by the training passes.
+    pub fn dropout(&self) -> &[f64] {
+        &self.dropout
     }
 
     /// The output head.
@@ -424,6 +461,34 @@ impl<S: Scalar> Network<S> {
         &mut self.params
     }
 
+    /// The max-norm constraint: every unit's incoming weight vector (row i
+    /// of each W⁽ˡ⁾, the output layer's included) longer than `c` is
+    /// rescaled to ‖wᵢ‖₂ = c; shorter rows and all biases are left as they
+    /// are. The trainer applies it after each optimizer step
+    /// ([`Trainer::max_norm`](crate::Trainer::max_norm)). Allocates nothing.
+    ///
+    /// ```
+    /// use backprop::{Loss, Network};
+    /// let mut net = Network::<f64>::builder(2).output(2, Loss::SquaredError).build()?;
+    /// net.weights_mut(0).assign(&ndarray::array![[6.0, 8.0], [0.3, 0.4]]);
+    /// net.apply_max_norm(5.0);
+    /// assert_eq!(net.weights(0), ndarray::array![[3.0, 4.0], [0.3, 0.4]]);
+    /// # Ok::<(), backprop::Error>(())
+    /// ```
+    pub fn apply_max_norm(&mut self, c: f64) {
+        for l in 0..self.depth() {
+            let n_in = self.sizes()[l];
+            let range = self.layout.weight_range(l);
+            for row in self.params[range].chunks_exact_mut(n_in) {
+                let norm = row.iter().map(|w| w.wide() * w.wide()).sum::<f64>().sqrt();
+                if norm > c {
+                    let f = S::cast(c / norm);
+                    row.iter_mut().for_each(|w| *w = *w * f);
+                }
+            }
+        }
+    }
+
     /// Σ over all weights (never biases) of w².
     pub(crate) fn sum_squared_weights(&self) -> f64 {
         (0..self.depth())
@@ -434,13 +499,13 @@ impl<S: Scalar> Network<S> {
     /// A workspace for forward and backward passes on batches of up to
     /// `max_batch` samples. Allocates every buffer once.
     pub fn workspace(&self, max_batch: usize) -> Workspace<S> {
-        Workspace::new(&self.layout, max_batch, true)
+        Workspace::new(&self.layout, &self.dropout, max_batch, true)
     }
 
     /// A smaller workspace that holds activations only: enough for
     /// [`cost`](Self::cost) and the `predict_*_into` methods.
     pub fn inference_workspace(&self, max_batch: usize) -> Workspace<S> {
-        Workspace::new(&self.layout, max_batch, false)
+        Workspace::new(&self.layout, &self.dropout, max_batch, false)
     }
 
     /// The regularized cost J = (1/m)·Σᵢ J⁽ⁱ⁾ + (λ/2m)·Σ_ℓ Σ (w⁽ˡ⁾)² over the m
@@ -491,8 +556,12 @@ impl<S: Scalar> Network<S> {
     ) -> Result<S> {
         let weights = self.check_call(ws, x, &y, sample_weight, lambda, false)?;
         let m = x.nrows();
-        self.forward(ws, x);
-        let data = self.loss.cost_and_delta(ws.output(m), &y, None, weights);
+        // Dropout only with masks held (a gradient check); else inference.
+        self.forward(ws, x, ws.dropout.held && ws.has_gradient);
+        let eps = ws.label_smoothing;
+        let data = self
+            .loss
+            .cost_and_delta(ws.output(m), &y, None, weights, eps);
         Ok(S::cast(self.regularized(data, lambda.wide(), m)))
     }
 
@@ -742,6 +811,17 @@ impl<S: Scalar> Network<S> {
         if gradient && !ws.has_gradient {
             return Err(Error::InferenceWorkspace);
         }
+        if ws.has_gradient && ws.dropout.p != self.dropout {
+            return Err(Error::InvalidHyperparameter {
+                name: "dropout",
+                value: format!("{:?} (network: {:?})", ws.dropout.p, self.dropout),
+                reason: "the workspace was made for other dropout rates; \
+                         make one with this network's `workspace`",
+            });
+        }
+        if ws.label_smoothing > 0.0 {
+            self.loss.check_label_smoothing(ws.label_smoothing)?;
+        }
         let m = x.nrows();
         if m == 0 {
             return Err(Error::Empty { what: "batch" });
@@ -774,8 +854,10 @@ impl<S: Scalar> Network<S> {
     }
 
     /// Forward pass for the first `x.nrows() <= capacity` rows: hidden
-    /// buffers hold A⁽ˡ⁾ᵀ, the output buffer holds Zᴸᵀ.
-    fn forward(&self, ws: &mut Workspace<S>, x: ArrayView2<'_, S>) {
+    /// buffers hold A⁽ˡ⁾ᵀ, the output buffer holds Zᴸᵀ. With `dropout` (a
+    /// training pass on a gradient workspace), hidden layers with p > 0
+    /// multiply A by their mask, drawn first unless held.
+    fn forward(&self, ws: &mut Workspace<S>, x: ArrayView2<'_, S>, dropout: bool) {
         let m = x.nrows();
         let depth = self.depth();
         for l in 0..depth {
@@ -799,13 +881,19 @@ impl<S: Scalar> Network<S> {
                 rows_mut(out, m, n_out),
             );
             let b = &self.params[self.layout.bias_range(l)];
-            // Fused pass: A = g(Z + b) for hidden layers, Z += b at the output.
-            let g = self
-                .activations
-                .get(l)
-                .copied()
-                .unwrap_or(Activation::Identity);
-            g.bias_activate(out, b);
+            // Fused pass: A = g(Z + b) for hidden layers (⊙ R, the inverted
+            // dropout mask, in training), Z += b at the output.
+            match self.activations.get(l) {
+                Some(&g) if dropout && self.dropout[l] > 0.0 => {
+                    let len = m * n_out;
+                    if !ws.dropout.held {
+                        ws.dropout.draw(l, len);
+                    }
+                    g.bias_activate_masked(out, b, &ws.dropout.masks[l][..len]);
+                }
+                Some(&g) => g.bias_activate(out, b),
+                None => Activation::Identity.bias_activate(out, b),
+            }
         }
     }
 
@@ -818,7 +906,7 @@ impl<S: Scalar> Network<S> {
     ) -> ArrayView2<'w, S> {
         let m = x.nrows();
         let k = self.n_outputs();
-        self.forward(ws, x);
+        self.forward(ws, x, false);
         self.loss.activate_rows(&mut ws.z_out[..m * k], k);
         rows(&ws.z_out, m, k)
     }
@@ -833,9 +921,10 @@ impl<S: Scalar> Network<S> {
     ) -> S {
         let m = x.nrows();
         let depth = self.depth();
-        self.forward(ws, x);
+        self.forward(ws, x, true);
 
-        // Δᴸ = Aᴸ − Yᵀ, written by the loss straight from Zᴸ.
+        // Δᴸ = Aᴸ − Y′ᵀ (Y′ the smoothed targets), written by the loss
+        // straight from Zᴸ.
         let k = self.n_outputs();
         let data = {
             let (z, d) = (&ws.z_out, &mut ws.delta[0]);
@@ -844,6 +933,7 @@ impl<S: Scalar> Network<S> {
                 y,
                 Some(rows_mut(&mut d[..m * k], m, k)),
                 weights,
+                ws.label_smoothing,
             )
         };
         let cost = self.regularized(data, lambda.wide(), m);
@@ -888,8 +978,15 @@ impl<S: Scalar> Network<S> {
                     S::zero(),
                     rows_mut(next, m, n_in),
                 );
-                // ⊙ g′(Z⁽ˡ⁻¹⁾), from the cached A⁽ˡ⁻¹⁾.
-                self.activations[l - 1].mul_derivative(next, &ws.acts[l - 1][..m * n_in]);
+                // ⊙ g′(Z⁽ˡ⁻¹⁾), from the cached A⁽ˡ⁻¹⁾ (⊙ R with dropout).
+                let (g, p) = (self.activations[l - 1], self.dropout[l - 1]);
+                let a = &ws.acts[l - 1][..m * n_in];
+                if p > 0.0 {
+                    let r = &ws.dropout.masks[l - 1][..m * n_in];
+                    g.mul_derivative_masked(next, a, r, S::cast(1.0 - p));
+                } else {
+                    g.mul_derivative(next, a);
+                }
                 cur = 1 - cur;
             }
         }
@@ -899,6 +996,10 @@ impl<S: Scalar> Network<S> {
 
 /// Rows per chunk when `predict` sizes its own workspace.
 const PREDICT_CHUNK: usize = 1024;
+
+/// Seed of a new workspace's dropout stream (any fixed value; the trainer
+/// reseeds it from its own seed).
+const DROPOUT_SEED: u64 = 0x00D2_0B0E;
 
 /// The class of one row of outputs: the index of the largest output, or, for
 /// a single output, 1 when aᴸ ≥ ½ and 0 otherwise.
@@ -940,7 +1041,9 @@ fn rows_mut<S>(buf: &mut [S], m: usize, n: usize) -> ArrayViewMut2<'_, S> {
 ///
 /// Holds A⁽ˡ⁾ᵀ for each hidden layer (g′ is computed from A, so Z is not
 /// kept), Zᴸᵀ for the output, two delta buffers used alternately down the
-/// layers, a ones vector for ∂J/∂b = (1/m)·Δ·1, and the gradient.
+/// layers, a ones vector for ∂J/∂b = (1/m)·Δ·1, and the gradient; for a
+/// network with dropout, the masks of the training passes and their seeded
+/// generator; and the label smoothing ε of the loss.
 #[derive(Debug, Clone)]
 pub struct Workspace<S: Scalar> {
     layout: Layout,
@@ -951,19 +1054,68 @@ pub struct Workspace<S: Scalar> {
     delta: [Vec<S>; 2],
     ones: Vec<S>,
     grad: Gradient<S>,
+    dropout: DropoutMasks<S>,
+    label_smoothing: f64,
+}
+
+/// Inverted dropout's masks, one m × n_ℓ block per hidden layer with p > 0
+/// (empty elsewhere and in an inference workspace): entry 0 for a dropped
+/// unit, 1/(1 − p) for a kept one, drawn from a seeded stream.
+#[derive(Debug, Clone)]
+struct DropoutMasks<S> {
+    p: Vec<f64>,
+    masks: Vec<Vec<S>>,
+    rng: ChaCha8Rng,
+    held: bool,
+}
+
+impl<S: Scalar> DropoutMasks<S> {
+    /// Draws the first `len` entries of layer `l`'s mask: each unit is kept
+    /// with probability 1 − p (a 32-bit draw at or above p·2³²).
+    fn draw(&mut self, l: usize, len: usize) {
+        let p = self.p[l];
+        let threshold = (p * 4_294_967_296.0) as u64;
+        let scale = S::cast(1.0 / (1.0 - p));
+        let rng = &mut self.rng;
+        for r in &mut self.masks[l][..len] {
+            *r = if u64::from(rng.next_u32()) >= threshold {
+                scale
+            } else {
+                S::zero()
+            };
+        }
+    }
 }
 
 impl<S: Scalar> Workspace<S> {
-    fn new(layout: &Layout, max_batch: usize, gradient: bool) -> Self {
+    fn new(layout: &Layout, dropout: &[f64], max_batch: usize, gradient: bool) -> Self {
         let cap = max_batch.max(1);
         let sizes = layout.sizes();
         let depth = layout.depth();
         let widest = sizes[1..].iter().copied().max().unwrap_or(0);
         let buf = |n: usize| vec![S::zero(); n];
+        let masks = dropout
+            .iter()
+            .zip(&sizes[1..depth])
+            .map(|(&p, &n)| {
+                if gradient && p > 0.0 {
+                    buf(cap * n)
+                } else {
+                    Vec::new()
+                }
+            })
+            .collect();
         Workspace {
             layout: layout.clone(),
             capacity: cap,
             has_gradient: gradient,
+            dropout: DropoutMasks {
+                p: dropout.to_vec(),
+                masks,
+                rng: crate::init::rng(DROPOUT_SEED),
+                held: false,
+            },
+            label_smoothing: 0.0,
             acts: sizes[1..depth].iter().map(|&n| buf(cap * n)).collect(),
             z_out: buf(cap * sizes[depth]),
             delta: if gradient {
@@ -990,6 +1142,42 @@ impl<S: Scalar> Workspace<S> {
     /// Most samples one batch may hold.
     pub fn capacity(&self) -> usize {
         self.capacity
+    }
+
+    /// Restarts the stream the dropout masks are drawn from at `seed`. A
+    /// new workspace starts from a fixed seed, so the masks, like
+    /// everything else, are the same from run to run.
+    pub fn seed_dropout(&mut self, seed: u64) {
+        self.dropout.rng = crate::init::rng(seed);
+    }
+
+    /// Holds the dropout masks fixed (`true`) or draws new ones at every
+    /// gradient pass (`false`, the default). While held, gradient passes
+    /// reuse the masks of the last one, and [`Network::cost`] applies them
+    /// too, so that J and ∂J/∂θ describe the same thinned network: the
+    /// setting of a gradient check
+    /// ([`check_gradient_in`](crate::gradcheck::check_gradient_in)).
+    /// Without a gradient pass before, the held masks drop every unit.
+    pub fn hold_dropout_mask(&mut self, hold: bool) {
+        self.dropout.held = hold;
+    }
+
+    /// Sets the label smoothing ε of the cross-entropy heads: the loss of
+    /// every pass on this workspace uses the smoothed targets
+    /// y′ = (1 − ε)·y + ε/K (see [`Loss::check_label_smoothing`]).
+    /// Default 0.
+    ///
+    /// # Errors
+    /// [`Error::InvalidHyperparameter`] for ε outside [0, 1).
+    pub fn set_label_smoothing(&mut self, epsilon: f64) -> Result<()> {
+        check::unit_interval("label_smoothing", epsilon)?;
+        self.label_smoothing = epsilon;
+        Ok(())
+    }
+
+    /// The label smoothing ε of this workspace's passes.
+    pub fn label_smoothing(&self) -> f64 {
+        self.label_smoothing
     }
 
     /// ∂J/∂θ from the last [`Network::compute_gradient`] (zeros before it).

@@ -384,6 +384,63 @@ where
     }
 }
 
+/// [`for_each_row_mut`] with a second array of the same shape read beside
+/// it: `f(row of data, row of aux)`.
+pub(crate) fn for_each_row_zip_mut<S, F>(data: &mut [S], aux: &[S], n_cols: usize, f: F)
+where
+    S: Send + Sync,
+    F: Fn(&mut [S], &[S]) + Sync,
+{
+    debug_assert_eq!(data.len(), aux.len());
+    if n_cols == 0 {
+        return;
+    }
+    let apply = |block: &mut [S], aux: &[S]| {
+        block
+            .chunks_exact_mut(n_cols)
+            .zip(aux.chunks_exact(n_cols))
+            .for_each(|(row, aux)| f(row, aux))
+    };
+    match large_pool(data.len()) {
+        Some(pool) => {
+            let chunk = rows_per_task(data.len(), n_cols, pool.current_num_threads()) * n_cols;
+            pool.install(|| {
+                data.par_chunks_mut(chunk)
+                    .zip(aux.par_chunks(chunk))
+                    .for_each(|(block, aux)| apply(block, aux))
+            })
+        }
+        None => apply(data, aux),
+    }
+}
+
+/// `a[i] = f(a[i], b[i], c[i])` over three flat slices of equal length.
+pub(crate) fn zip3_apply<S, F>(a: &mut [S], b: &[S], c: &[S], f: F)
+where
+    S: Copy + Send + Sync,
+    F: Fn(S, S, S) -> S + Sync,
+{
+    debug_assert_eq!(a.len(), b.len());
+    debug_assert_eq!(a.len(), c.len());
+    let apply = |ca: &mut [S], cb: &[S], cc: &[S]| {
+        for ((x, &y), &z) in ca.iter_mut().zip(cb).zip(cc) {
+            *x = f(*x, y, z);
+        }
+    };
+    match large_pool(a.len()) {
+        Some(pool) => {
+            let chunk = a.len().div_ceil(pool.current_num_threads());
+            pool.install(|| {
+                a.par_chunks_mut(chunk)
+                    .zip(b.par_chunks(chunk))
+                    .zip(c.par_chunks(chunk))
+                    .for_each(|((ca, cb), cc)| apply(ca, cb, cc))
+            })
+        }
+        None => apply(a, b, c),
+    }
+}
+
 /// `a[i] = f(a[i], b[i])` over two flat slices of equal length.
 pub(crate) fn zip_apply<S, F>(a: &mut [S], b: &[S], f: F)
 where

@@ -1,10 +1,11 @@
 //! After the first step, forward + backward + update + prediction allocate
-//! nothing: counted by a global allocator (`common/counting_alloc.rs`) that
+//! nothing, with and without dropout (whose masks are drawn into the
+//! workspace) and label smoothing: counted by a global allocator (`common/counting_alloc.rs`) that
 //! tallies every allocation made through Rust's allocator by any thread (the
 //! caller's and the elementwise pool's). The file runs without libtest, so no
 //! other thread of the test process allocates meanwhile.
 
-use backprop::{Activation, Loss, Network, Optimizer, Sgd, Targets};
+use backprop::{Activation, Dense, Loss, Network, Optimizer, Sgd, Targets};
 use ndarray::Array2;
 
 #[path = "common/counting_alloc.rs"]
@@ -13,9 +14,15 @@ mod counting_alloc;
 use counting_alloc::allocations_in;
 
 fn steps(sizes: &[usize], batch: usize, steps: usize) -> u64 {
+    steps_with(sizes, batch, steps, 0.0)
+}
+
+/// As [`steps`], every hidden layer with dropout rate `p`, the loss with
+/// label smoothing when `p` > 0, and max-norm after each step.
+fn steps_with(sizes: &[usize], batch: usize, steps: usize, p: f64) -> u64 {
     let mut b = Network::<f32>::builder(sizes[0]);
     for &n in &sizes[1..sizes.len() - 1] {
-        b = b.hidden(n, Activation::Relu);
+        b = b.layer(Dense::new(n, Activation::Relu).dropout(p));
     }
     let k = *sizes.last().unwrap();
     let mut net = b
@@ -28,6 +35,9 @@ fn steps(sizes: &[usize], batch: usize, steps: usize) -> u64 {
     });
     let labels: Vec<usize> = (0..batch).map(|i| i % k).collect();
     let mut ws = net.workspace(batch);
+    if p > 0.0 {
+        ws.set_label_smoothing(0.1).unwrap();
+    }
     let mut pred_ws = net.inference_workspace(batch);
     let mut out = Array2::zeros((batch, k));
     let mut classes = vec![0; batch];
@@ -36,6 +46,9 @@ fn steps(sizes: &[usize], batch: usize, steps: usize) -> u64 {
         net.compute_gradient(&mut ws, x.view(), Targets::Classes(&labels), 1e-4)
             .unwrap();
         sgd.step(net, ws.gradient(), 0.01).unwrap();
+        if p > 0.0 {
+            net.apply_max_norm(3.0);
+        }
         net.predict_into(&mut pred_ws, x.view(), out.view_mut())
             .unwrap();
         net.predict_classes_into(&mut pred_ws, x.view(), &mut classes)
@@ -55,6 +68,8 @@ fn steps_allocate_nothing_after_warm_up() {
     backprop::parallel::set_num_threads(1).unwrap();
     assert_eq!(steps(&[37, 29, 11], 16, 20), 0);
     assert_eq!(steps(&[300, 1100, 10], 64, 20), 0);
+    assert_eq!(steps_with(&[37, 29, 17, 11], 16, 20, 0.3), 0);
+    assert_eq!(steps_with(&[300, 1100, 10], 64, 20, 0.5), 0);
 
     // Two threads, every elementwise pass sent to the pool, loop inside
     // `install`.
@@ -64,6 +79,8 @@ fn steps_allocate_nothing_after_warm_up() {
     // allocate their own bookkeeping) before anything is counted.
     backprop::parallel::install(|| steps(&[300, 1100, 10], 64, 1));
     let n = backprop::parallel::install(|| steps(&[300, 1100, 10], 64, 20));
+    assert_eq!(n, 0);
+    let n = backprop::parallel::install(|| steps_with(&[300, 1100, 10], 64, 20, 0.5));
     assert_eq!(n, 0);
     // Products below 2²⁰ multiply-adds (here 64·10·1100 and 64·1100·10, not
     // 64·1100·300) switched to one BLAS thread around each call.

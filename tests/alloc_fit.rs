@@ -6,23 +6,31 @@
 //! file runs without libtest, so nothing else runs.
 
 use backprop::data::Dataset;
-use backprop::{Activation, AdamConfig, EarlyStopping, Loss, Network, SgdConfig, Solver, Trainer};
+use backprop::{
+    Activation, AdamConfig, Dense, EarlyStopping, Loss, Network, SgdConfig, Solver, Trainer,
+};
 use ndarray::Array2;
 
 #[path = "common/counting_alloc.rs"]
 mod counting_alloc;
 
 fn allocations_for(epochs: usize, solver: Solver) -> u64 {
+    allocations_with(epochs, solver, 0.0)
+}
+
+/// As [`allocations_for`], with dropout rate `p` on the hidden layer and,
+/// when `p` > 0, label smoothing and a max-norm constraint.
+fn allocations_with(epochs: usize, solver: Solver, p: f64) -> u64 {
     let x = Array2::from_shape_fn((50, 3), |(i, j)| ((i * 7 + j) % 11) as f32 / 5.0 - 1.0);
     let labels: Vec<usize> = (0..50).map(|i| i % 3).collect();
     let w: Vec<f32> = (0..50).map(|i| 1.0 + (i % 2) as f32).collect();
     let mut net = Network::<f32>::builder(3)
-        .hidden(8, Activation::Relu)
+        .layer(Dense::new(8, Activation::Relu).dropout(p))
         .output(3, Loss::CategoricalCrossEntropy)
         .seed(1)
         .build()
         .unwrap();
-    let trainer = Trainer::new()
+    let mut trainer = Trainer::new()
         .solver(solver)
         .learning_rate(0.01)
         .batch_size(7) // 40 training rows: 6 batches, the last one of 5
@@ -33,6 +41,9 @@ fn allocations_for(epochs: usize, solver: Solver) -> u64 {
             patience: 1000,
             ..EarlyStopping::default()
         });
+    if p > 0.0 {
+        trainer = trainer.label_smoothing(0.1).max_norm(2.0);
+    }
     let data = Dataset::new(x.view(), &labels).with_sample_weight(&w);
     let (h, count) = counting_alloc::allocations_in(|| trainer.fit(&mut net, data, None).unwrap());
     assert_eq!(h.epochs.len(), epochs);
@@ -52,6 +63,12 @@ fn epochs_allocate_nothing() {
         assert!(short > 0, "the counter sees the setup allocations");
         assert_eq!(short, long, "{solver:?}: per-epoch allocations");
     }
+    let adam = Solver::Adam(AdamConfig::default());
+    assert_eq!(
+        allocations_with(2, adam, 0.4),
+        allocations_with(12, adam, 0.4),
+        "dropout, label smoothing, max-norm: per-epoch allocations"
+    );
     // Two threads, every elementwise pass sent to the pool.
     backprop::parallel::set_num_threads(2).unwrap();
     backprop::parallel::set_min_parallel_len(0);

@@ -577,6 +577,7 @@ fn train_help_shows_the_recipe_defaults() {
     let t = &r.trainer;
     let es = t.early_stopping.unwrap();
     let layers: Vec<String> = r.hidden.iter().map(|d| d.units.to_string()).collect();
+    let rates: Vec<String> = r.hidden.iter().map(|d| d.dropout.to_string()).collect();
     let expect = [
         ("--epochs", t.epochs.to_string()),
         ("--lr", t.learning_rate.unwrap().to_string()),
@@ -591,6 +592,8 @@ fn train_help_shows_the_recipe_defaults() {
         ("--layers", layers.join(",")),
         ("--activation", r.hidden[0].activation.to_string()),
         ("--optimizer", t.solver.unwrap().name().to_string()),
+        ("--dropout", rates.join(",")),
+        ("--label-smoothing", t.label_smoothing.to_string()),
     ];
     for (flag, value) in expect {
         let text = line(flag);
@@ -599,8 +602,86 @@ fn train_help_shows_the_recipe_defaults() {
             "{flag}: `{text}` does not show the recipe's {value}"
         );
     }
-    assert_eq!(t.lambda, 0.1, "the help test reads the real λ");
-    assert!(line("--lambda").contains("[default: 0.1]"));
+    assert_eq!(t.lambda, 0.05, "the help test reads the real λ");
+    assert!(line("--lambda").contains("[default: 0.05]"));
+}
+
+#[test]
+fn dropout_label_smoothing_and_max_norm_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let (train, test) = (dir.path().join("train.csv"), dir.path().join("test.csv"));
+    blobs_csv(&train, 150, 0);
+    blobs_csv(&test, 60, 1000);
+    let model = dir.path().join("m.safetensors");
+    let common = [
+        "train",
+        "--train",
+        s(&train),
+        "--test",
+        s(&test),
+        "-o",
+        s(&model),
+        "--epochs",
+        "40",
+        "--batch-size",
+        "16",
+        "--lr",
+        "0.03",
+        "--no-progress",
+    ];
+    let mut args = common.to_vec();
+    args.extend_from_slice(&[
+        "--layers",
+        "8,6",
+        "--dropout",
+        "0.2,0.1",
+        "--label-smoothing",
+        "0.1",
+        "--max-norm",
+        "3",
+    ]);
+    let out = ok(&args);
+    assert!(out.contains("label smoothing 0.1, max-norm 3"), "{out}");
+    assert!(table_value(&out, "test", 3) >= 90.0, "{out}");
+    let info = ok(&["info", s(&model)]);
+    assert!(info.contains("dropout:     [0.2, 0.1]"), "{info}");
+    // Module indices shift past the first layer's Dropout.
+    assert!(info.contains("  3.weight  F32    (6, 8)"), "{info}");
+
+    let with = |extra: &[&'static str]| {
+        let mut a = common.to_vec();
+        a.extend_from_slice(extra);
+        a
+    };
+    let e = user_error(&with(&["--layers", "8,6", "--dropout", "0.1,0.2,0.3"]));
+    assert!(e.contains("3 rates for 2 hidden layers"), "{e}");
+    let e = user_error(&with(&["--dropout", "1"]));
+    assert!(e.contains("[0, 1)"), "{e}");
+    let e = user_error(&with(&["--label-smoothing", "1.5"]));
+    assert!(e.contains("label_smoothing"), "{e}");
+    let e = user_error(&with(&["--max-norm", "0"]));
+    assert!(e.contains("max_norm"), "{e}");
+    let e = user_error(&[
+        "train",
+        "--train",
+        s(&train),
+        "--optimizer",
+        "lbfgs",
+        "--max-norm",
+        "2",
+    ]);
+    assert!(e.contains("--max-norm does not apply"), "{e}");
+    let reg = dir.path().join("reg.csv");
+    regression_csv(&reg);
+    let e = user_error(&[
+        "train",
+        "--train",
+        s(&reg),
+        "--label-smoothing",
+        "0.1",
+        "--no-progress",
+    ]);
+    assert!(e.contains("cross-entropy"), "{e}");
 }
 
 /// The binary16 encoding of `v`, which must be exact in binary16 (a few

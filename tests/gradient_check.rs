@@ -5,7 +5,10 @@
 
 mod common;
 
-use backprop::{Activation, BiasInit, GradCheck, Loss, Network, Targets, check_gradient};
+use backprop::{
+    Activation, BiasInit, Dense, GradCheck, Loss, Network, Targets, check_gradient,
+    check_gradient_in,
+};
 
 /// Central differences in f64 with the default ε = 1e-5 agree with backprop to
 /// 1e-8…1e-7 on most cases here. The hardest case, logistic hidden layers with
@@ -148,4 +151,108 @@ fn sampled_check_covers_the_requested_count() {
         report,
         check_gradient(&net, x.view(), &y, 0.0, &opts).unwrap()
     );
+}
+
+/// Dropout masks drawn by the backprop pass and held for every finite
+/// difference (`check_gradient_in`): both sides differentiate the same
+/// thinned network, so the tolerance is the one above. Every activation,
+/// every head, both shapes; the held mask must change the cost, or the
+/// check would not be testing the masked passes.
+#[test]
+fn dropout_with_the_mask_held_fixed() {
+    let mut seed = 500;
+    for case in [&SMALL, &LARGE] {
+        let k = *case.sizes.last().unwrap();
+        for g in Activation::ALL {
+            for loss in Loss::ALL {
+                seed += 1;
+                let mut b = Network::<f64>::builder(case.sizes[0]);
+                for &n in &case.sizes[1..case.sizes.len() - 1] {
+                    b = b.layer(Dense::new(n, g).dropout(0.4));
+                }
+                let net = b
+                    .output(k, loss)
+                    .bias_init(BiasInit::Gaussian)
+                    .seed(seed)
+                    .build()
+                    .unwrap();
+                let x = common::uniform(case.m, case.sizes[0], -1.0, 1.0, 100 + seed);
+                let y = common::dense_targets(loss, case.m, k, 200 + seed);
+                let mut ws = net.workspace(case.m);
+                ws.seed_dropout(seed);
+                let report =
+                    check_gradient_in(&mut ws, &net, x.view(), &y, 0.7, &GradCheck::default())
+                        .unwrap();
+                assert!(
+                    report.max_rel_error() < GRAD_TOL,
+                    "{g} / {loss} with dropout on {:?}:\n{report}",
+                    case.sizes
+                );
+                let plain = net
+                    .cost(&mut net.workspace(case.m), x.view(), &y, 0.7)
+                    .unwrap();
+                assert!(
+                    (report.cost - plain).abs() > 1e-6,
+                    "{g} / {loss}: the mask changed nothing"
+                );
+            }
+        }
+    }
+}
+
+/// Label smoothing y′ = (1 − ε)·y + ε/K in both J and δᴸ = aᴸ − y′, for the
+/// two cross-entropy heads, class labels and dense targets, with and
+/// without dropout.
+#[test]
+fn label_smoothing_on_the_cross_entropy_heads() {
+    let mut seed = 900;
+    for (loss, k) in [
+        (Loss::CategoricalCrossEntropy, 5),
+        (Loss::BinaryCrossEntropy, 1),
+        (Loss::BinaryCrossEntropy, 4),
+    ] {
+        for p in [0.0, 0.3] {
+            for eps in [0.1, 0.25] {
+                seed += 1;
+                let net = Network::<f64>::builder(9)
+                    .layer(Dense::new(8, Activation::Tanh).dropout(p))
+                    .layer(Dense::new(10, Activation::Relu).dropout(p))
+                    .output(k, loss)
+                    .bias_init(BiasInit::Gaussian)
+                    .seed(seed)
+                    .build()
+                    .unwrap();
+                let x = common::uniform(13, 9, -1.0, 1.0, seed);
+                let dense = common::dense_targets(loss, 13, k, seed + 1);
+                let labels = common::labels(13, k.max(2), seed + 2);
+                let targets: Vec<Targets<'_, f64>> = match (loss, k) {
+                    (Loss::BinaryCrossEntropy, 4) => vec![(&dense).into()],
+                    _ => vec![(&dense).into(), Targets::Classes(&labels)],
+                };
+                for y in targets {
+                    let mut ws = net.workspace(13);
+                    ws.set_label_smoothing(eps).unwrap();
+                    let report =
+                        check_gradient_in(&mut ws, &net, x.view(), y, 0.2, &GradCheck::default())
+                            .unwrap();
+                    assert!(
+                        report.max_rel_error() < GRAD_TOL,
+                        "{loss} (k = {k}, p = {p}, ε = {eps}):\n{report}"
+                    );
+                    let mut plain = net.workspace(13);
+                    plain.seed_dropout(0x00D2_0B0E);
+                    let unsmoothed = check_gradient_in(
+                        &mut plain,
+                        &net,
+                        x.view(),
+                        y,
+                        0.2,
+                        &GradCheck::default(),
+                    )
+                    .unwrap();
+                    assert!((report.cost - unsmoothed.cost).abs() > 1e-6);
+                }
+            }
+        }
+    }
 }

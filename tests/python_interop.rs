@@ -15,7 +15,7 @@ use std::process::Command;
 
 use backprop::io::{LoadOptions, SavedModel, export_onnx, read_npy, write_npy};
 use backprop::preprocess::{Scaler, Scaling};
-use backprop::{Activation, Loss, Network, Scalar};
+use backprop::{Activation, Dense, Loss, Network, Scalar};
 use ndarray::{Array2, ArrayView2};
 
 /// f32 outputs computed by two implementations that round differently (a
@@ -631,4 +631,168 @@ fn readme_metadata_keys_need_no_flags() {
             .any(|(a, b)| (a - b).abs() > 1e-3),
         "--scaling none must change the outputs"
     );
+}
+
+/// A network with dropout on some hidden layers (the first and the third,
+/// so that the module indices after them shift by one and two), and its
+/// input.
+fn dropout_model() -> (SavedModel<f32>, Array2<f32>) {
+    let net = Network::<f32>::builder(5)
+        .layer(Dense::new(7, Activation::Relu).dropout(0.3))
+        .layer(Dense::new(6, Activation::Tanh))
+        .layer(Dense::new(4, Activation::Logistic).dropout(0.5))
+        .output(3, Loss::CategoricalCrossEntropy)
+        .bias_init(backprop::BiasInit::Gaussian)
+        .seed(21)
+        .build()
+        .unwrap();
+    let x = Array2::from_shape_fn((13, 5), |(i, j)| ((i * 7 + j * 3) % 11) as f32 - 4.0);
+    (SavedModel::new(net), x)
+}
+
+/// Builds the `nn.Sequential` the metadata's `torch_modules` describe, in
+/// numpy: each `Linear` at its list index must find `{i}.weight` and
+/// `{i}.bias` of its shape (and nothing else may be in the file), a
+/// `Dropout` is the identity at inference.
+const NUMPY_MODULES: &str = r#"
+import json, sys
+import numpy as np
+from safetensors import safe_open
+from safetensors.numpy import load_file
+path, xpath, outpath, n_dropout = sys.argv[1:5]
+with safe_open(path, "np") as f:
+    meta = f.metadata()
+t = load_file(path)
+modules = json.loads(meta["torch_modules"])
+assert sum(m.startswith("Dropout(") for m in modules) == int(n_dropout), modules
+assert json.loads(meta["dropout"]) == [0.3, 0.0, 0.5], meta["dropout"]
+a = np.load(xpath).astype(np.float64)
+used = set()
+for i, m in enumerate(modules):
+    if m.startswith("Linear("):
+        n_in, n_out = map(int, m[len("Linear("):-1].split(","))
+        W, b = t[f"{i}.weight"], t[f"{i}.bias"]
+        assert W.shape == (n_out, n_in) and b.shape == (n_out,), (i, W.shape)
+        used |= {f"{i}.weight", f"{i}.bias"}
+        a = a @ W.astype(np.float64).T + b
+    elif m == "ReLU()": a = np.maximum(a, 0)
+    elif m == "Tanh()": a = np.tanh(a)
+    elif m == "Sigmoid()": a = 1 / (1 + np.exp(-a))
+    elif m.startswith("Dropout("): assert 0 < float(m[len("Dropout(p="):-1]) < 1, m
+    elif m == "Softmax(dim=1)":
+        e = np.exp(a - a.max(axis=1, keepdims=True))
+        a = e / e.sum(axis=1, keepdims=True)
+    else: raise AssertionError(f"unknown module {m}")
+assert used == set(t), sorted(set(t) - used)
+np.save(outpath, a.astype(np.float32))
+"#;
+
+#[test]
+fn dropout_model_modules_read_by_numpy() {
+    let Some(py) = python(&["numpy", "safetensors"]) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (m, x, out) = (
+        dir.path().join("m.safetensors"),
+        dir.path().join("x.npy"),
+        dir.path().join("y.npy"),
+    );
+    let (model, input) = dropout_model();
+    model.save(&m).unwrap();
+    write_npy(&x, input.view()).unwrap();
+    run(py, NUMPY_MODULES, &[&m, &x, &out, Path::new("2")]);
+    let y: Array2<f32> = read_npy(&out).unwrap();
+    let want = model.predict(input.view()).unwrap();
+    assert_close(y.view(), want.view(), F32_TOL, "dropout model");
+}
+
+/// `torch.nn.Sequential` built from the metadata's `torch_modules`, with
+/// its `nn.Dropout` modules, loads the file strictly; in `eval()` mode
+/// (dropout off) its outputs are `predict`'s.
+const TORCH_MODULES: &str = r#"
+import json, sys
+import numpy as np
+import torch
+from safetensors import safe_open
+from safetensors.torch import load_file
+path, xpath, outpath = sys.argv[1:4]
+with safe_open(path, "pt") as f:
+    meta = f.metadata()
+modules = [eval("torch.nn." + m) for m in json.loads(meta["torch_modules"])]
+assert sum(isinstance(m, torch.nn.Dropout) for m in modules) == 2, modules
+net = torch.nn.Sequential(*modules)
+net.load_state_dict(load_file(path))  # strict: every name and shape must match
+net.eval()
+with torch.no_grad():
+    z = net(torch.from_numpy(np.load(xpath)).float())
+np.save(outpath, z.numpy())
+"#;
+
+/// PyTorch loads a dropout model into the `nn.Sequential` with
+/// `nn.Dropout` that its metadata lists; skipped unless torch is installed.
+#[test]
+fn torch_sequential_with_dropout_loads_state_dict() {
+    let Some(py) = python(&["numpy", "safetensors", "torch"]) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (m, x, out) = (
+        dir.path().join("m.safetensors"),
+        dir.path().join("x.npy"),
+        dir.path().join("y.npy"),
+    );
+    let (model, input) = dropout_model();
+    model.save(&m).unwrap();
+    write_npy(&x, input.view()).unwrap();
+    run(py, TORCH_MODULES, &[&m, &x, &out]);
+    let y: Array2<f32> = read_npy(&out).unwrap();
+    let want = model.predict(input.view()).unwrap();
+    assert_close(y.view(), want.view(), F32_TOL, "torch dropout model");
+}
+
+/// Dropout is a training-time operation: the ONNX export of a dropout
+/// model has no Dropout node and gives the outputs of the same weights
+/// without dropout, bit for bit.
+const ONNX_NO_DROPOUT: &str = r#"
+import sys
+import numpy as np
+import onnx
+import onnxruntime as ort
+a, b, xpath = sys.argv[1:4]
+x = np.load(xpath)
+outs = []
+for path in (a, b):
+    m = onnx.load(path)
+    onnx.checker.check_model(m, full_check=True)
+    assert all(n.op_type != "Dropout" for n in m.graph.node)
+    s = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    outs.append(s.run(["output"], {"input": x})[0])
+assert np.array_equal(outs[0], outs[1])
+"#;
+
+#[test]
+fn onnx_output_unchanged_by_dropout() {
+    let Some(py) = python(&["numpy", "onnx", "onnxruntime"]) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (with, without, x) = (
+        dir.path().join("with.onnx"),
+        dir.path().join("without.onnx"),
+        dir.path().join("x.npy"),
+    );
+    let (model, input) = dropout_model();
+    let net = &model.network;
+    let plain = Network::from_params(
+        net.sizes(),
+        net.activations(),
+        net.loss(),
+        net.params().to_vec(),
+    )
+    .unwrap();
+    export_onnx(&with, &model).unwrap();
+    export_onnx(&without, &SavedModel::new(plain)).unwrap();
+    write_npy(&x, input.view()).unwrap();
+    run(py, ONNX_NO_DROPOUT, &[&with, &without, &x]);
 }

@@ -59,6 +59,13 @@ pub fn budget() -> Budget {
     let n = configs::n_params(&sizes);
     let b = recipe_batch_size();
     let hidden: usize = widths.iter().sum();
+    // Dropout masks: one m × n_ℓ block per hidden layer that drops units.
+    let masked: usize = recipe
+        .hidden
+        .iter()
+        .filter(|d| d.dropout > 0.0)
+        .map(|d| d.units)
+        .sum();
     let widest = sizes[1..].iter().copied().max().unwrap_or(0);
     let f32_bytes = std::mem::size_of::<f32>();
     let rows = TRAIN_ROWS + TEST_ROWS;
@@ -66,7 +73,8 @@ pub fn budget() -> Budget {
         data: rows * (N_FEATURES * f32_bytes + std::mem::size_of::<usize>()),
         params: n * f32_bytes,
         optimizer: n * ADAM_BYTES_PER_PARAM,
-        workspace: (n + b * (hidden + N_CLASSES + 2 * widest + 1 + N_FEATURES)) * f32_bytes,
+        workspace: (n + b * (hidden + masked + N_CLASSES + 2 * widest + 1 + N_FEATURES))
+            * f32_bytes,
     }
 }
 
@@ -196,7 +204,8 @@ mod tests {
         assert_eq!(b.params, 4 * n);
         assert_eq!(b.optimizer, 16 * n);
         assert_eq!(b.data, 70_000 * (784 * 4 + 8));
-        let ws_floats = n + 128 * (768 + 10 + 2 * 512 + 1 + 784);
+        // A, dropout masks (both hidden layers), Zᴸ, two deltas, ones, X.
+        let ws_floats = n + 128 * (768 + 768 + 10 + 2 * 512 + 1 + 784);
         assert_eq!(b.workspace, 4 * ws_floats);
         assert_eq!(b.total(), b.data + b.params + b.optimizer + b.workspace);
     }

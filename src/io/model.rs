@@ -14,12 +14,16 @@
 //! # File layout
 //! An 8-byte little-endian header length n, n bytes of JSON header, then the
 //! tensor data. Layer `l` (0-based) is module `2l` of the Sequential, with
-//! the activation modules at the odd indices between:
+//! the activation modules at the odd indices between; a hidden layer with
+//! dropout adds a `Dropout` module after its activation, which shifts the
+//! indices of the layers after it by one (`Linear`, `ReLU`, `Dropout`,
+//! `Linear`: the second layer is module 3), so that the file loads into the
+//! `nn.Sequential` its `torch_modules` describe:
 //!
 //! | tensor | shape | contents |
 //! |---|---|---|
-//! | `{2l}.weight` | (n_out, n_in) | W for `layer = l`, row-major (PyTorch's `Linear.weight`) |
-//! | `{2l}.bias` | (n_out,) | b for `layer = l` |
+//! | `{i}.weight` | (n_out, n_in) | W for `layer = l` (module i = 2l without dropout), row-major (PyTorch's `Linear.weight`) |
+//! | `{i}.bias` | (n_out,) | b for `layer = l` |
 //!
 //! Tensors are written `F32` for `Network<f32>` and `F64` for
 //! `Network<f64>`; `F16`, `BF16`, `F32` and `F64` tensors are read into
@@ -34,7 +38,8 @@
 //! | `activations` | JSON array of hidden activation names, e.g. `["relu"]` |
 //! | `loss` | `squared-error`, `binary-cross-entropy` or `categorical-cross-entropy` |
 //! | `output_activation` | `identity`, `logistic` or `softmax` |
-//! | `torch_modules` | JSON array describing the equivalent `nn.Sequential`, e.g. `["Linear(784, 256)", "ReLU()", "Linear(256, 10)", "Softmax(dim=1)"]` |
+//! | `torch_modules` | JSON array describing the equivalent `nn.Sequential`, e.g. `["Linear(784, 256)", "ReLU()", "Linear(256, 10)", "Softmax(dim=1)"]`; with dropout, `"Dropout(p=0.2)"` after the hidden layer's activation |
+//! | `dropout` | only with dropout: JSON array of the hidden layers' rates, e.g. `[0.2,0.0]` (training only: inference drops nothing); a file without it has none |
 //! | `scaler` | only with a scaler: JSON `{"scaling": "min-max" or "standard", "shift": [...], "scale": [...]}` |
 //! | `scaler_formula` | only with a scaler: `(x - shift) / scale`, the transform applied to each raw feature column before the network (`scale` divides: it is not scikit-learn's `MinMaxScaler.scale_`, which multiplies) |
 //! | `class_labels` | only with class labels: JSON array of strings |
@@ -268,8 +273,9 @@ impl<S: Scalar> SavedModel<S> {
         let mut tensors = Vec::with_capacity(2 * net.depth());
         for l in 0..net.depth() {
             let (n_in, n_out) = (net.sizes()[l], net.sizes()[l + 1]);
-            tensors.push((format!("{}.weight", 2 * l), vec![n_out, n_in]));
-            tensors.push((format!("{}.bias", 2 * l), vec![n_out]));
+            let i = linear_module(net, l);
+            tensors.push((format!("{i}.weight"), vec![n_out, n_in]));
+            tensors.push((format!("{i}.bias"), vec![n_out]));
         }
         // The flat vector is already W⁽¹⁾, b⁽¹⁾, W⁽²⁾, ... in order.
         safetensors::write(path.as_ref(), &tensors, net.params(), self.metadata())
@@ -291,6 +297,10 @@ impl<S: Scalar> SavedModel<S> {
         put("loss", net.loss().name().into());
         put("output_activation", net.loss().output_activation().into());
         put("torch_modules", json!(torch_modules(net)).to_string());
+        // Only with dropout, so that a file without it is written as before.
+        if net.dropout().iter().any(|&p| p > 0.0) {
+            put("dropout", json!(net.dropout()).to_string());
+        }
         if let Some(s) = &self.scaler {
             put(
                 "scaler",
@@ -377,9 +387,18 @@ impl<S: Scalar> SavedModel<S> {
             None => None,
         };
         let target_column = meta.get("target_column").cloned();
+        let dropout: Option<Vec<f64>> = match meta.get("dropout") {
+            Some(s) => Some(parse_meta(&file, "dropout", s)?),
+            None => None,
+        };
 
         let params = read_params::<S>(&mut file, &layers)?;
-        let network = Network::from_params(&sizes, &activations, loss, params)?;
+        let mut network = Network::from_params(&sizes, &activations, loss, params)?;
+        if let Some(p) = dropout {
+            network = network
+                .with_dropout(&p)
+                .map_err(|e| file.bad(FilePosition::Byte(8), format!("dropout metadata: {e}")))?;
+        }
         let mut model = SavedModel::new(network);
         if let Some(s) = scaler {
             model = model
@@ -502,10 +521,36 @@ fn loss_of(file: &Reader, options: &LoadOptions) -> Result<Loss> {
     })
 }
 
-/// The modules of the equivalent `torch.nn.Sequential`, for the metadata.
+/// The index of layer `l`'s `Linear` in the saved file's `nn.Sequential`
+/// (its tensors are `{i}.weight` and `{i}.bias`): 2l, plus one for each
+/// hidden layer with dropout before it.
+///
+/// ```
+/// use backprop::{Activation, Dense, Loss, Network};
+/// use backprop::io::model::linear_module;
+/// let net = Network::<f32>::builder(4)
+///     .layer(Dense::new(8, Activation::Relu).dropout(0.5))
+///     .output(3, Loss::CategoricalCrossEntropy)
+///     .build()?;
+/// assert_eq!((linear_module(&net, 0), linear_module(&net, 1)), (0, 3));
+/// # Ok::<(), backprop::Error>(())
+/// ```
+///
+/// # Panics
+/// If `l >= net.depth()`.
+pub fn linear_module<S: Scalar>(net: &Network<S>, l: usize) -> usize {
+    2 * l + net.dropout()[..l].iter().filter(|&&p| p > 0.0).count()
+}
+
+/// The modules of the equivalent `torch.nn.Sequential`, for the metadata:
+/// per layer a `Linear`, its activation and, for a hidden layer with
+/// dropout, a `Dropout` (the identity in `eval()` mode, as here).
 fn torch_modules<S: Scalar>(net: &Network<S>) -> Vec<String> {
     let mut out = Vec::new();
     for l in 0..net.depth() {
+        if l > 0 && net.dropout()[l - 1] > 0.0 {
+            out.push(format!("Dropout(p={})", net.dropout()[l - 1]));
+        }
         out.push(format!(
             "Linear({}, {})",
             net.sizes()[l],
@@ -870,6 +915,47 @@ mod tests {
                 r#"["Linear(3, 4)","Tanh()","Linear(4, 2)","ReLU()","Linear(2, 2)","Softmax(dim=1)"]"#
             )
         );
+    }
+
+    #[test]
+    fn dropout_is_recorded_and_shifts_the_module_indices() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m.safetensors");
+        let with = Network::<f32>::builder(3)
+            .layer(crate::Dense::new(4, Activation::Tanh).dropout(0.25))
+            .layer(crate::Dense::new(2, Activation::Relu))
+            .output(2, Loss::CategoricalCrossEntropy)
+            .seed(5)
+            .build()
+            .unwrap();
+        let m = SavedModel::new(with);
+        m.save(&p).unwrap();
+        let back = SavedModel::<f32>::load(&p).unwrap();
+        assert_eq!(back, m);
+        assert_eq!(back.network.dropout(), &[0.25, 0.0]);
+        let bytes = std::fs::read(&p).unwrap();
+        let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+        let h: Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
+        assert_eq!(h["0.weight"]["shape"], json!([4, 3]));
+        assert_eq!(h["3.weight"]["shape"], json!([2, 4]));
+        assert_eq!(h["5.bias"]["shape"], json!([2]));
+        assert_eq!(h["__metadata__"]["dropout"], json!("[0.25,0.0]"));
+        assert_eq!(
+            h["__metadata__"]["torch_modules"],
+            json!(
+                r#"["Linear(3, 4)","Tanh()","Dropout(p=0.25)","Linear(4, 2)","ReLU()","Linear(2, 2)","Softmax(dim=1)"]"#
+            )
+        );
+        // Without dropout nothing moves and the key is left out.
+        SavedModel::new(net::<f32>()).save(&p).unwrap();
+        assert_eq!(
+            SavedModel::<f32>::load(&p).unwrap().network.dropout(),
+            &[0.0, 0.0]
+        );
+        let bytes = std::fs::read(&p).unwrap();
+        let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+        let h: Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
+        assert!(h["__metadata__"].get("dropout").is_none());
     }
 
     #[test]

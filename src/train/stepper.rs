@@ -10,7 +10,8 @@
 //! η comes from the [`Schedule`](crate::Schedule); a fresh seeded
 //! permutation of the m samples is cut into ⌈m/B⌉ batches; for each batch:
 //! J and ∂J/∂θ by backpropagation, a check that both are finite, optional
-//! clipping of ‖∇J‖₂, one optimizer step at η, a check that θ is finite.
+//! clipping of ‖∇J‖₂, one optimizer step at η, the optional max-norm
+//! constraint on each unit's incoming weights, a check that θ is finite.
 
 use crate::data::{Batcher, Dataset};
 use crate::distributed::{self, Distributed};
@@ -50,6 +51,14 @@ pub(crate) fn check_settings(t: &Trainer) -> Result<()> {
         }
         if let Some(c) = t.clip_norm {
             return Err(unused("clip_norm", c.to_string()));
+        }
+        if let Some(c) = t.max_norm {
+            return Err(Error::InvalidHyperparameter {
+                name: "max_norm",
+                value: c.to_string(),
+                reason: "L-BFGS's line search and curvature pairs assume unconstrained \
+                         steps; use a step-wise solver for a max-norm constraint",
+            });
         }
         return Ok(());
     }
@@ -108,9 +117,20 @@ impl<'o, S: Scalar> Stepper<'o, S> {
         let optimizer: Box<dyn Optimizer<S> + 'o> = match (source, t.solver.unwrap_or_default()) {
             (OptimizerSource::Given(opt), _) => Box::new(opt),
             (OptimizerSource::Solver, Solver::Lbfgs(c)) => {
+                if let Some(&p) = net.dropout().iter().find(|&&p| p > 0.0) {
+                    return Err(Error::InvalidHyperparameter {
+                        name: "dropout",
+                        value: p.to_string(),
+                        reason: "dropout makes every full-batch cost a different random \
+                                 network, which L-BFGS's line search cannot follow; use a \
+                                 step-wise solver or no dropout",
+                    });
+                }
+                let mut ws = net.workspace(train.len());
+                ws.set_label_smoothing(t.label_smoothing)?;
                 return Ok(Stepper::FullBatch(FullBatch {
                     state: LbfgsState::new(net.n_params(), c.memory),
-                    ws: net.workspace(train.len()),
+                    ws,
                     comm: t.distributed.clone(),
                 }));
             }
@@ -118,12 +138,21 @@ impl<'o, S: Scalar> Stepper<'o, S> {
         };
         let batch = t.batch_size.unwrap_or(DEFAULT_BATCH_SIZE).min(train.len());
         let eta0 = t.learning_rate.unwrap_or(DEFAULT_LEARNING_RATE);
+        let mut ws = net.workspace(batch);
+        ws.set_label_smoothing(t.label_smoothing)?;
+        // The mask stream, decorrelated from the shuffle stream and, in
+        // data-parallel training, from the other ranks' streams (each rank
+        // draws the masks of its own rows, so a run on R ranks is not the
+        // one-process run bit for bit when dropout is on).
+        let rank = t.distributed.as_ref().map_or(0, |d| d.rank() as u64);
+        ws.seed_dropout(shuffle_seed(shuffle_seed(seed) ^ rank));
         Ok(Stepper::MiniBatch(MiniBatch {
             optimizer,
             batcher: Batcher::new(train, batch, shuffle_seed(seed))?,
             scheduler: Scheduler::new(t.schedule, eta0)?,
-            ws: net.workspace(batch),
+            ws,
             clip_norm: t.clip_norm,
+            max_norm: t.max_norm,
             shuffle: t.shuffle,
             samples: train.len(),
             samples_seen: 0,
@@ -176,6 +205,7 @@ pub(crate) struct MiniBatch<'o, S: Scalar> {
     scheduler: Scheduler,
     ws: Workspace<S>,
     clip_norm: Option<f64>,
+    max_norm: Option<f64>,
     shuffle: bool,
     /// Training samples m.
     samples: usize,
@@ -230,6 +260,9 @@ impl<S: Scalar> MiniBatch<'_, S> {
                 g.iter_mut().for_each(|g| *g = *g * f);
             }
             self.optimizer.step(net, self.ws.gradient(), eta)?;
+            if let Some(c) = self.max_norm {
+                net.apply_max_norm(c);
+            }
             if let Some(layer) = first_non_finite_layer(net.layout(), net.params()) {
                 return Err(diverged(layer, "parameters"));
             }

@@ -92,6 +92,18 @@ pub struct Trainer {
     /// the same data, each computing its shard of every batch. Default
     /// `None`: one process.
     pub distributed: Option<Distributed>,
+    /// Label smoothing ε ∈ [0, 1) of a cross-entropy head: the training
+    /// passes use the targets y′ = (1 − ε)·y + ε/K (see
+    /// [`Loss::smoothing`](crate::Loss::smoothing) for K), so the training
+    /// loss reported is the smoothed one; validation scores the plain
+    /// targets. Default 0: none. Refused for a squared-error head.
+    pub label_smoothing: f64,
+    /// Max-norm constraint c (finite, > 0): after each optimizer step,
+    /// every unit's incoming weight vector (each row of every W⁽ˡ⁾, the
+    /// output layer's included; biases untouched) longer than c is rescaled
+    /// to norm c ([`Network::apply_max_norm`]). Default `None`: no
+    /// constraint. Mini-batch only.
+    pub max_norm: Option<f64>,
 }
 
 impl Default for Trainer {
@@ -118,6 +130,8 @@ impl Trainer {
             shuffle: true,
             progress: false,
             distributed: None,
+            label_smoothing: 0.0,
+            max_norm: None,
         }
     }
 
@@ -210,6 +224,18 @@ impl Trainer {
         self
     }
 
+    /// Sets [`label_smoothing`](Trainer#structfield.label_smoothing) ε.
+    pub fn label_smoothing(mut self, epsilon: f64) -> Self {
+        self.label_smoothing = epsilon;
+        self
+    }
+
+    /// Sets [`max_norm`](Trainer#structfield.max_norm) c.
+    pub fn max_norm(mut self, c: f64) -> Self {
+        self.max_norm = Some(c);
+        self
+    }
+
     /// This trainer reduced to one pass over the data, without hold-out,
     /// early stopping or solver (its optimizer is given), shuffling with
     /// `seed`: what `partial_fit` runs.
@@ -244,6 +270,10 @@ impl Trainer {
         }
         if let Some(s) = &self.solver {
             s.validate()?;
+        }
+        check::unit_interval("label_smoothing", self.label_smoothing)?;
+        if let Some(c) = self.max_norm {
+            check::positive("max_norm", c)?;
         }
         stepper::check_settings(self)
     }
@@ -429,6 +459,7 @@ impl Trainer {
                     reason: "the L2 coefficient overflows the network's scalar type",
                 });
             }
+            net.loss().check_label_smoothing(self.label_smoothing)?;
             let monitor = self.monitor(val.is_some())?;
             if let Some(comm) = &self.distributed {
                 distributed::start(comm, net, &train)?;

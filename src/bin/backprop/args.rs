@@ -114,6 +114,12 @@ fn recipe_defaults(r: &Recipe) -> Vec<(&'static str, String)> {
     if let Some(f) = r.validation_fraction {
         out.push(("validation_fraction", f.to_string()));
     }
+    let rates: Vec<String> = r.hidden.iter().map(|d| d.dropout.to_string()).collect();
+    out.push(("dropout", rates.join(",")));
+    out.push(("label_smoothing", t.label_smoothing.to_string()));
+    if let Some(c) = t.max_norm {
+        out.push(("max_norm", c.to_string()));
+    }
     if let Some(es) = t.early_stopping {
         out.push(("patience", es.patience.to_string()));
         out.push((
@@ -369,6 +375,17 @@ pub struct TrainArgs {
     /// optimizers).
     #[arg(long)]
     pub clip_norm: Option<f64>,
+    /// Dropout probability of the hidden layers in training: one value for
+    /// all, or one per --layers entry (e.g. 0.2,0.1); 0 for none.
+    #[arg(long, value_name = "P[,P,...]", value_parser = parse_dropout)]
+    pub dropout: Option<Dropout>,
+    /// Label smoothing ε of a cross-entropy head: targets (1 − ε)·y + ε/K.
+    #[arg(long, value_name = "EPS")]
+    pub label_smoothing: Option<f64>,
+    /// Max-norm constraint: after each step, rescale every unit's incoming
+    /// weights to at most this norm (mini-batch optimizers).
+    #[arg(long, value_name = "C")]
+    pub max_norm: Option<f64>,
     /// Seed of initialization, batch order and hold-out split.
     #[arg(long)]
     pub seed: Option<u64>,
@@ -559,6 +576,44 @@ impl Layers {
     }
 }
 
+/// `--dropout`: one rate for every hidden layer, or one per layer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dropout(pub Vec<f64>);
+
+impl Dropout {
+    /// The rate of each of `n_layers` hidden layers.
+    ///
+    /// # Errors
+    /// A message when a list's length differs from `n_layers`.
+    pub fn per_layer(&self, n_layers: usize) -> Result<Vec<f64>, String> {
+        match self.0.as_slice() {
+            [p] => Ok(vec![*p; n_layers]),
+            list if list.len() == n_layers => Ok(list.to_vec()),
+            list => Err(format!(
+                "--dropout lists {} rates for {n_layers} hidden layers; give one rate for \
+                 all or one per layer",
+                list.len()
+            )),
+        }
+    }
+}
+
+fn parse_dropout(s: &str) -> Result<Dropout, String> {
+    s.split(',')
+        .map(|p| {
+            let p = p.trim();
+            match p.parse::<f64>() {
+                Ok(v) if (0.0..1.0).contains(&v) => Ok(v),
+                Ok(_) => Err(format!("dropout rate {p} must lie in [0, 1)")),
+                Err(_) => Err(format!(
+                    "`{p}` is not a dropout rate; expected numbers in [0, 1) separated by commas"
+                )),
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Dropout)
+}
+
 fn parse_layers(s: &str) -> Result<Layers, String> {
     let s = s.trim();
     if s.is_empty() || s.eq_ignore_ascii_case("none") {
@@ -629,6 +684,18 @@ mod tests {
             Activations(vec![Activation::Tanh, Activation::Logistic])
         );
         assert!(parse_activations("relu,gelu").is_err());
+    }
+
+    #[test]
+    fn dropout_parses_one_rate_or_one_per_layer() {
+        let one = parse_dropout("0.25").unwrap();
+        assert_eq!(one.per_layer(3).unwrap(), vec![0.25; 3]);
+        let list = parse_dropout("0.2, 0.1").unwrap();
+        assert_eq!(list.per_layer(2).unwrap(), vec![0.2, 0.1]);
+        assert!(list.per_layer(3).is_err());
+        assert!(parse_dropout("1").is_err());
+        assert!(parse_dropout("-0.1").is_err());
+        assert!(parse_dropout("x").is_err());
     }
 
     #[test]

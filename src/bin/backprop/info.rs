@@ -42,6 +42,9 @@ fn describe(model: &SavedModel<f32>) {
     );
     println!("loss:        {}", net.loss().name());
     println!("parameters:  {}", net.n_params());
+    if net.dropout().iter().any(|&p| p > 0.0) {
+        println!("dropout:     {:?} (training only)", net.dropout());
+    }
     match &model.scaler {
         Some(s) => println!(
             "scaling:     {} over {} features, x' = {}",

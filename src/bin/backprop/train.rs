@@ -11,8 +11,8 @@ use backprop::io::{SavedModel, TargetColumn};
 use backprop::preprocess::{Scaler, Scaling};
 use backprop::recipes::{self, Recipe};
 use backprop::{
-    Activation, EarlyStopping, History, Loss, Monitor, Network, NetworkBuilder, Schedule, Solver,
-    Trainer,
+    Activation, Dense, EarlyStopping, History, Loss, Monitor, Network, NetworkBuilder, Schedule,
+    Solver, Trainer,
 };
 use ndarray::Array2;
 
@@ -141,7 +141,11 @@ pub fn check_dir(path: &Path, flag: &str) -> Result<(), CliError> {
 
 /// The trainer for these arguments: the recipe's, with every option given
 /// on top. Returns it with a one-line description.
-fn trainer(a: &TrainArgs, has_val: bool) -> Result<(Trainer, String), CliError> {
+///
+/// The recipe's label smoothing applies to the cross-entropy heads only:
+/// `loss` = squared error drops it unless --label-smoothing asks for it
+/// (which the trainer then refuses).
+fn trainer(a: &TrainArgs, has_val: bool, loss: Loss) -> Result<(Trainer, String), CliError> {
     let recipe = recipes::fashion_mnist();
     let mut t = recipe.trainer.clone();
     let solver = solver_flags::solver(
@@ -154,6 +158,11 @@ fn trainer(a: &TrainArgs, has_val: bool) -> Result<(Trainer, String), CliError> 
     t.lambda = a.lambda.unwrap_or(t.lambda);
     t.seed = a.seed.unwrap_or(t.seed);
     t.restarts = a.restarts;
+    t.label_smoothing = match (a.label_smoothing, loss) {
+        (Some(eps), _) => eps,
+        (None, Loss::SquaredError) => 0.0,
+        (None, _) => t.label_smoothing,
+    };
     t.progress = !a.no_progress && std::io::stderr().is_terminal() && cluster::is_root();
     t.distributed = cluster::distributed();
     let steps = match solver {
@@ -161,13 +170,19 @@ fn trainer(a: &TrainArgs, has_val: bool) -> Result<(Trainer, String), CliError> 
         _ => mini_batch(a, &mut t)?,
     };
     let es_text = early_stopping(a, &mut t, has_val)?;
-    let text = format!(
+    let mut text = format!(
         "{} {steps}, {} epochs max, lambda {}, seed {}, early stopping {es_text}",
         solver.name(),
         t.epochs,
         t.lambda,
         t.seed,
     );
+    if t.label_smoothing > 0.0 {
+        text += &format!(", label smoothing {}", t.label_smoothing);
+    }
+    if let Some(c) = t.max_norm {
+        text += &format!(", max-norm {c}");
+    }
     t.validate()?;
     Ok((t, text))
 }
@@ -175,13 +190,19 @@ fn trainer(a: &TrainArgs, has_val: bool) -> Result<(Trainer, String), CliError> 
 /// L-BFGS: no mini-batch option may be given, and the recipe's do not
 /// apply.
 fn full_batch(a: &TrainArgs, t: &mut Trainer) -> Result<String, CliError> {
-    let mini_batch = ["batch_size", "learning_rate", "schedule", "clip_norm"];
+    let mini_batch = [
+        "batch_size",
+        "learning_rate",
+        "schedule",
+        "clip_norm",
+        "max_norm",
+    ];
     let schedules = ScheduleName::value_variants().iter();
     let mut options = mini_batch.iter().chain(schedules.flat_map(|s| s.options()));
     if let Some(id) = options.find(|id| a.given(id)) {
         return Err(CliError(format!(
             "{} does not apply to --optimizer lbfgs, which works on the full batch \
-             (no batch size, learning rate, schedule or clipping)",
+             (no batch size, learning rate, schedule, clipping or max-norm)",
             flag(id)
         )));
     }
@@ -189,6 +210,7 @@ fn full_batch(a: &TrainArgs, t: &mut Trainer) -> Result<String, CliError> {
     t.learning_rate = None;
     t.schedule = Schedule::Constant;
     t.clip_norm = None;
+    t.max_norm = None;
     Ok("(full batch)".into())
 }
 
@@ -199,6 +221,7 @@ fn mini_batch(a: &TrainArgs, t: &mut Trainer) -> Result<String, CliError> {
     t.learning_rate = Some(lr);
     t.batch_size = a.batch_size.or(t.batch_size);
     t.clip_norm = a.clip_norm.or(t.clip_norm);
+    t.max_norm = a.max_norm.or(t.max_norm);
     let recipe_eta_min = match t.schedule {
         Schedule::Cosine { eta_min, .. } => eta_min,
         _ => 0.0,
@@ -339,7 +362,8 @@ fn check_settings(a: &TrainArgs, recipe: &Recipe) -> Result<f64, CliError> {
     let fraction = a
         .validation_fraction
         .unwrap_or(recipe.validation_fraction.unwrap_or(0.0));
-    trainer(a, fraction > 0.0)?;
+    trainer(a, fraction > 0.0, Loss::CategoricalCrossEntropy)?;
+    hidden_layers(a, recipe)?;
     Ok(fraction)
 }
 
@@ -376,8 +400,8 @@ pub fn run(a: &TrainArgs) -> Result<(), CliError> {
     };
     let scaler = scale(scaling, &mut train, val.iter_mut().chain(test.iter_mut()))?;
 
-    let (trainer, trainer_text) = trainer(a, val.is_some())?;
-    let (builder, activation, widths) = network(a, &recipe, n_in, (n_out, loss), seed);
+    let (trainer, trainer_text) = trainer(a, val.is_some(), loss)?;
+    let (builder, activation, widths) = network(a, &recipe, n_in, (n_out, loss), seed)?;
     let batch = trainer
         .batch_size
         .unwrap_or(train.x.nrows())
@@ -451,16 +475,12 @@ fn prepare_test(
     Ok(test)
 }
 
-/// The network for these arguments (hidden layers and activation given or
-/// the recipe's, the head for the targets), unbuilt, with its hidden
-/// activation and its layer sizes n₀…n_L.
-fn network(
-    a: &TrainArgs,
-    recipe: &Recipe,
-    n_in: usize,
-    (n_out, loss): (usize, Loss),
-    seed: u64,
-) -> (NetworkBuilder<f32>, Activation, Vec<usize>) {
+/// The hidden layers for these arguments: widths, activation and dropout
+/// given or the recipe's. Without --dropout the recipe's rates apply, layer
+/// by layer when --layers keeps the recipe's number of layers, else its
+/// first layer's rate for every layer; but not to full-batch L-BFGS, which
+/// refuses dropout.
+fn hidden_layers(a: &TrainArgs, recipe: &Recipe) -> Result<(Vec<Dense>, Activation), CliError> {
     let activation = a.activation.unwrap_or(
         recipe
             .hidden
@@ -471,16 +491,42 @@ fn network(
         .layers
         .clone()
         .unwrap_or_else(|| Layers(recipe.hidden.iter().map(|d| d.units).collect()));
-    let hidden = widths.dense(activation);
+    let n = widths.0.len();
+    let rates = match &a.dropout {
+        Some(d) => d.per_layer(n).map_err(CliError)?,
+        None if a.optimizer.as_deref() == Some("lbfgs") => vec![0.0; n],
+        None if recipe.hidden.len() == n => recipe.hidden.iter().map(|d| d.dropout).collect(),
+        None => vec![recipe.hidden.first().map_or(0.0, |d| d.dropout); n],
+    };
+    let hidden = widths
+        .dense(activation)
+        .into_iter()
+        .zip(rates)
+        .map(|(d, p)| d.dropout(p))
+        .collect();
+    Ok((hidden, activation))
+}
+
+/// The network for these arguments (hidden layers as [`hidden_layers`],
+/// the head for the targets), unbuilt, with its hidden activation and its
+/// layer sizes n₀…n_L.
+fn network(
+    a: &TrainArgs,
+    recipe: &Recipe,
+    n_in: usize,
+    (n_out, loss): (usize, Loss),
+    seed: u64,
+) -> Result<(NetworkBuilder<f32>, Activation, Vec<usize>), CliError> {
+    let (hidden, activation) = hidden_layers(a, recipe)?;
     let builder = Network::<f32>::builder(n_in)
         .layers(&hidden)
         .output(n_out, loss)
         .seed(seed);
     let sizes = std::iter::once(n_in)
-        .chain(widths.0.iter().copied())
+        .chain(hidden.iter().map(|d| d.units))
         .chain([n_out])
         .collect();
-    (builder, activation, sizes)
+    Ok((builder, activation, sizes))
 }
 
 /// The training data, the test data if any, and where they came from.
