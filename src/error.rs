@@ -263,4 +263,13 @@ pub enum Error {
         /// Distinct classes found.
         found: usize,
     },
+
+    /// A run cannot be saved to, or resumed from, a checkpoint.
+    #[error("cannot checkpoint {what}: {reason}")]
+    Checkpoint {
+        /// What could not be saved or restored (an optimizer, a solver).
+        what: String,
+        /// Why, and what to do instead.
+        reason: String,
+    },
 }

@@ -23,6 +23,7 @@
 //!   directory, flushes it to disk, then renames it over the target, so a
 //!   crash mid-save leaves the previous file intact.
 
+pub(crate) mod checkpoint;
 pub mod csv;
 pub mod idx;
 pub mod model;

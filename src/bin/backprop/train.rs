@@ -10,9 +10,10 @@ use backprop::data::{Dataset, OwnedDataset, OwnedTargets};
 use backprop::io::{SavedModel, TargetColumn};
 use backprop::preprocess::{Scaler, Scaling};
 use backprop::recipes::{self, Recipe};
+use backprop::train::Checkpoints;
 use backprop::{
-    Activation, EarlyStopping, History, Loss, Monitor, Network, NetworkBuilder, Schedule, Solver,
-    Trainer,
+    Activation, Callback, EarlyStopping, History, Loss, Monitor, Network, NetworkBuilder, Schedule,
+    Solver, Trainer,
 };
 use ndarray::Array2;
 
@@ -331,6 +332,7 @@ pub fn run(a: &TrainArgs) -> Result<(), CliError> {
     let scaler = scale(scaling, &mut train, val.iter_mut().chain(test.iter_mut()))?;
 
     let (trainer, trainer_text) = trainer(a, val.is_some())?;
+    let ckpt = checkpoints(a, &trainer)?;
     let (builder, activation) = network(a, &recipe, n_in, (n_out, loss), seed);
     let probe = builder.build()?;
     println!(
@@ -359,7 +361,7 @@ pub fn run(a: &TrainArgs) -> Result<(), CliError> {
 
     let val_set = val.as_ref().map(|v| v.dataset());
     let start = Instant::now();
-    let (net, history, total_epochs) = fit(&trainer, &builder, probe, &train, val_set)?;
+    let (net, history, total_epochs) = fit(&trainer, &builder, probe, &train, val_set, ckpt)?;
     let seconds = start.elapsed().as_secs_f64();
     let sets = [
         ("train", Some(&train)),
@@ -531,6 +533,7 @@ fn fit(
     probe: Network<f32>,
     train: &Prepared,
     val_set: Option<Dataset<'_, f32>>,
+    (saver, resume): (Option<Checkpoints>, Option<&Path>),
 ) -> Result<(Network<f32>, History, usize), CliError> {
     Ok(if trainer.restarts > 1 {
         let (net, report) = trainer.fit_restarts(builder, train.dataset(), val_set)?;
@@ -557,10 +560,52 @@ fn fit(
         (net, h, total)
     } else {
         let mut net = probe;
-        let h = trainer.fit(&mut net, train.dataset(), val_set)?;
+        let mut saver = saver;
+        let mut callbacks: Vec<&mut dyn Callback<f32>> = (saver.iter_mut())
+            .map(|s| s as &mut dyn Callback<f32>)
+            .collect();
+        let h = match resume {
+            Some(p) => trainer.resume(&mut net, p, train.dataset(), val_set, &mut callbacks)?,
+            None => trainer.fit_with(&mut net, train.dataset(), val_set, &mut callbacks)?,
+        };
         let n = h.epochs.len();
         (net, h, n)
     })
+}
+
+/// `--checkpoint-every`, `--checkpoint` and `--resume`: the callback that
+/// saves checkpoints, and the checkpoint to go on from.
+fn checkpoints<'a>(
+    a: &'a TrainArgs,
+    trainer: &Trainer,
+) -> Result<(Option<Checkpoints>, Option<&'a Path>), CliError> {
+    let used = a.checkpoint_every.is_some() || a.resume.is_some();
+    if a.checkpoint.is_some() && a.checkpoint_every.is_none() {
+        return Err(CliError(
+            "--checkpoint names where --checkpoint-every N saves; add --checkpoint-every".into(),
+        ));
+    }
+    if used && trainer.restarts > 1 {
+        return Err(CliError(
+            "--checkpoint-every and --resume cover a single run; drop --restarts".into(),
+        ));
+    }
+    if used && matches!(trainer.solver, Some(Solver::Lbfgs(_))) {
+        return Err(CliError(
+            "--optimizer lbfgs runs cannot be checkpointed or resumed (full-batch L-BFGS keeps \
+             no resumable state); use a mini-batch optimizer"
+                .into(),
+        ));
+    }
+    let saver = match a.checkpoint_every {
+        Some(every) => {
+            let path = (a.checkpoint.clone()).unwrap_or_else(|| a.output.with_extension("ckpt"));
+            check_dir(&path, "--checkpoint")?;
+            Some(Checkpoints::new(path, every)?)
+        }
+        None => None,
+    };
+    Ok((saver, a.resume.as_deref()))
 }
 
 /// The training time and the scores of every set.
