@@ -98,7 +98,9 @@ fn read_header(src: &mut Source) -> Result<Header> {
 /// [`Error::Io`](crate::Error::Io) when the file cannot be read;
 /// [`Error::Malformed`](crate::Error::Malformed) with the byte offset for a
 /// bad magic number or type code, a header whose shape does not match the
-/// file's length, truncated data, trailing bytes or corrupt gzip data.
+/// file's length, truncated data, trailing bytes, corrupt gzip data, or a
+/// value that is not finite as an `S` (NaN, infinite, or beyond f32's range
+/// when read as f32).
 pub fn read_idx<S: Scalar>(path: impl AsRef<Path>) -> Result<ArrayD<S>> {
     let mut src = Source::open(path.as_ref(), FORMAT)?;
     let h = read_header(&mut src)?;
@@ -200,6 +202,41 @@ mod tests {
         let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         e.write_all(bytes).unwrap();
         e.finish().unwrap()
+    }
+
+    /// Found by fuzzing (`fuzz/`, target `idx`): an f64 file whose value
+    /// overflows f32 was read as f32 infinity, and NaN passed through.
+    #[test]
+    fn non_finite_and_overflowing_values_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        // 2 x 1 of big-endian f64: 0.5, then -1e300.
+        let mut b = vec![0, 0, 0x0E, 2, 0, 0, 0, 2, 0, 0, 0, 1];
+        b.extend(0.5f64.to_be_bytes());
+        b.extend((-1e300f64).to_be_bytes());
+        let p = write(&dir, "wide", &b);
+        assert_eq!(read_idx_features::<f64>(&p).unwrap()[[1, 0]], -1e300);
+        let e = read_idx_features::<f32>(&p).unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            matches!(
+                &e,
+                Error::Malformed {
+                    at: FilePosition::Byte(20),
+                    ..
+                }
+            ) && msg.contains("value 1 is -1e300, beyond the range of f32"),
+            "{msg}"
+        );
+        // NaN in an f32 file, raw and gzip.
+        let mut b = vec![0, 0, 0x0D, 1, 0, 0, 0, 2];
+        b.extend(1.0f32.to_be_bytes());
+        b.extend(f32::NAN.to_be_bytes());
+        for (name, bytes) in [("nan", b.clone()), ("nan.gz", gzip(&b))] {
+            let p = write(&dir, name, &bytes);
+            let e = read_idx::<f64>(&p).unwrap_err();
+            assert!(e.to_string().contains("value 1 is NaN"), "{e}");
+            assert!(e.to_string().contains("byte 12"), "{e}");
+        }
     }
 
     #[test]

@@ -16,6 +16,9 @@
 //!   before anything is allocated from it (for gzip, against the largest size
 //!   deflate can expand the file to), so a hostile header cannot make a reader
 //!   allocate more than the file could hold.
+//! - No reader returns a NaN or an infinity: such a value, or one that
+//!   overflows the scalar type it is read into, is an [`Error::Malformed`]
+//!   naming its position.
 //! - A truncated, corrupt or inconsistent file is an [`Error::Malformed`]
 //!   naming the file, the position ([`FilePosition`]: byte offset or line)
 //!   and what was wrong; nothing in this module panics on file contents.
@@ -258,6 +261,10 @@ impl Source {
     /// Reads `count` elements of type `elem` and converts them to `S`,
     /// chunk by chunk. The caller has checked `count` against
     /// [`max_remaining`](Self::max_remaining).
+    ///
+    /// A value that is NaN or infinite, or that overflows `S` (an f64 beyond
+    /// f32's range read as f32), is an [`Error::Malformed`] at its byte, as
+    /// a non-numeric CSV field is: no reader hands back a non-finite value.
     pub(crate) fn read_elements<S: Scalar>(
         &mut self,
         elem: Elem,
@@ -273,15 +280,36 @@ impl Source {
         while left > 0 {
             let n = left.min(buf.len() / size);
             let chunk = &mut buf[..n * size];
+            let chunk_start = self.pos;
             self.read_exact(chunk, "data")?;
-            out.extend(
-                chunk
-                    .chunks_exact(size)
-                    .map(|b| S::cast(elem.decode(b, big_endian))),
-            );
+            for (k, b) in chunk.chunks_exact(size).enumerate() {
+                let v = S::cast(elem.decode(b, big_endian));
+                if !v.is_finite() {
+                    let at = chunk_start + (k * size) as u64;
+                    let i = count - left + k;
+                    return Err(self.not_finite::<S>(at, i, elem.decode(b, big_endian)));
+                }
+                out.push(v);
+            }
             left -= n;
         }
         Ok(out)
+    }
+}
+
+impl Source {
+    /// The error for element `index`, at byte `at`, whose value `raw` is not
+    /// finite as an `S`.
+    fn not_finite<S: Scalar>(&self, at: u64, index: usize, raw: f64) -> Error {
+        let reason = if raw.is_finite() {
+            format!(
+                "value {index} is {raw:e}, beyond the range of {} (read the file as f64)",
+                S::NAME
+            )
+        } else {
+            format!("value {index} is {raw}; data must be finite numbers")
+        };
+        self.malformed(self.position_at(at), reason)
     }
 }
 

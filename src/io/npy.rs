@@ -361,7 +361,8 @@ fn read_values<T: Scalar>(
 /// [`Error::Malformed`](crate::Error::Malformed) with the byte offset for a
 /// bad magic string, an unparsable header, an unsupported dtype, a shape
 /// whose size does not match the file, a number of dimensions other than
-/// `D`'s, truncated data or trailing bytes.
+/// `D`'s, truncated data, trailing bytes, or a value that is not finite as
+/// an `S` (NaN, infinite, or beyond f32's range when read as f32).
 pub fn read_npy<S: Scalar, D: Dimension>(path: impl AsRef<Path>) -> Result<Array<S, D>> {
     let expected = D::NDIM.map(|n| (n, format!("a {n}-dimensional array")));
     let (_, h, data) = read_values::<S>(path.as_ref(), expected)?;
@@ -473,6 +474,26 @@ mod tests {
         let p = dir.path().join(format!("{}.npy", bytes.len()));
         std::fs::write(&p, bytes).unwrap();
         p
+    }
+
+    /// As the IDX reader (found by fuzzing): no NPY value comes back
+    /// infinite, NaN, or overflowed to infinity by the conversion to f32.
+    #[test]
+    fn non_finite_and_overflowing_values_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut data = 1.0f64.to_le_bytes().to_vec();
+        data.extend(f64::INFINITY.to_le_bytes());
+        let p = file(&dir, &npy("<f8", "(2,)", false, &data));
+        let e = read_npy::<f64, ndarray::Ix1>(&p).unwrap_err();
+        assert!(
+            matches!(&e, Error::Malformed { .. }) && e.to_string().contains("value 1 is inf"),
+            "{e}"
+        );
+        let data = 1e39f64.to_le_bytes();
+        let p = file(&dir, &npy("<f8", "(1,)", false, &data));
+        assert_eq!(read_npy::<f64, ndarray::Ix1>(&p).unwrap()[0], 1e39);
+        let e = read_npy::<f32, ndarray::Ix1>(&p).unwrap_err();
+        assert!(e.to_string().contains("beyond the range of f32"), "{e}");
     }
 
     #[test]
