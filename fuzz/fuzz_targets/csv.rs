@@ -29,6 +29,10 @@ fn options() -> [CsvOptions; 5] {
 
 fuzz_target!(|data: &[u8]| {
     let path = SCRATCH.write(data);
+    // Narrowing to f32 must not make infinities either.
+    if let Ok(d) = read_csv::<f32>(path, &CsvOptions::new()) {
+        assert!(d.features.iter().all(|v| v.is_finite()));
+    }
     for opts in options() {
         let Ok(d) = read_csv::<f64>(path, &opts) else {
             continue;
