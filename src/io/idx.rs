@@ -73,7 +73,7 @@ fn read_header(src: &mut Source) -> Result<Header> {
             ),
         ));
     }
-    let count = dims.iter().product();
+    let count = super::element_count(src, &dims, src.position_at(4))?;
     Ok(Header { elem, dims, count })
 }
 
@@ -237,6 +237,31 @@ mod tests {
             assert!(e.to_string().contains("value 1 is NaN"), "{e}");
             assert!(e.to_string().contains("byte 12"), "{e}");
         }
+    }
+
+    /// Found by fuzzing (target `idx`): an empty array (one length 0) whose
+    /// other lengths multiply beyond `isize::MAX` made ndarray panic.
+    #[test]
+    fn empty_shapes_too_large_to_index_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut b = vec![0, 0, 0x08, 3];
+        for d in [0u32, u32::MAX, u32::MAX] {
+            b.extend(d.to_be_bytes());
+        }
+        let p = write(&dir, "huge-empty", &b);
+        for e in [
+            read_idx::<f32>(&p).unwrap_err(),
+            read_idx_features::<f32>(&p).unwrap_err(),
+        ] {
+            assert!(e.to_string().contains("is too large"), "{e}");
+        }
+        // Empty and indexable: an empty array.
+        let mut b = vec![0, 0, 0x08, 2];
+        for d in [0u32, 5] {
+            b.extend(d.to_be_bytes());
+        }
+        let p = write(&dir, "empty", &b);
+        assert_eq!(read_idx_features::<f32>(&p).unwrap().dim(), (0, 5));
     }
 
     #[test]

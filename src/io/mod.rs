@@ -368,6 +368,29 @@ impl Elem {
     }
 }
 
+/// The number of elements of an array of shape `dims`, checked to be
+/// indexable: ndarray requires the product of the non-zero lengths to fit
+/// in `isize`, even when another length is 0 and the array is empty.
+///
+/// # Errors
+/// [`Error::Malformed`] at `at` for a shape beyond that.
+pub(crate) fn element_count(src: &Source, dims: &[usize], at: FilePosition) -> Result<usize> {
+    let nonzero = (dims.iter().filter(|&&d| d != 0))
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .filter(|&p| p <= isize::MAX as usize);
+    match nonzero {
+        Some(_) if dims.contains(&0) => Ok(0),
+        Some(p) => Ok(p),
+        None => Err(src.malformed(
+            at,
+            format!(
+                "shape {dims:?} is too large: the product of its non-zero lengths exceeds {}",
+                isize::MAX
+            ),
+        )),
+    }
+}
+
 /// Converts decoded label values to class indices, naming the first one that
 /// is negative, fractional or not finite.
 pub(crate) fn to_labels(

@@ -51,7 +51,7 @@ fn read_header(src: &mut Source) -> Result<Header> {
         elem,
         big_endian,
         fortran,
-        count: shape.iter().product(),
+        count: super::element_count(src, &shape, at)?,
         shape,
         data_start,
     })
@@ -494,6 +494,18 @@ mod tests {
         assert_eq!(read_npy::<f64, ndarray::Ix1>(&p).unwrap()[0], 1e39);
         let e = read_npy::<f32, ndarray::Ix1>(&p).unwrap_err();
         assert!(e.to_string().contains("beyond the range of f32"), "{e}");
+    }
+
+    /// As the IDX reader (found by fuzzing): an empty shape whose other
+    /// lengths multiply beyond `isize::MAX` is an error, not a panic.
+    #[test]
+    fn empty_shapes_too_large_to_index_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = file(&dir, &npy("<f4", "(0, 4294967296, 4294967296)", false, &[]));
+        let e = read_npy::<f32, ndarray::IxDyn>(&p).unwrap_err();
+        assert!(e.to_string().contains("is too large"), "{e}");
+        let p = file(&dir, &npy("<f4", "(0, 3)", false, &[]));
+        assert_eq!(read_npy::<f32, ndarray::Ix2>(&p).unwrap().dim(), (0, 3));
     }
 
     #[test]
