@@ -491,3 +491,69 @@ fn cli_checkpoint_errors_are_clear() {
     let e = with(&["--layers", "3", "--epochs", "2", "--resume", s(&ckpt)]);
     assert!(e.contains("already done 2 epoch(s)"), "{e}");
 }
+
+#[test]
+fn cli_a_killed_run_resumes_to_the_same_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("train.csv");
+    csv(&data);
+    let args = |out: &Path, extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = [
+            "--threads",
+            "1",
+            "train",
+            "--train",
+            s(&data),
+            "--layers",
+            "6",
+            "--epochs",
+            "300",
+            "--batch-size",
+            "16",
+            "--lr",
+            "0.01",
+            "--patience",
+            "0",
+            "--no-progress",
+            "-o",
+            s(out),
+        ]
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+        v.extend(extra.iter().map(|a| a.to_string()));
+        v
+    };
+    let killed = dir.path().join("killed.safetensors");
+    let ckpt = killed.with_extension("ckpt");
+    let mut child = Command::new(BIN)
+        .args(args(&killed, &["--checkpoint-every", "1"]))
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill (SIGKILL) as soon as a first checkpoint exists.
+    while !ckpt.exists() {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!killed.exists(), "killed before it finished");
+
+    // The resumed run checkpoints elsewhere, rarely (each save is fsynced).
+    let again = dir.path().join("again.ckpt");
+    let resume = [
+        "--resume",
+        s(&ckpt),
+        "--checkpoint",
+        s(&again),
+        "--checkpoint-every",
+        "100",
+    ];
+    cli_ok(&strs(&args(&killed, &resume)));
+    let straight = dir.path().join("straight.safetensors");
+    cli_ok(&strs(&args(&straight, &[])));
+    assert_eq!(
+        std::fs::read(&killed).unwrap(),
+        std::fs::read(&straight).unwrap()
+    );
+}
