@@ -2,7 +2,8 @@
 //! anything links, that the system library is installed (stopping with the
 //! one command that fixes it), then compiles the small C wrapper around the
 //! BLAS calls (`src/blas_ftz.c`). BLIS is linked from here; OpenBLAS through
-//! `blas-src`/`openblas-src`.
+//! `blas-src`/`openblas-src`. With `mpi`, compiles the shim that exports
+//! `MPI_IN_PLACE` (`src/mpi_in_place.c`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -45,7 +46,32 @@ fn main() {
             println!("cargo:rustc-link-lib=dylib=blis");
         }
     }
+    compile_mpi_shim();
 }
+
+/// Feature `mpi`: the one-line C shim that exports `MPI_IN_PLACE`, compiled
+/// against the system MPI's headers (the MPI library itself is linked by
+/// `mpi-sys`).
+#[cfg(feature = "mpi")]
+fn compile_mpi_shim() {
+    println!("cargo:rerun-if-changed=src/mpi_in_place.c");
+    let lib = build_probe_mpi::probe().unwrap_or_else(|errs| {
+        panic!(
+            "\n\nbackprop: the system MPI was not found (feature `mpi`): {errs:?}\n\
+             Install it with:    apt-get install openmpi-bin libopenmpi-dev \
+             libclang1-14 libclang-common-14-dev\n\n"
+        )
+    });
+    let mut build = cc::Build::new();
+    build.file("src/mpi_in_place.c").warnings(true);
+    for dir in &lib.include_paths {
+        build.include(dir);
+    }
+    build.compile("backprop_mpi_in_place");
+}
+
+#[cfg(not(feature = "mpi"))]
+fn compile_mpi_shim() {}
 
 /// The BLAS entry points, wrapped so that flush-to-zero is switched on around
 /// each call only (see src/denormal.rs).

@@ -11,10 +11,9 @@ use crate::{Error, Result, Scalar};
 
 /// [`Error::NonFinite`] naming the first NaN or infinity in `a`.
 pub(crate) fn finite<S: Scalar>(what: &'static str, a: ArrayView2<'_, S>) -> Result<()> {
-    // Fast path: one branch-free pass. v·0 is 0 for every finite v and NaN
-    // for NaN and ±∞, so the sum is 0 exactly when all values are finite.
+    // Fast path: one branch-free, vectorized pass over contiguous data.
     let all_finite = match a.as_slice_memory_order() {
-        Some(s) => s.iter().fold(S::zero(), |acc, &v| acc + v * S::zero()) == S::zero(),
+        Some(s) => crate::simd::all_finite(s),
         None => a.iter().all(|v| v.is_finite()),
     };
     if all_finite {

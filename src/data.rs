@@ -393,9 +393,40 @@ impl<S: Scalar> Batcher<S> {
         data: &Dataset<'_, S>,
         b: usize,
     ) -> (ArrayView2<'s, S>, Targets<'s, S>, Option<&'s [S]>) {
+        let rows = 0..self.batch(b).len();
+        self.gather_part(data, b, rows)
+    }
+
+    /// The sample indices of batch `b` in the current permutation.
+    pub(crate) fn batch(&self, b: usize) -> &[usize] {
         let start = b * self.batch_size;
         let end = (start + self.batch_size).min(self.order.len());
-        let idx = &self.order[start..end];
+        &self.order[start..end]
+    }
+
+    /// Σwᵢ over batch `b` of `data` (its row count without weights), summed
+    /// in the order `check::positive_weight_scale` sums.
+    pub(crate) fn batch_weight(&self, data: &Dataset<'_, S>, b: usize) -> f64 {
+        let idx = self.batch(b);
+        match data.sample_weight {
+            Some(w) => idx.iter().fold(0.0, |acc, &i| acc + w[i].wide()),
+            None => idx.len() as f64,
+        }
+    }
+
+    /// As [`gather`](Self::gather), for the rows `part` of batch `b` only
+    /// (one process's shard of a global batch).
+    ///
+    /// # Panics
+    /// As [`gather`](Self::gather), or if `part` reaches past the batch.
+    pub(crate) fn gather_part<'s>(
+        &'s mut self,
+        data: &Dataset<'_, S>,
+        b: usize,
+        part: std::ops::Range<usize>,
+    ) -> (ArrayView2<'s, S>, Targets<'s, S>, Option<&'s [S]>) {
+        let start = b * self.batch_size;
+        let idx = &self.order[start + part.start..start + part.end];
         let n = idx.len();
         for (r, &i) in idx.iter().enumerate() {
             self.x.row_mut(r).assign(&data.x.row(i));

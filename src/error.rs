@@ -199,7 +199,7 @@ pub enum Error {
     // ---- training ----
     /// A non-finite loss, gradient or parameter stopped training.
     #[error(
-        "training diverged at epoch {epoch}, batch {batch}: the {what} is not finite in layer \
+        "training diverged at epoch {epoch}, batch {batch}: non-finite {what} in layer \
          {layer} (0-based); lower the learning rate, clip the gradient norm or scale the inputs. \
          The network holds the last finite weights (from the start of epoch {epoch})"
     )]
@@ -262,6 +262,32 @@ pub enum Error {
     TooFewClasses {
         /// Distinct classes found.
         found: usize,
+    },
+
+    /// Data-parallel training cannot go on (see
+    /// [`distributed`](crate::distributed)): the ranks disagree, or the
+    /// message-passing library failed.
+    #[error("distributed training, rank {rank}: {reason}")]
+    Distributed {
+        /// The rank that found the problem.
+        rank: usize,
+        /// What went wrong.
+        reason: String,
+    },
+
+    // ---- resources ----
+    /// A network or buffer too large to allocate.
+    #[error(
+        "{what} need {bytes} bytes ({:.1} GiB), more than can be allocated; {hint}",
+        *bytes as f64 / 1073741824.0
+    )]
+    TooLarge {
+        /// What was to be allocated.
+        what: &'static str,
+        /// The bytes asked for.
+        bytes: u128,
+        /// How to make it fit.
+        hint: &'static str,
     },
 
     /// A run cannot be saved to, or resumed from, a checkpoint.

@@ -58,6 +58,7 @@ pub mod activation;
 mod check;
 pub mod data;
 pub mod denormal;
+pub mod distributed;
 pub mod error;
 pub mod estimator;
 pub mod gradcheck;
@@ -67,6 +68,8 @@ mod layer;
 mod linalg;
 pub mod loss;
 pub mod metrics;
+#[cfg(feature = "mpi")]
+pub mod mpi;
 pub mod network;
 pub mod optim;
 pub mod parallel;
@@ -74,6 +77,7 @@ pub mod preprocess;
 pub mod recipes;
 pub mod scalar;
 pub mod schedule;
+mod simd;
 pub mod train;
 
 pub use activation::Activation;

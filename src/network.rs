@@ -39,7 +39,17 @@ use crate::check;
 use crate::init::{BiasInit, Init};
 use crate::layer::Dense;
 use crate::linalg::{gemm, gemv};
+use crate::simd;
 use crate::{Activation, Error, Loss, Result, Scalar, Targets};
+
+/// The number of parameters N = Σ (n_l + 1)·n_{l+1} of a network with these
+/// layer sizes, without overflow (as u128), for checks before allocating.
+pub fn param_count(sizes: &[usize]) -> u128 {
+    sizes
+        .windows(2)
+        .map(|w| (w[0] as u128 + 1) * w[1] as u128)
+        .sum()
+}
 
 /// Where each layer's parameters sit in the flat parameter vector.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -198,7 +208,8 @@ impl<S: Scalar> NetworkBuilder<S> {
     /// # Errors
     /// [`Error::NoLayers`] without an output layer, [`Error::ZeroSizeLayer`]
     /// for a layer (or input) of size 0, [`Error::InvalidHyperparameter`] for
-    /// zero-initialized hidden weights.
+    /// zero-initialized hidden weights, [`Error::TooLarge`] when the
+    /// parameters cannot be allocated.
     pub fn build(&self) -> Result<Network<S>> {
         let (n_out, loss) = self.output.ok_or(Error::NoLayers)?;
         // The one loop over the layer specs: what the network keeps (size,
@@ -224,8 +235,20 @@ impl<S: Scalar> NetworkBuilder<S> {
             });
         }
         schemes.push(self.output_init.unwrap_or(Init::default_for_output(loss)));
+        let too_large = || Error::TooLarge {
+            what: "the network's parameters",
+            bytes: param_count(&sizes) * std::mem::size_of::<S>() as u128,
+            hint: "use fewer or narrower layers",
+        };
+        if param_count(&sizes) > isize::MAX as u128 / std::mem::size_of::<S>() as u128 {
+            return Err(too_large());
+        }
         let layout = Layout::new(&sizes);
-        let mut params = vec![S::zero(); layout.n_params()];
+        let mut params = Vec::new();
+        params
+            .try_reserve_exact(layout.n_params())
+            .map_err(|_| too_large())?;
+        params.resize(layout.n_params(), S::zero());
         let mut rng = crate::init::rng(self.seed);
         for (l, scheme) in schemes.into_iter().enumerate() {
             let (n_in, n_out) = (sizes[l], sizes[l + 1]);
@@ -404,12 +427,7 @@ impl<S: Scalar> Network<S> {
     /// Σ over all weights (never biases) of w².
     pub(crate) fn sum_squared_weights(&self) -> f64 {
         (0..self.depth())
-            .map(|l| {
-                self.params[self.layout.weight_range(l)]
-                    .iter()
-                    .map(|w| w.wide() * w.wide())
-                    .sum::<f64>()
-            })
+            .map(|l| simd::sum_squares(&self.params[self.layout.weight_range(l)]))
             .sum()
     }
 

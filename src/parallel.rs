@@ -69,8 +69,8 @@ unsafe extern "C" {
 /// Sets the number of threads for both the BLAS and the elementwise pool.
 ///
 /// # Errors
-/// [`Error::InvalidHyperparameter`] if `n` is 0, or if the pool cannot be
-/// created.
+/// [`Error::InvalidHyperparameter`] if `n` is 0 or above [`max_threads`],
+/// or if the pool cannot be created.
 ///
 /// # Example
 /// ```
@@ -86,8 +86,32 @@ pub fn set_num_threads(n: usize) -> Result<()> {
             reason: "need at least one thread",
         });
     }
+    if n > max_threads() {
+        return Err(Error::InvalidHyperparameter {
+            name: "threads",
+            value: n.to_string(),
+            reason: "more than 4 threads per core (the limit; raise it with the environment \
+                     variable BACKPROP_MAX_THREADS)",
+        });
+    }
     set_blas_threads(n);
     set_elementwise_threads(n)
+}
+
+/// Environment variable that overrides [`max_threads`].
+pub const MAX_THREADS_ENV: &str = "BACKPROP_MAX_THREADS";
+
+/// The most threads [`set_num_threads`] accepts: 4 × the cores the process
+/// may use, or the value of `BACKPROP_MAX_THREADS` when it is set to a
+/// number. Far more threads than cores only slow every step down (and
+/// thousands of BLAS workers can take minutes to start).
+pub fn max_threads() -> usize {
+    std::env::var(MAX_THREADS_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| {
+            4 * std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        })
 }
 
 /// Sets the number of threads the BLAS uses inside each GEMM (no-op without

@@ -31,10 +31,28 @@ pub trait Scalar:
     /// For f64, exactly `f64::tanh`, so gradient checks see the true
     /// function.
     fn tanh_fast(self) -> Self;
+
+    /// The slice, tagged with its type (for code that must tell the two
+    /// apart at run time, as a
+    /// [`Communicator`](crate::distributed::Communicator) does).
+    fn slice_mut(s: &mut [Self]) -> SliceMut<'_>;
+}
+
+/// A mutable slice of one of the two [`Scalar`] types.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SliceMut<'a> {
+    /// Single precision.
+    F32(&'a mut [f32]),
+    /// Double precision.
+    F64(&'a mut [f64]),
 }
 
 impl Scalar for f32 {
     const NAME: &'static str = "f32";
+    fn slice_mut(s: &mut [Self]) -> SliceMut<'_> {
+        SliceMut::F32(s)
+    }
     #[inline]
     fn cast(v: f64) -> Self {
         v as f32
@@ -82,6 +100,9 @@ impl Scalar for f32 {
 
 impl Scalar for f64 {
     const NAME: &'static str = "f64";
+    fn slice_mut(s: &mut [Self]) -> SliceMut<'_> {
+        SliceMut::F64(s)
+    }
     #[inline]
     fn cast(v: f64) -> Self {
         v

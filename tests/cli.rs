@@ -39,7 +39,9 @@ fn ok(args: &[&str]) -> String {
 }
 
 /// Runs and requires a user error: non-zero exit, one `error:` line on
-/// stderr, no panic. Returns that line.
+/// stderr (besides `note:` lines), no panic. Returns that line. A command
+/// line clap cannot parse (exit code 2) gets clap's full message instead:
+/// its first line is the `error:` line.
 fn user_error(args: &[&str]) -> String {
     let o = run(args);
     let err = stderr(&o);
@@ -48,7 +50,14 @@ fn user_error(args: &[&str]) -> String {
         !err.contains("panicked"),
         "backprop {args:?} panicked: {err}"
     );
-    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    let lines: Vec<&str> = err
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with("note: "))
+        .collect();
+    if o.status.code() == Some(2) {
+        assert!(lines[0].starts_with("error: "), "{err}");
+        return lines[0].to_string();
+    }
     assert_eq!(lines.len(), 1, "backprop {args:?}: not one line: {err}");
     assert!(lines[0].starts_with("error: "), "{err}");
     lines[0].to_string()
@@ -359,6 +368,8 @@ fn user_errors_are_one_line() {
     ok(&args);
     let wide = dir.path().join("wide.csv");
     std::fs::write(&wide, "a,b,c,y\n1,2,3,cat\n4,5,6,dog\n").unwrap();
+    let bare = dir.path().join("bare.csv");
+    std::fs::write(&bare, "1,2,3,cat\n4,5,6,dog\n").unwrap();
     let corrupt = dir.path().join("corrupt.safetensors");
     std::fs::write(&corrupt, b"\xff\xff\xff\xff\xff\xff\xff\x7fgarbage").unwrap();
     let text = dir.path().join("text.csv");
@@ -400,7 +411,26 @@ fn user_errors_are_one_line() {
             "nope",
         ),
         (vec!["eval", s(&corrupt), s(&train)], "corrupt.safetensors"),
-        (vec!["eval", s(&model), s(&wide)], "3 features"),
+        // The model records its target column ("species") and features.
+        (
+            vec!["eval", s(&model), s(&wide)],
+            "target column \"species\"",
+        ),
+        (
+            vec!["eval", s(&model), s(&wide), "--target", "y"],
+            "extra \"c\"",
+        ),
+        (
+            vec![
+                "eval",
+                s(&model),
+                s(&bare),
+                "--target",
+                "last",
+                "--no-header",
+            ],
+            "bare.csv: the data has 3 feature column(s), the model",
+        ),
         (vec!["info", s(&missing)], "missing.csv"),
         (
             vec![

@@ -27,8 +27,14 @@ fn read_header(src: &mut Source) -> Result<Header> {
         return Err(src.malformed(
             src.position_at(0),
             format!(
-                "not an IDX file: the first two bytes are {:#04x} {:#04x}, expected 0x00 0x00",
-                magic[0], magic[1]
+                "not an IDX file: the first two bytes are {:#04x} {:#04x}, expected 0x00 0x00{}",
+                magic[0],
+                magic[1],
+                match &magic[..2] {
+                    b"PK" => " (this is a zip archive: a NumPy .npz file? name it .npz)",
+                    [0x93, b'N'] => " (this is a NumPy .npy file: name it .npy)",
+                    _ => "",
+                }
             ),
         ));
     }

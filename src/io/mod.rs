@@ -6,6 +6,7 @@
 //! | IDX (MNIST, Fashion-MNIST; raw or gzip) | [`read_idx`], [`read_idx_features`], [`read_idx_labels`] | |
 //! | CSV (header or not, any delimiter, a target column) | [`read_csv`] with [`CsvOptions`] | |
 //! | NPY (`.npy`: f32, f64, integers, bool; either byte order, C or Fortran) | [`read_npy`], [`read_npy_labels`] | [`write_npy`] |
+//! | NPZ (`.npz`: NumPy's `savez` / `savez_compressed` archives of NPY arrays) | [`read_npz`], [`npz_names`] | |
 //! | safetensors (PyTorch `nn.Sequential` names and layout) | [`SavedModel::load`], [`SavedModel::load_with`] | [`SavedModel::save`] |
 //! | ONNX (opset [`ONNX_OPSET`]) | | [`export_onnx`] |
 //!
@@ -37,13 +38,14 @@ mod safetensors;
 pub use self::csv::{CsvData, CsvOptions, CsvTarget, TargetColumn, TargetKind, read_csv};
 pub use self::idx::{read_idx, read_idx_features, read_idx_labels};
 pub use self::model::{LoadOptions, SavedModel};
-pub use self::npy::{read_npy, read_npy_labels, write_npy};
+pub use self::npy::{npz_names, read_npy, read_npy_labels, read_npz, write_npy};
 pub use self::onnx::{ONNX_OPSET, export_onnx};
 
 use std::fmt;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::{Error, Result, Scalar};
@@ -140,6 +142,19 @@ impl Source {
         })
     }
 
+    /// A source over bytes already in memory (a member of an archive);
+    /// `path` names it in errors.
+    pub(crate) fn from_bytes(path: PathBuf, format: &'static str, bytes: Vec<u8>) -> Self {
+        Source {
+            path,
+            format,
+            file_len: bytes.len() as u64,
+            reader: Box::new(std::io::Cursor::new(bytes)),
+            gzip: false,
+            pos: 0,
+        }
+    }
+
     /// The current offset, in the decompressed stream for gzip files.
     pub(crate) fn position(&self) -> FilePosition {
         self.position_at(self.pos)
@@ -180,48 +195,45 @@ impl Source {
 
     fn read_some(&mut self, buf: &mut [u8]) -> Result<usize> {
         loop {
-            match self.reader.read(buf) {
-                Ok(n) => {
-                    self.pos += n as u64;
-                    return Ok(n);
-                }
+            match std::io::Read::read(self, buf) {
+                Ok(n) => return Ok(n),
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e)
-                    if self.gzip
-                        && matches!(
-                            e.kind(),
-                            std::io::ErrorKind::InvalidInput
-                                | std::io::ErrorKind::InvalidData
-                                | std::io::ErrorKind::UnexpectedEof
-                        ) =>
-                {
-                    // flate2's words for corrupt or cut-off deflate data.
-                    return Err(self.malformed(
-                        self.position(),
-                        format!("corrupt or truncated gzip data: {e}"),
-                    ));
-                }
-                Err(e) => return Err(io_error(&self.path, "read", e)),
+                Err(e) => return Err(self.read_error(e)),
             }
         }
     }
 
-    /// Reads up to and including the next `\n` into `buf` (cleared first);
-    /// returns the number of bytes read, 0 at the end of the file.
-    pub(crate) fn read_line(&mut self, buf: &mut Vec<u8>) -> Result<usize> {
-        buf.clear();
-        let n = match self.reader.read_until(b'\n', buf) {
-            Ok(n) => n,
-            Err(e) if self.gzip => {
-                return Err(self.malformed(
-                    self.position(),
-                    format!("corrupt or truncated gzip data: {e}"),
-                ));
-            }
-            Err(e) => return Err(io_error(&self.path, "read", e)),
+    /// The error for a failed read: [`Error::Malformed`] for corrupt or
+    /// cut-off gzip data (flate2's words for it), else [`Error::Io`].
+    pub(crate) fn read_error(&self, e: std::io::Error) -> Error {
+        if self.gzip
+            && matches!(
+                e.kind(),
+                std::io::ErrorKind::InvalidInput
+                    | std::io::ErrorKind::InvalidData
+                    | std::io::ErrorKind::UnexpectedEof
+            )
+        {
+            return self.malformed(
+                self.position(),
+                format!("corrupt or truncated gzip data: {e}"),
+            );
+        }
+        io_error(&self.path, "read", e)
+    }
+
+    /// Skips `prefix` (a byte-order mark) when the file starts with it.
+    pub(crate) fn skip_prefix(&mut self, prefix: &[u8]) -> Result<bool> {
+        let head = match self.reader.fill_buf() {
+            Ok(h) => h,
+            Err(e) => return Err(self.read_error(e)),
         };
-        self.pos += n as u64;
-        Ok(n)
+        let found = head.starts_with(prefix);
+        if found {
+            self.reader.consume(prefix.len());
+            self.pos += prefix.len() as u64;
+        }
+        Ok(found)
     }
 
     /// Fills `buf` or fails naming `what` was cut short.
@@ -310,6 +322,15 @@ impl Source {
             format!("value {index} is {raw}; data must be finite numbers")
         };
         self.malformed(self.position_at(at), reason)
+    }
+}
+
+impl Read for Source {
+    /// Reads from the (decompressed) contents, counting the position.
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.reader.read(buf)?;
+        self.pos += n as u64;
+        Ok(n)
     }
 }
 
@@ -418,10 +439,131 @@ pub(crate) fn to_labels(
 /// Distinguishes temporary files written concurrently by one process.
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
+/// The temporary files that exist now, for [`remove_temp_files`].
+static TEMP_FILES: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn temp_files() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    // A panic elsewhere cannot leave the list itself inconsistent.
+    TEMP_FILES.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Removes every temporary file of a write still in progress (for a
+/// Ctrl-C or SIGTERM handler that ends the process next). Safe to call from
+/// any thread; the writes in progress then fail.
+pub fn remove_temp_files() {
+    for p in temp_files().drain(..) {
+        let _ = std::fs::remove_file(p);
+    }
+}
+
+/// A temporary file beside a target: `.{name}.tmp-{pid}-{n}` in the
+/// target's directory (hidden, and marked with the process id, so a file
+/// left by a killed process is never taken for an output). It is removed
+/// when dropped unless [`persist`](Self::persist)ed, and listed for
+/// [`remove_temp_files`] while it exists.
+#[derive(Debug)]
+pub struct TempFile {
+    path: PathBuf,
+}
+
+impl TempFile {
+    /// Reserves a temporary path beside `target` (nothing is created yet).
+    ///
+    /// # Errors
+    /// [`Error::Io`] when `target` names no file.
+    pub fn beside(target: &Path) -> Result<Self> {
+        let name = target.file_name().ok_or_else(|| Error::Io {
+            path: target.to_path_buf(),
+            action: "write",
+            message: "the path does not name a file".into(),
+        })?;
+        let path = dir_of(target).join(format!(
+            ".{}.tmp-{}-{}",
+            name.to_string_lossy(),
+            std::process::id(),
+            TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        temp_files().push(path.clone());
+        Ok(TempFile { path })
+    }
+
+    /// The temporary path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Renames the temporary file onto `target`.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the rename fails (the temporary file is removed).
+    pub fn persist(self, target: &Path) -> Result<()> {
+        std::fs::rename(&self.path, target)
+            .map_err(|e| io_error(target, "rename the temporary file onto", e))?;
+        temp_files().retain(|p| *p != self.path);
+        std::mem::forget(self);
+        Ok(())
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+        temp_files().retain(|p| *p != self.path);
+    }
+}
+
+/// The directory a path's file is in (`.` for a bare name).
+fn dir_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Where a write to `path` lands: `path` itself, or the file a symbolic link
+/// points to (the link is kept, its target written).
+///
+/// # Errors
+/// [`Error::Io`] when `path` (or the link's target) exists and is not a
+/// regular file (a directory, a device, a FIFO, a socket), or is a link that
+/// points nowhere.
+pub fn output_target(path: &Path) -> Result<PathBuf> {
+    let refuse = |p: &Path, what: String| Error::Io {
+        path: p.to_path_buf(),
+        action: "write",
+        message: what,
+    };
+    let target = match std::fs::symlink_metadata(path) {
+        Err(_) => return Ok(path.to_path_buf()),
+        Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(path).map_err(|_| {
+            refuse(
+                path,
+                "it is a symbolic link to a missing file; remove it or point it at a file".into(),
+            )
+        })?,
+        Ok(_) => path.to_path_buf(),
+    };
+    let meta = std::fs::metadata(&target).map_err(|e| io_error(&target, "inspect", e))?;
+    if !meta.is_file() {
+        let kind = if meta.is_dir() {
+            "a directory"
+        } else {
+            "not a regular file (a device, FIFO or socket)"
+        };
+        return Err(refuse(
+            &target,
+            format!("it is {kind}; outputs are written only to regular files or new paths"),
+        ));
+    }
+    Ok(target)
+}
+
 /// Writes `path` atomically: `write` fills a temporary file in the same
-/// directory, which is flushed and fsynced, then renamed over `path`; the
-/// directory is fsynced too so the rename survives a crash. On any error the
-/// temporary file is removed and `path` is untouched.
+/// directory ([`TempFile`]), which is flushed and fsynced, then renamed over
+/// `path`; the directory is fsynced too so the rename survives a crash. On
+/// any error the temporary file is removed and `path` is untouched. A
+/// symbolic link is followed (its target is replaced, the link kept); a
+/// directory, device or FIFO is refused ([`output_target`]).
 ///
 /// ```
 /// use std::io::Write;
@@ -434,46 +576,28 @@ static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 ///
 /// # Errors
 /// [`Error::Io`] naming the step that failed (creating, writing, flushing
-/// or renaming the temporary file).
+/// or renaming the temporary file), or refusing the target.
 pub fn write_atomic(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .ok_or_else(|| Error::Io {
-            path: path.to_path_buf(),
-            action: "write",
-            message: "the path does not name a file".into(),
-        })?
-        .to_string_lossy()
-        .into_owned();
-    let tmp = dir.join(format!(
-        ".{name}.tmp-{}-{}",
-        std::process::id(),
-        TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
+    let path = &output_target(path)?;
+    let tmp = TempFile::beside(path)?;
     let result = (|| -> std::result::Result<(), (&'static str, std::io::Error)> {
-        let file = File::create(&tmp).map_err(|e| ("create a temporary file for", e))?;
+        let file = File::create(tmp.path()).map_err(|e| ("create a temporary file for", e))?;
         let mut w = std::io::BufWriter::with_capacity(CHUNK, file);
         write(&mut w).map_err(|e| ("write", e))?;
         let file = w.into_inner().map_err(|e| ("write", e.into_error()))?;
         file.sync_all().map_err(|e| ("flush to disk", e))?;
-        drop(file);
-        std::fs::rename(&tmp, path).map_err(|e| ("rename the temporary file onto", e))?;
         Ok(())
     })();
     if let Err((action, e)) = result {
-        let _ = std::fs::remove_file(&tmp);
         return Err(io_error(path, action, e));
     }
+    tmp.persist(path)?;
     // Persist the rename itself; directories cannot be opened for this on
     // every platform, and the data is already safe, so failure is ignored.
-    if let Ok(d) = File::open(&dir) {
+    if let Ok(d) = File::open(dir_of(path)) {
         let _ = d.sync_all();
     }
     Ok(())
@@ -523,6 +647,52 @@ mod tests {
         assert!(err.to_string().contains("disk full"), "{err}");
         assert_eq!(std::fs::read(&p).unwrap(), b"one");
         // No temporary file is left behind.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinks_are_followed_and_devices_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.txt");
+        std::fs::write(&real, "old").unwrap();
+        let link = dir.path().join("link.txt");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        write_atomic(&link, |w| w.write_all(b"new")).unwrap();
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(std::fs::read(&real).unwrap(), b"new");
+        let dangling = dir.path().join("dangling");
+        std::os::unix::fs::symlink(dir.path().join("nowhere"), &dangling).unwrap();
+        let err = write_atomic(&dangling, |w| w.write_all(b"x")).unwrap_err();
+        assert!(err.to_string().contains("missing file"), "{err}");
+        let err = write_atomic(Path::new("/dev/null"), |w| w.write_all(b"x")).unwrap_err();
+        assert!(err.to_string().contains("not a regular file"), "{err}");
+        let err = write_atomic(dir.path(), |w| w.write_all(b"x")).unwrap_err();
+        assert!(err.to_string().contains("directory"), "{err}");
+    }
+
+    #[test]
+    fn temp_files_are_listed_until_persisted_or_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("m.bin");
+        let t = TempFile::beside(&target).unwrap();
+        std::fs::write(t.path(), b"x").unwrap();
+        let name = t.path().file_name().unwrap().to_string_lossy().into_owned();
+        assert!(name.starts_with(".m.bin.tmp-"), "{name}");
+        assert!(temp_files().contains(&t.path().to_path_buf()));
+        let p = t.path().to_path_buf();
+        remove_temp_files();
+        assert!(!p.exists());
+        drop(t);
+        let t = TempFile::beside(&target).unwrap();
+        std::fs::write(t.path(), b"y").unwrap();
+        t.persist(&target).unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"y");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }

@@ -35,6 +35,8 @@
 //! | `torch_modules` | JSON array describing the equivalent `nn.Sequential`, e.g. `["Linear(784, 256)", "ReLU()", "Linear(256, 10)", "Softmax(dim=1)"]` |
 //! | `scaler` | only with a scaler: JSON `{"scaling": "min-max" or "standard", "shift": [...], "scale": [...]}` |
 //! | `class_labels` | only with class labels: JSON array of strings |
+//! | `feature_names` | only when known (a CSV header): JSON array of the n₀ input column names, in input order |
+//! | `target_column` | only when known: the name of the column the targets were read from |
 //!
 //! # Reading files from elsewhere
 //! A file written by PyTorch (`safetensors.torch.save_file(net.state_dict())`)
@@ -98,6 +100,11 @@ pub struct SavedModel<S: Scalar> {
     pub scaler: Option<Scaler>,
     /// `class_labels[k]` names class k, if known.
     pub class_labels: Option<Vec<String>>,
+    /// `feature_names[j]` names input j (a column of the training file), if
+    /// known. Files written without it still load (`None`).
+    pub feature_names: Option<Vec<String>>,
+    /// The column of the training file that held the targets, if known.
+    pub target_column: Option<String>,
 }
 
 /// Fills in what a safetensors file does not say (a file written by PyTorch
@@ -154,7 +161,26 @@ impl<S: Scalar> SavedModel<S> {
             network,
             scaler: None,
             class_labels: None,
+            feature_names: None,
+            target_column: None,
         }
+    }
+
+    /// Records the names of the input columns, in input order, so that data
+    /// files can be checked against them.
+    ///
+    /// # Errors
+    /// [`Error::InputWidth`] when there are not n₀ names.
+    pub fn with_feature_names(mut self, names: Vec<String>) -> Result<Self> {
+        check_feature_names(&self.network, &names)?;
+        self.feature_names = Some(names);
+        Ok(self)
+    }
+
+    /// Records the name of the column the targets were read from.
+    pub fn with_target_column(mut self, name: String) -> Self {
+        self.target_column = Some(name);
+        self
     }
 
     /// Attaches the scaler applied to raw features.
@@ -218,6 +244,9 @@ impl<S: Scalar> SavedModel<S> {
         if let Some(c) = &self.class_labels {
             check_labels(net, c.len())?;
         }
+        if let Some(f) = &self.feature_names {
+            check_feature_names(net, f)?;
+        }
         let mut tensors = Vec::with_capacity(2 * net.depth());
         for l in 0..net.depth() {
             let (n_in, n_out) = (net.sizes()[l], net.sizes()[l + 1]);
@@ -253,6 +282,12 @@ impl<S: Scalar> SavedModel<S> {
         }
         if let Some(c) = &self.class_labels {
             put("class_labels", json!(c).to_string());
+        }
+        if let Some(f) = &self.feature_names {
+            put("feature_names", json!(f).to_string());
+        }
+        if let Some(t) = &self.target_column {
+            put("target_column", t.clone());
         }
         m
     }
@@ -310,6 +345,12 @@ impl<S: Scalar> SavedModel<S> {
             None => None,
         };
 
+        let feature_names: Option<Vec<String>> = match meta.get("feature_names") {
+            Some(s) => Some(parse_meta(&file, "feature_names", s)?),
+            None => None,
+        };
+        let target_column = meta.get("target_column").cloned();
+
         let params = read_params::<S>(&mut file, &layers)?;
         let network = Network::from_params(&sizes, &activations, loss, params)?;
         let mut model = SavedModel::new(network);
@@ -323,6 +364,15 @@ impl<S: Scalar> SavedModel<S> {
                 file.bad(FilePosition::Byte(8), format!("class_labels metadata: {e}"))
             })?;
         }
+        if let Some(f) = feature_names {
+            model = model.with_feature_names(f).map_err(|e| {
+                file.bad(
+                    FilePosition::Byte(8),
+                    format!("feature_names metadata: {e}"),
+                )
+            })?;
+        }
+        model.target_column = target_column;
         Ok(model)
     }
 }
@@ -379,7 +429,8 @@ fn activations_of(
                 path,
                 format!(
                     "the file does not say which activations its {} hidden layer(s) use \
-                     (written by PyTorch?): pass them with LoadOptions::activations",
+                     (written by PyTorch?): give them when loading, or set the file's `activations` \
+                     metadata key to a JSON array of names such as [\"relu\"]",
                     sizes.len() - 2
                 ),
             )
@@ -410,7 +461,8 @@ fn loss_of(file: &Reader, options: &LoadOptions) -> Result<Loss> {
         mismatch(
             file.path(),
             "the file does not say which loss (output head) the network has \
-             (written by PyTorch?): pass it with LoadOptions::loss"
+             (written by PyTorch?): give it when loading, or set the file's `loss` metadata \
+             key (squared-error, binary-cross-entropy or categorical-cross-entropy)"
                 .into(),
         )
     })
@@ -445,6 +497,16 @@ fn check_scaler<S: Scalar>(net: &Network<S>, scaler: &Scaler) -> Result<()> {
     if scaler.n_features() != net.n_inputs() {
         return Err(Error::InputWidth {
             got: scaler.n_features(),
+            expected: net.n_inputs(),
+        });
+    }
+    Ok(())
+}
+
+fn check_feature_names<S: Scalar>(net: &Network<S>, names: &[String]) -> Result<()> {
+    if names.len() != net.n_inputs() {
+        return Err(Error::InputWidth {
+            got: names.len(),
             expected: net.n_inputs(),
         });
     }
@@ -688,6 +750,32 @@ mod tests {
     }
 
     #[test]
+    fn feature_names_and_target_column_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m.safetensors");
+        let bare = SavedModel::new(net::<f32>());
+        bare.save(&p).unwrap();
+        let back = SavedModel::<f32>::load(&p).unwrap();
+        assert_eq!((back.feature_names, back.target_column), (None, None));
+        let names: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
+        let m = bare
+            .with_feature_names(names.clone())
+            .unwrap()
+            .with_target_column("label".into());
+        m.save(&p).unwrap();
+        let back = SavedModel::<f32>::load(&p).unwrap();
+        assert_eq!(back.feature_names, Some(names));
+        assert_eq!(back.target_column.as_deref(), Some("label"));
+        assert!(matches!(
+            SavedModel::new(net::<f32>()).with_feature_names(vec!["a".into()]),
+            Err(Error::InputWidth {
+                got: 1,
+                expected: 3
+            })
+        ));
+    }
+
+    #[test]
     fn round_trip_f32_f64_and_cross_types() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("m.safetensors");
@@ -845,12 +933,12 @@ mod tests {
         let p = raw(&dir, h, &data);
         let err = SavedModel::<f32>::load(&p).unwrap_err();
         assert!(
-            err.to_string().contains("LoadOptions::activations"),
+            err.to_string().contains("`activations` metadata key"),
             "{err}"
         );
         let opts = LoadOptions::new().activations(vec![Activation::Relu]);
         let err = SavedModel::<f32>::load_with(&p, &opts).unwrap_err();
-        assert!(err.to_string().contains("LoadOptions::loss"), "{err}");
+        assert!(err.to_string().contains("`loss` metadata key"), "{err}");
         let opts = opts.loss(Loss::SquaredError);
         let m = SavedModel::<f32>::load_with(&p, &opts).unwrap();
         assert_eq!(m.network.sizes(), &[1, 2, 1]);

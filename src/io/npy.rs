@@ -5,6 +5,7 @@
 //! a Python dict literal `{'descr': '<f4', 'fortran_order': False,
 //! 'shape': (3, 4), }`, then the raw values.
 
+use std::io::Read;
 use std::path::Path;
 
 use ndarray::{Array, ArrayD, ArrayView, Dimension, IxDyn, ShapeBuilder};
@@ -326,7 +327,14 @@ fn read_values<T: Scalar>(
     path: &Path,
     expected: Option<(usize, String)>,
 ) -> Result<(Source, Header, Vec<T>)> {
-    let mut src = Source::open(path, FORMAT)?;
+    read_values_from(Source::open(path, FORMAT)?, expected)
+}
+
+/// As [`read_values`], from an opened source.
+fn read_values_from<T: Scalar>(
+    mut src: Source,
+    expected: Option<(usize, String)>,
+) -> Result<(Source, Header, Vec<T>)> {
     let h = read_header(&mut src)?;
     if let Some((n, what)) = expected
         && n != h.shape.len()
@@ -366,13 +374,111 @@ fn read_values<T: Scalar>(
 pub fn read_npy<S: Scalar, D: Dimension>(path: impl AsRef<Path>) -> Result<Array<S, D>> {
     let expected = D::NDIM.map(|n| (n, format!("a {n}-dimensional array")));
     let (_, h, data) = read_values::<S>(path.as_ref(), expected)?;
-    let a = if h.fortran {
+    let a = standard_array(&h, data);
+    Ok(a.into_dimensionality::<D>().expect("ndim checked"))
+}
+
+/// The arrays in a `.npz` archive (NumPy's `savez`), by name (the member
+/// file names without `.npy`), in archive order.
+///
+/// # Errors
+/// [`Error::Io`](crate::Error::Io) when the file cannot be read;
+/// [`Error::Malformed`](crate::Error::Malformed) when it is not a zip
+/// archive.
+pub fn npz_names(path: impl AsRef<Path>) -> Result<Vec<String>> {
+    let archive = open_npz(path.as_ref())?;
+    Ok(archive
+        .file_names()
+        .filter_map(|n| n.strip_suffix(".npy"))
+        .map(str::to_string)
+        .collect())
+}
+
+fn open_npz(path: &Path) -> Result<zip::ZipArchive<std::fs::File>> {
+    let file = std::fs::File::open(path).map_err(|e| super::io_error(path, "open", e))?;
+    zip::ZipArchive::new(file).map_err(|e| npz_error(path, format!("not a zip archive: {e}")))
+}
+
+fn npz_error(path: &Path, reason: String) -> crate::Error {
+    crate::Error::Malformed {
+        path: path.to_path_buf(),
+        format: "NPZ",
+        at: FilePosition::Byte(0),
+        reason,
+    }
+}
+
+/// Reads the array `name` of a `.npz` archive (`numpy.savez(path, x=...,
+/// y=...)` stores `x.npy` and `y.npy`; stored or deflated, as
+/// `savez_compressed` writes) as [`read_npy`] reads a `.npy` file. The
+/// member is decompressed into memory first, so the peak memory is twice
+/// the array's; its size is checked against what the archive can hold
+/// before anything is allocated.
+///
+/// ```
+/// use ndarray::{ArrayD, array};
+/// # let dir = tempfile::tempdir()?;
+/// # let path = dir.path().join("d.npz");
+/// # let npy = dir.path().join("x.npy");
+/// # backprop::io::write_npy(&npy, array![[1.0f32, 2.0]].view())?;
+/// # let mut z = zip::ZipWriter::new(std::fs::File::create(&path)?);
+/// # z.start_file("x.npy", zip::write::SimpleFileOptions::default()
+/// #     .compression_method(zip::CompressionMethod::Stored))?;
+/// # std::io::Write::write_all(&mut z, &std::fs::read(&npy)?)?;
+/// # z.finish()?;
+/// assert_eq!(backprop::io::npz_names(&path)?, ["x"]);
+/// let x: ArrayD<f64> = backprop::io::read_npz(&path, "x")?;
+/// assert_eq!(x, array![[1.0, 2.0]].into_dyn());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+/// As [`read_npy`], naming `archive.npz/name.npy`;
+/// [`Error::Malformed`](crate::Error::Malformed) for a file that is not a
+/// zip archive, a missing member (the message lists those there), or a
+/// member larger than the archive could hold.
+pub fn read_npz<S: Scalar>(path: impl AsRef<Path>, name: &str) -> Result<ArrayD<S>> {
+    let path = path.as_ref();
+    let mut archive = open_npz(path)?;
+    let file_len = std::fs::metadata(path).map_or(0, |m| m.len());
+    let member = format!("{name}.npy");
+    let names: Vec<String> = archive.file_names().map(str::to_string).collect();
+    let mut f = archive.by_name(&member).map_err(|_| {
+        npz_error(
+            path,
+            format!("no array named {name:?}; the archive holds {names:?}"),
+        )
+    })?;
+    // Deflate expands at most 1032:1 (see `GZIP_MAX_RATIO`).
+    let bound = file_len.saturating_mul(1032);
+    if f.size() > bound {
+        return Err(npz_error(
+            path,
+            format!(
+                "{member} claims {} bytes, more than the archive can hold",
+                f.size()
+            ),
+        ));
+    }
+    let size = f.size();
+    let mut bytes = Vec::new();
+    (&mut f)
+        .take(size)
+        .read_to_end(&mut bytes)
+        .map_err(|e| npz_error(path, format!("{member}: {e}")))?;
+    let src = Source::from_bytes(path.join(&member), FORMAT, bytes);
+    let (_, h, data) = read_values_from::<S>(src, None)?;
+    Ok(standard_array(&h, data))
+}
+
+/// The values in row-major layout, whatever order the file stored.
+fn standard_array<S: Scalar>(h: &Header, data: Vec<S>) -> ArrayD<S> {
+    if h.fortran {
         let f = ArrayD::from_shape_vec(IxDyn(&h.shape).f(), data).expect("count matches shape");
         f.as_standard_layout().into_owned()
     } else {
         ArrayD::from_shape_vec(IxDyn(&h.shape), data).expect("count matches shape")
-    };
-    Ok(a.into_dimensionality::<D>().expect("ndim checked"))
+    }
 }
 
 /// Reads a one-dimensional `.npy` file of class labels (any integer dtype, or

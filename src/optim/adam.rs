@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Optimizer, SolverConfig, check_step, ensure_state};
+use crate::simd::widest;
 use crate::{Gradient, Network, Result, Scalar, check, denormal};
 
 /// Settings of [`Adam`]. Defaults β₁ = 0.9, β₂ = 0.999, ε = 10⁻⁸ (PyTorch,
@@ -97,23 +98,16 @@ impl Adam {
         let t = self.t.min(i32::MAX as u64) as i32;
         let c1 = 1.0 - b1.powi(t);
         let c2 = 1.0 - b2.powi(t);
-        let lr = learning_rate;
-        let tiny = denormal::threshold::<f64>();
-        for (((w, &g), m), v) in net
-            .params_mut()
-            .iter_mut()
-            .zip(grad.as_slice())
-            .zip(&mut self.m)
-            .zip(&mut self.v)
-        {
-            let g = g.wide();
-            // Flushed: moments of a gradient that stays 0 decay into the
-            // subnormal range (see `denormal`).
-            *m = denormal::flush(b1 * *m + (1.0 - b1) * g, tiny);
-            *v = denormal::flush(b2 * *v + (1.0 - b2) * g * g, tiny);
-            let step = lr * (*m / c1) / ((*v / c2).sqrt() + eps);
-            *w = S::cast(w.wide() - step);
-        }
+        let k = Coefficients {
+            b1,
+            b2,
+            eps,
+            c1,
+            c2,
+            lr: learning_rate,
+            tiny: denormal::threshold::<f64>(),
+        };
+        update(net.params_mut(), grad.as_slice(), &mut self.m, &mut self.v, &k);
         Ok(())
     }
 }
@@ -157,5 +151,86 @@ impl Adam {
         self.m = state.vector("m").unwrap_or_default().to_vec();
         self.v = state.vector("v").unwrap_or_default().to_vec();
         Ok(())
+    }
+}
+
+/// The constants of one Adam step: decays, ε, bias corrections, η and the
+/// flushing threshold.
+struct Coefficients {
+    b1: f64,
+    b2: f64,
+    eps: f64,
+    c1: f64,
+    c2: f64,
+    lr: f64,
+    tiny: f64,
+}
+
+widest! {
+    /// θ ← θ − η·m̂/(√v̂ + ε) over the flat vectors (see [`kernel`]).
+    fn update<S: Scalar>(w: &mut [S], g: &[S], m: &mut [f64], v: &mut [f64], k: &Coefficients) => kernel
+}
+
+/// The Adam recurrence per parameter, in f64.
+#[inline(always)]
+fn kernel<S: Scalar>(w: &mut [S], g: &[S], m: &mut [f64], v: &mut [f64], k: &Coefficients) {
+    let Coefficients {
+        b1,
+        b2,
+        eps,
+        c1,
+        c2,
+        lr,
+        tiny,
+    } = *k;
+    for (((w, &g), m), v) in w.iter_mut().zip(g).zip(m).zip(v) {
+        let g = g.wide();
+        // Flushed: moments of a gradient that stays 0 decay into the
+        // subnormal range (see `denormal`).
+        *m = denormal::flush(b1 * *m + (1.0 - b1) * g, tiny);
+        *v = denormal::flush(b2 * *v + (1.0 - b2) * g * g, tiny);
+        let step = lr * (*m / c1) / ((*v / c2).sqrt() + eps);
+        *w = S::cast(w.wide() - step);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::simd::samples::{bits, values, values_f32};
+
+    fn coefficients(t: i32) -> Coefficients {
+        let c = AdamConfig::default();
+        Coefficients {
+            b1: c.beta1,
+            b2: c.beta2,
+            eps: c.epsilon,
+            c1: 1.0 - c.beta1.powi(t),
+            c2: 1.0 - c.beta2.powi(t),
+            lr: 1e-3,
+            tiny: f64::MIN_POSITIVE,
+        }
+    }
+
+    #[test]
+    fn dispatched_update_equals_the_baseline_bit_for_bit() {
+        let n = 1003;
+        let g = values_f32(n, 1);
+        let (mut w, mut m, mut v) = (values_f32(n, 2), values(n, 3), values(n, 4));
+        v.iter_mut().for_each(|x| *x = x.abs());
+        let (mut w0, mut m0, mut v0) = (w.clone(), m.clone(), v.clone());
+        for t in 1..4 {
+            update(&mut w, &g, &mut m, &mut v, &coefficients(t));
+            kernel(&mut w0, &g, &mut m0, &mut v0, &coefficients(t));
+        }
+        assert_eq!(bits(&w), bits(&w0));
+        assert_eq!((bits(&m), bits(&v)), (bits(&m0), bits(&v0)));
+
+        let g = values(n, 5);
+        let (mut w, mut m, mut v) = (values(n, 6), vec![0.0; n], vec![0.0; n]);
+        let (mut w0, mut m0, mut v0) = (w.clone(), m.clone(), v.clone());
+        update(&mut w, &g, &mut m, &mut v, &coefficients(1));
+        kernel(&mut w0, &g, &mut m0, &mut v0, &coefficients(1));
+        assert_eq!(bits(&w), bits(&w0));
     }
 }

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Optimizer, SolverConfig, check_step, ensure_state};
+use crate::simd::widest;
 use crate::{Gradient, Network, Result, Scalar, check, denormal};
 
 /// Settings of [`Rmsprop`]. Defaults α = 0.99, ε = 10⁻⁸ (PyTorch's).
@@ -74,18 +75,14 @@ impl<S: Scalar> Optimizer<S> for Rmsprop {
             alpha: a,
             epsilon: eps,
         } = self.config;
-        let lr = learning_rate;
         let tiny = denormal::threshold::<f64>();
-        for ((w, &g), v) in net
-            .params_mut()
-            .iter_mut()
-            .zip(grad.as_slice())
-            .zip(&mut self.v)
-        {
-            let g = g.wide();
-            *v = denormal::flush(a * *v + (1.0 - a) * g * g, tiny);
-            *w = S::cast(w.wide() - lr * g / (v.sqrt() + eps));
-        }
+        let k = Coefficients {
+            a,
+            eps,
+            lr: learning_rate,
+            tiny,
+        };
+        update(net.params_mut(), grad.as_slice(), &mut self.v, &k);
         Ok(())
     }
 
@@ -108,5 +105,56 @@ impl Rmsprop {
         state.expect(RmspropConfig::NAME, &[], &["v"])?;
         self.v = state.vector("v").unwrap_or_default().to_vec();
         Ok(())
+    }
+}
+
+/// The constants of one RMSprop step: decay α, ε, η and the flushing
+/// threshold.
+struct Coefficients {
+    a: f64,
+    eps: f64,
+    lr: f64,
+    tiny: f64,
+}
+
+widest! {
+    /// θ ← θ − η·g/(√v + ε) over the flat vectors (see [`kernel`]).
+    fn update<S: Scalar>(w: &mut [S], g: &[S], v: &mut [f64], k: &Coefficients) => kernel
+}
+
+/// The RMSprop recurrence per parameter, in f64.
+#[inline(always)]
+fn kernel<S: Scalar>(w: &mut [S], g: &[S], v: &mut [f64], k: &Coefficients) {
+    let Coefficients { a, eps, lr, tiny } = *k;
+    for ((w, &g), v) in w.iter_mut().zip(g).zip(v) {
+        let g = g.wide();
+        *v = denormal::flush(a * *v + (1.0 - a) * g * g, tiny);
+        *w = S::cast(w.wide() - lr * g / (v.sqrt() + eps));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::simd::samples::{bits, values, values_f32};
+
+    #[test]
+    fn dispatched_update_equals_the_baseline_bit_for_bit() {
+        let n = 1003;
+        let k = Coefficients {
+            a: 0.99,
+            eps: 1e-8,
+            lr: 1e-2,
+            tiny: f64::MIN_POSITIVE,
+        };
+        let g = values_f32(n, 1);
+        let (mut w, mut v) = (values_f32(n, 2), values(n, 3));
+        v.iter_mut().for_each(|x| *x = x.abs());
+        let (mut w0, mut v0) = (w.clone(), v.clone());
+        for _ in 0..3 {
+            update(&mut w, &g, &mut v, &k);
+            kernel(&mut w0, &g, &mut v0, &k);
+        }
+        assert_eq!((bits(&w), bits(&v)), (bits(&w0), bits(&v0)));
     }
 }

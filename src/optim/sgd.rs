@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Optimizer, SolverConfig, check_step, ensure_state};
+use crate::simd::widest;
 use crate::{Gradient, Network, Result, Scalar, check, denormal, parallel};
 
 /// Settings of [`Sgd`]. The default is plain gradient descent.
@@ -88,20 +89,13 @@ impl<S: Scalar> Optimizer<S> for Sgd {
         ensure_state(&mut self.velocity, net.n_params())?;
         // State in f64 so that an f32 network and an f64 network follow the
         // same recurrence up to the rounding of θ and g.
-        let tiny = denormal::threshold::<f64>();
-        for ((w, &g), v) in net
-            .params_mut()
-            .iter_mut()
-            .zip(grad.as_slice())
-            .zip(&mut self.velocity)
-        {
-            let g = g.wide();
-            // Flushed: a unit whose gradient stays 0 decays v into the
-            // subnormal range (see `denormal`).
-            *v = denormal::flush(momentum * *v + g, tiny);
-            let d = if nesterov { g + momentum * *v } else { *v };
-            *w = S::cast(w.wide() - learning_rate * d);
-        }
+        let k = Coefficients {
+            momentum,
+            nesterov,
+            lr: learning_rate,
+            tiny: denormal::threshold::<f64>(),
+        };
+        update(net.params_mut(), grad.as_slice(), &mut self.velocity, &k);
         Ok(())
     }
 
@@ -124,5 +118,66 @@ impl Sgd {
         state.expect(SgdConfig::NAME, &[], &["velocity"])?;
         self.velocity = state.vector("velocity").unwrap_or_default().to_vec();
         Ok(())
+    }
+}
+
+/// The constants of one momentum step: μ, Nesterov or not, η and the
+/// flushing threshold.
+struct Coefficients {
+    momentum: f64,
+    nesterov: bool,
+    lr: f64,
+    tiny: f64,
+}
+
+widest! {
+    /// θ ← θ − η·v (or η·(g + μ·v), Nesterov) over the flat vectors (see
+    /// [`kernel`]).
+    fn update<S: Scalar>(w: &mut [S], g: &[S], velocity: &mut [f64], k: &Coefficients) => kernel
+}
+
+/// The momentum recurrence per parameter, in f64.
+#[inline(always)]
+fn kernel<S: Scalar>(w: &mut [S], g: &[S], velocity: &mut [f64], k: &Coefficients) {
+    let Coefficients {
+        momentum,
+        nesterov,
+        lr,
+        tiny,
+    } = *k;
+    for ((w, &g), v) in w.iter_mut().zip(g).zip(velocity) {
+        let g = g.wide();
+        // Flushed: a unit whose gradient stays 0 decays v into the
+        // subnormal range (see `denormal`).
+        *v = denormal::flush(momentum * *v + g, tiny);
+        let d = if nesterov { g + momentum * *v } else { *v };
+        *w = S::cast(w.wide() - lr * d);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::simd::samples::{bits, values, values_f32};
+
+    #[test]
+    fn dispatched_update_equals_the_baseline_bit_for_bit() {
+        let n = 1003;
+        for nesterov in [false, true] {
+            let k = Coefficients {
+                momentum: 0.9,
+                nesterov,
+                lr: 1e-2,
+                tiny: f64::MIN_POSITIVE,
+            };
+            let g = values_f32(n, 1);
+            let (mut w, mut v) = (values_f32(n, 2), values(n, 3));
+            let (mut w0, mut v0) = (w.clone(), v.clone());
+            for _ in 0..3 {
+                update(&mut w, &g, &mut v, &k);
+                kernel(&mut w0, &g, &mut v0, &k);
+            }
+            assert_eq!((bits(&w), bits(&v)), (bits(&w0), bits(&v0)));
+        }
     }
 }

@@ -94,7 +94,11 @@ fn epochs<S: Scalar>(
             }
         };
         let (val_loss, val_metric) = match &mut val {
-            Some((e, v)) => e.evaluate(net, v).map(|(l, m)| (Some(l), Some(m)))?,
+            Some((e, v)) => {
+                let (l, m) = e.evaluate(net, v)?;
+                let [l, m] = agree(t, [l, m])?;
+                (Some(l), Some(m))
+            }
             None => (None, None),
         };
         let record = EpochRecord {
@@ -120,6 +124,16 @@ fn epochs<S: Scalar>(
     history.score = history.last().map_or(f64::NAN, |r| monitor.read(r));
     callbacks.train_end(net, &mut history);
     Ok(history)
+}
+
+/// Rank 0's `values` on every rank of a distributed run, so that every
+/// decision taken from them is the same everywhere; `values` alone
+/// otherwise.
+fn agree<const N: usize>(t: &Trainer, mut values: [f64; N]) -> Result<[f64; N]> {
+    if let Some(comm) = &t.distributed {
+        comm.broadcast(&mut values)?;
+    }
+    Ok(values)
 }
 
 /// Checks a whole data set against the network once, before training.

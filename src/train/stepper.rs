@@ -13,10 +13,11 @@
 //! clipping of ‖∇J‖₂, one optimizer step at η, a check that θ is finite.
 
 use crate::data::{Batcher, Dataset};
+use crate::distributed::{self, Distributed};
 use crate::io::checkpoint::Checkpoint;
 use crate::optim::{LbfgsState, Optimizer, OptimizerState, Outcome};
 use crate::schedule::Scheduler;
-use crate::{Error, Layout, Network, Result, Scalar, Schedule, Solver, Workspace, check};
+use crate::{Error, Layout, Network, Result, Scalar, Schedule, Solver, Workspace, check, simd};
 
 use super::{EpochRecord, Trainer};
 
@@ -115,6 +116,7 @@ impl<'o, S: Scalar> Stepper<'o, S> {
                 return Ok(Stepper::FullBatch(FullBatch {
                     state: LbfgsState::new(net.n_params(), c.memory),
                     ws: net.workspace(train.len()),
+                    comm: t.distributed.clone(),
                 }));
             }
             (_, solver) => solver.optimizer()?,
@@ -130,6 +132,7 @@ impl<'o, S: Scalar> Stepper<'o, S> {
             shuffle: t.shuffle,
             samples: train.len(),
             samples_seen: 0,
+            comm: t.distributed.clone(),
         }))
     }
 
@@ -182,6 +185,9 @@ pub(crate) struct MiniBatch<'o, S: Scalar> {
     /// Training samples m.
     samples: usize,
     samples_seen: u64,
+    /// Set for a data-parallel run: each batch's gradient is this rank's
+    /// shard's, summed over the ranks.
+    comm: Option<Distributed>,
 }
 
 impl<S: Scalar> MiniBatch<'_, S> {
@@ -199,24 +205,29 @@ impl<S: Scalar> MiniBatch<'_, S> {
         }
         let mut loss_sum = 0.0f64;
         for b in 0..self.batcher.n_batches() {
-            let (xb, yb, wb) = self.batcher.gather(train, b);
-            let rows = xb.nrows();
-            let cost = net.gradient_unchecked(&mut self.ws, xb, &yb, wb, lambda)?;
+            let rows = self.batcher.batch(b).len();
+            let cost = self.gradient(net, train, b, lambda)?;
             let diverged = |layer, what| Error::Diverged {
                 epoch,
                 batch: b,
                 layer,
                 what,
             };
-            let norm = self.ws.gradient().norm();
-            if !norm.is_finite() {
+            // ‖∇J‖ only when clipping needs it: finiteness alone is a
+            // cheaper pass.
+            let norm = self.clip_norm.map(|_| self.ws.gradient().norm());
+            let finite = match norm {
+                Some(n) => n.is_finite(),
+                None => simd::all_finite(self.ws.gradient().as_slice()),
+            };
+            if !finite {
                 let layer = blamed_layer(net, self.ws.gradient().as_slice());
                 return Err(diverged(layer, "gradient"));
             }
             if !cost.is_finite() {
                 return Err(diverged(net.depth() - 1, "loss"));
             }
-            if let Some(c) = self.clip_norm
+            if let (Some(c), Some(norm)) = (self.clip_norm, norm)
                 && norm > c
             {
                 let f = S::cast(c / norm);
@@ -230,7 +241,63 @@ impl<S: Scalar> MiniBatch<'_, S> {
             loss_sum += cost.wide() * rows as f64;
             on_step(b);
         }
+        if let Some(comm) = &self.comm {
+            loss_sum = comm.sum_one(loss_sum)?;
+        }
         Ok(Step::Moved(loss_sum / self.samples as f64, eta))
+    }
+
+    /// ∂J/∂θ of batch `b` into the workspace, and the batch's J: computed
+    /// here, or, in a data-parallel run, from this rank's shard and summed
+    /// over the ranks (J then is this rank's share of the batch's J; the
+    /// shares sum to it at the end of the epoch).
+    fn gradient(
+        &mut self,
+        net: &Network<S>,
+        train: &Dataset<'_, S>,
+        b: usize,
+        lambda: S,
+    ) -> Result<S> {
+        let Some(comm) = &self.comm else {
+            let (xb, yb, wb) = self.batcher.gather(train, b);
+            return net.gradient_unchecked(&mut self.ws, xb, &yb, wb, lambda);
+        };
+        let m = self.batcher.batch(b).len();
+        let total = self.batcher.batch_weight(train, b);
+        if total <= 0.0 {
+            return Err(distributed::zero_weight(total));
+        }
+        let part = distributed::shard(m, comm.rank(), comm.size());
+        let (xb, yb, wb) = self.batcher.gather_part(train, b, part);
+        let mine = wb.map_or(xb.nrows() as f64, |w| {
+            w.iter().fold(0.0, |acc, v| acc + v.wide())
+        });
+        let mut cost = 0.0;
+        if mine > 0.0 {
+            let j = net.gradient_unchecked(&mut self.ws, xb, &yb, wb, S::zero())?;
+            let share = mine / total;
+            cost = j.wide() * share;
+            let f = S::cast(share);
+            let g = self.ws.gradient_mut().as_mut_slice();
+            g.iter_mut().for_each(|g| *g = *g * f);
+            if !cost.is_finite() {
+                // Every rank must see the divergence at this batch.
+                g[0] = S::nan();
+            }
+        } else {
+            self.ws.gradient_mut().as_mut_slice().fill(S::zero());
+        }
+        let g = self.ws.gradient_mut().as_mut_slice();
+        comm.sum(g)?;
+        let l2 = distributed::add_l2(net, g, lambda, m);
+        // The L2 cost is counted on rank 0 only (the shares then sum to J),
+        // but seen by all when it is not finite.
+        let l2 = if comm.rank() == 0 || !l2.is_finite() {
+            l2
+        } else {
+            0.0
+        };
+        Ok(S::cast(cost + l2))
     }
 }
 
@@ -238,6 +305,8 @@ impl<S: Scalar> MiniBatch<'_, S> {
 pub(crate) struct FullBatch<S: Scalar> {
     state: LbfgsState,
     ws: Workspace<S>,
+    /// Set for a data-parallel run (see [`MiniBatch`]).
+    comm: Option<Distributed>,
 }
 
 impl<S: Scalar> FullBatch<S> {
@@ -250,12 +319,16 @@ impl<S: Scalar> FullBatch<S> {
         on_step: &mut dyn FnMut(usize),
     ) -> Result<Step> {
         let ws = &mut self.ws;
-        let outcome = self.state.iterate(net, |n, g| {
-            let j = n.gradient_unchecked(ws, train.x, &train.y, train.sample_weight, lambda)?;
-            for (gi, v) in g.iter_mut().zip(ws.gradient().as_slice()) {
-                *gi = v.wide();
+        let comm = self.comm.as_ref();
+        let outcome = self.state.iterate(net, |n, g| match comm {
+            None => {
+                let j = n.gradient_unchecked(ws, train.x, &train.y, train.sample_weight, lambda)?;
+                for (gi, v) in g.iter_mut().zip(ws.gradient().as_slice()) {
+                    *gi = v.wide();
+                }
+                Ok(j.wide())
             }
-            Ok(j.wide())
+            Some(comm) => full_batch_gradient(comm, n, ws, train, lambda, g),
         })?;
         match outcome {
             Some(Outcome::Moved { step, cost }) => {
@@ -278,6 +351,50 @@ impl<S: Scalar> FullBatch<S> {
     }
 }
 
+/// ∂J/∂θ of the whole training set into `g` and J, in a data-parallel
+/// run: this rank's contiguous shard, weighted by its share of Σwᵢ, summed
+/// over the ranks (two all-reduces: g, then J), plus the L2 term.
+fn full_batch_gradient<S: Scalar>(
+    comm: &Distributed,
+    net: &Network<S>,
+    ws: &mut Workspace<S>,
+    train: &Dataset<'_, S>,
+    lambda: S,
+    g: &mut [f64],
+) -> Result<f64> {
+    let m = train.len();
+    let total = distributed::weight_of(train, 0..m);
+    if total <= 0.0 {
+        return Err(distributed::zero_weight(total));
+    }
+    let part = distributed::shard(m, comm.rank(), comm.size());
+    let mine = distributed::weight_of(train, part.clone());
+    let mut j = 0.0;
+    if mine > 0.0 {
+        let d = distributed::rows_of(train, part);
+        let share = mine / total;
+        j = net
+            .gradient_unchecked(ws, d.x, &d.y, d.sample_weight, S::zero())?
+            .wide()
+            * share;
+        for (gi, v) in g.iter_mut().zip(ws.gradient().as_slice()) {
+            *gi = v.wide() * share;
+        }
+    } else {
+        g.fill(0.0);
+    }
+    comm.sum(g)?;
+    let j = comm.sum_one(j)?;
+    let decay = lambda.wide() / m as f64;
+    for l in 0..net.depth() {
+        let range = net.layout().weight_range(l);
+        for (gi, &w) in g[range.clone()].iter_mut().zip(&net.params()[range]) {
+            *gi += decay * w.wide();
+        }
+    }
+    Ok(j + decay / 2.0 * net.sum_squared_weights())
+}
+
 /// The shuffle stream's seed, decorrelated from the initialization stream
 /// that uses the same user seed (SplitMix64 finalizer).
 fn shuffle_seed(seed: u64) -> u64 {
@@ -294,10 +411,8 @@ fn blamed_layer<S: Scalar>(net: &Network<S>, gradient: &[S]) -> usize {
 }
 
 /// The first layer whose weights or biases hold a NaN or infinity.
-#[allow(clippy::eq_op)] // x − x is the finiteness test
 fn first_non_finite_layer<S: Scalar>(layout: &Layout, flat: &[S]) -> Option<usize> {
-    // Fast path: x − x is 0 for finite x and NaN otherwise.
-    if flat.iter().fold(S::zero(), |acc, &v| acc + (v - v)) == S::zero() {
+    if simd::all_finite(flat) {
         return None;
     }
     (0..layout.depth()).find(|&l| {

@@ -2,6 +2,7 @@
 //! it (`fit`, `fit_with`, `fit_with_optimizer`, `fit_restarts`).
 
 use crate::data::{Dataset, OwnedDataset, holdout_split};
+use crate::distributed::{self, Distributed};
 use crate::{
     Error, Network, NetworkBuilder, Optimizer, Result, Scalar, Schedule, Solver, check, parallel,
 };
@@ -87,6 +88,11 @@ pub struct Trainer {
     /// Show a progress bar on stderr (needs the `progress` feature).
     /// Default false.
     pub progress: bool,
+    /// Train data-parallel over the ranks of a communicator (see
+    /// [`distributed`](crate::distributed)): every rank runs the same fit on
+    /// the same data, each computing its shard of every batch. Default
+    /// `None`: one process.
+    pub distributed: Option<Distributed>,
 }
 
 impl Default for Trainer {
@@ -112,6 +118,7 @@ impl Trainer {
             seed: 0,
             shuffle: true,
             progress: false,
+            distributed: None,
         }
     }
 
@@ -195,6 +202,12 @@ impl Trainer {
     #[cfg(feature = "progress")]
     pub fn progress(mut self, on: bool) -> Self {
         self.progress = on;
+        self
+    }
+
+    /// Sets [`distributed`](Trainer#structfield.distributed).
+    pub fn distributed(mut self, comm: Distributed) -> Self {
+        self.distributed = Some(comm);
         self
     }
 
@@ -418,6 +431,9 @@ impl Trainer {
                 });
             }
             let monitor = self.monitor(val.is_some())?;
+            if let Some(comm) = &self.distributed {
+                distributed::start(comm, net, &train)?;
+            }
             let resume = Resume {
                 key: run_key(self, net, train.len(), val.as_ref().map(Dataset::len)),
                 from: match source {

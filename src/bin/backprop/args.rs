@@ -17,7 +17,8 @@ use crate::solver_flags::SolverFlags;
 #[command(name = "backprop", version, about, propagate_version = true)]
 pub struct Cli {
     /// Threads for the matrix products and elementwise passes (default: the
-    /// library's: OPENBLAS_NUM_THREADS, else all cores, for BLAS).
+    /// library's: OPENBLAS_NUM_THREADS, else all cores, for BLAS); at most 4
+    /// per core unless BACKPROP_MAX_THREADS allows more.
     #[arg(long, global = true, value_name = "N")]
     pub threads: Option<usize>,
 
@@ -126,8 +127,8 @@ fn recipe_defaults(r: &Recipe) -> Vec<(&'static str, String)> {
 /// File formats for data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
-    /// Guess from the file name: .csv/.tsv (optionally .gz) is CSV, .npy is
-    /// NPY, anything else is IDX.
+    /// Guess from the file name (.csv/.tsv/.txt, optionally .gz, is CSV;
+    /// .npy is NPY; .npz is NPZ), else from the file's first bytes.
     Auto,
     /// Comma- (or --delimiter-) separated values.
     Csv,
@@ -135,6 +136,8 @@ pub enum Format {
     Idx,
     /// NumPy .npy arrays.
     Npy,
+    /// NumPy .npz archives (numpy.savez).
+    Npz,
 }
 
 /// How a CSV file is read and where targets come from.
@@ -144,16 +147,19 @@ pub struct DataOptions {
     #[arg(long, value_enum, default_value_t = Format::Auto)]
     pub format: Format,
 
-    /// CSV field separator (one ASCII character; `tab` for tabs).
-    #[arg(long, default_value = ",", value_parser = parse_delimiter)]
-    pub delimiter: u8,
+    /// CSV field separator (one ASCII character; `tab` for tabs) [default:
+    /// tab for .tsv, else the most frequent of `,` `;` tab `|` on the first
+    /// line, `,` on a tie].
+    #[arg(long, value_parser = parse_delimiter)]
+    pub delimiter: Option<u8>,
 
     /// The CSV files have no header line.
     #[arg(long)]
     pub no_header: bool,
 
     /// CSV target column: last, first, a 0-based index, a header name, or
-    /// none.
+    /// none [default: the model's for eval; else a column named label,
+    /// target, class or y (any case), else the last].
     #[arg(long, value_name = "COLUMN")]
     pub target: Option<String>,
 

@@ -65,6 +65,21 @@ pub struct Data {
     pub x: Array2<f32>,
     /// The targets.
     pub y: Targets,
+    /// The feature columns' names, from a CSV header.
+    pub feature_names: Option<Vec<String>>,
+    /// The target column's name, from a CSV header.
+    pub target_name: Option<String>,
+}
+
+impl Data {
+    fn unnamed(x: Array2<f32>, y: Targets) -> Data {
+        Data {
+            x,
+            y,
+            feature_names: None,
+            target_name: None,
+        }
+    }
 }
 
 /// Which half of Fashion-MNIST.
@@ -111,10 +126,7 @@ pub fn fashion_mnist(dir: &Path, split: Split) -> Result<Data, CliError> {
     } else {
         (0..k).map(|c| c.to_string()).collect()
     };
-    Ok(Data {
-        x,
-        y: Targets::Classes { labels, names },
-    })
+    Ok(Data::unnamed(x, Targets::Classes { labels, names }))
 }
 
 /// Class names are Fashion-MNIST's unless the directory is named like
@@ -142,8 +154,39 @@ fn format_of(path: &Path, format: Format) -> Format {
         Format::Csv
     } else if name.ends_with(".npy") {
         Format::Npy
+    } else if name.ends_with(".npz") {
+        Format::Npz
     } else {
+        format_of_contents(path)
+    }
+}
+
+/// The format a file's first bytes show (through gzip): NPY's and zip's
+/// magic strings, IDX's two zero bytes, else CSV text. IDX when the file
+/// cannot be read (its reader then names the problem).
+fn format_of_contents(path: &Path) -> Format {
+    use std::io::Read;
+    let mut head = [0u8; 6];
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return Format::Idx;
+    };
+    let n = f.read(&mut head).unwrap_or(0);
+    let head = if head[..n].starts_with(&[0x1f, 0x8b]) {
+        let mut inner = [0u8; 6];
+        let f = std::fs::File::open(path).map(flate2::read::MultiGzDecoder::new);
+        let m = f.map_or(0, |mut g| g.read(&mut inner).unwrap_or(0));
+        inner[..m].to_vec()
+    } else {
+        head[..n].to_vec()
+    };
+    if head.starts_with(b"\x93NUMPY") {
+        Format::Npy
+    } else if head.starts_with(b"PK\x03\x04") {
+        Format::Npz
+    } else if head.starts_with(&[0, 0]) || head.is_empty() {
         Format::Idx
+    } else {
+        Format::Csv
     }
 }
 
@@ -178,12 +221,18 @@ pub fn load(
             load_csv(path, opts, spec)
         }
         f => {
-            let x = if f == Format::Npy {
+            let x = if f == Format::Npz {
+                let name = npz_member(path, &NPZ_FEATURES, "features")?;
+                flatten(backprop::io::read_npz::<f32>(path, &name)?, path)?
+            } else if f == Format::Npy {
                 let a: ArrayD<f32> = backprop::io::read_npy::<f32, IxDyn>(path)?;
                 flatten(a, path)?
             } else {
                 backprop::io::read_idx_features::<f32>(path)?
             };
+            check_finite(x.view(), path)?;
+            let npz_targets = (f == Format::Npz && targets.is_none()).then_some(path);
+            let targets = targets.or(npz_targets);
             let y = match targets {
                 None => Targets::None,
                 Some(t) => read_targets(t, opts.format, spec)?,
@@ -191,11 +240,129 @@ pub fn load(
             match &y {
                 Targets::None => {}
                 Targets::Classes { labels, .. } => check_count(&x, labels.len(), t_path(targets))?,
-                Targets::Values(v) => check_count(&x, v.nrows(), t_path(targets))?,
+                Targets::Values(v) => {
+                    check_count(&x, v.nrows(), t_path(targets))?;
+                    check_finite(v.view(), t_path(targets))?;
+                }
             }
-            Ok(Data { x, y })
+            Ok(Data::unnamed(x, y))
         }
     }
+}
+
+/// Names of the features array in an `.npz` archive, in order of preference.
+const NPZ_FEATURES: [&str; 6] = ["x", "X", "features", "data", "x_train", "X_train"];
+/// Names of the targets array in an `.npz` archive.
+const NPZ_TARGETS: [&str; 7] = ["y", "labels", "label", "targets", "target", "y_train", "Y"];
+
+/// The member of an `.npz` archive holding `what`: the first of `names`
+/// there, else the only array (features) or the only other one (targets).
+fn npz_member(path: &Path, names: &[&str], what: &str) -> Result<String, CliError> {
+    let have = backprop::io::npz_names(path)?;
+    if let Some(n) = names.iter().find(|n| have.iter().any(|h| h == *n)) {
+        return Ok(n.to_string());
+    }
+    let others: Vec<&String> = if what == "features" {
+        have.iter()
+            .filter(|h| !NPZ_TARGETS.contains(&h.as_str()))
+            .collect()
+    } else {
+        have.iter()
+            .filter(|h| !NPZ_FEATURES.contains(&h.as_str()))
+            .collect()
+    };
+    match others[..] {
+        [one] if have.len() <= 2 => Ok(one.clone()),
+        _ => Err(CliError(format!(
+            "{}: which array holds the {what}? the archive holds {have:?}; name it one of \
+             {names:?}",
+            path.display()
+        ))),
+    }
+}
+
+/// Fails naming the file, row and column of the first NaN or infinity.
+fn check_finite(x: ndarray::ArrayView2<'_, f32>, path: &Path) -> Result<(), CliError> {
+    match x.indexed_iter().find(|(_, v)| !v.is_finite()) {
+        None => Ok(()),
+        Some(((r, c), v)) => Err(CliError(format!(
+            "{}: row {r}, column {c} (from 0) holds {v}; every value must be a finite number",
+            path.display()
+        ))),
+    }
+}
+
+/// Checks the columns of `d` (read from `path`) against the names the
+/// model was trained with (`reference` says whose: "the model m.safetensors",
+/// "the training file train.csv"), and puts them in that order; `drop`
+/// names a column the data may hold beside them (the target, for
+/// predictions). Without names on either side, only the number of columns
+/// is checked.
+pub fn align(
+    d: Data,
+    path: &Path,
+    reference: &str,
+    names: Option<&[String]>,
+    n_inputs: usize,
+    drop: Option<&str>,
+) -> Result<Data, CliError> {
+    let (Some(have), Some(want)) = (&d.feature_names, names) else {
+        if d.x.ncols() != n_inputs {
+            return Err(CliError(format!(
+                "{}: the data has {} feature column(s), {reference} has {n_inputs}",
+                path.display(),
+                d.x.ncols(),
+            )));
+        }
+        return Ok(d);
+    };
+    if have == want {
+        return Ok(d);
+    }
+    let missing: Vec<&String> = want.iter().filter(|w| !have.contains(w)).collect();
+    let extra: Vec<&String> = have
+        .iter()
+        .filter(|h| !want.contains(h) && Some(h.as_str()) != drop)
+        .collect();
+    if !missing.is_empty() || !extra.is_empty() {
+        let list = |v: &[&String]| {
+            let shown: Vec<String> = v.iter().take(8).map(|n| format!("{n:?}")).collect();
+            match v.len().saturating_sub(8) {
+                0 => shown.join(", "),
+                more => format!("{} and {more} more", shown.join(", ")),
+            }
+        };
+        let mut why = Vec::new();
+        if !missing.is_empty() {
+            why.push(format!("missing {}", list(&missing)));
+        }
+        if !extra.is_empty() {
+            why.push(format!("extra {}", list(&extra)));
+        }
+        return Err(CliError(format!(
+            "{}: the feature columns differ from those of {reference} ({}); the target \
+             column is chosen with --target",
+            path.display(),
+            why.join("; "),
+        )));
+    }
+    let order: Vec<usize> = want
+        .iter()
+        .map(|w| {
+            have.iter()
+                .position(|h| h == w)
+                .expect("no name is missing")
+        })
+        .collect();
+    eprintln!(
+        "note: {}: columns taken in the model's order",
+        path.display()
+    );
+    Ok(Data {
+        x: d.x.select(Axis(1), &order),
+        feature_names: Some(want.to_vec()),
+        ..d
+    })
 }
 
 fn t_path(p: Option<&Path>) -> &Path {
@@ -255,10 +422,32 @@ fn column(opts: &DataOptions, default: &TargetColumn) -> TargetColumn {
 }
 
 fn load_csv(path: &Path, opts: &DataOptions, spec: &TargetSpec<'_>) -> Result<Data, CliError> {
+    let delimiter = match opts.delimiter {
+        Some(d) => d,
+        None if lowercase_name(path)
+            .trim_end_matches(".gz")
+            .ends_with(".tsv") =>
+        {
+            b'\t'
+        }
+        None => {
+            let d = backprop::io::csv::sniff_delimiter(path)?;
+            if d != b',' {
+                eprintln!(
+                    "note: {}: fields separated by {:?} (found on the first line; set --delimiter \
+                     to override)",
+                    path.display(),
+                    d as char
+                );
+            }
+            d
+        }
+    };
+    let target = column(opts, &spec.default_column);
     let base = CsvOptions::new()
-        .delimiter(opts.delimiter)
+        .delimiter(delimiter)
         .header(!opts.no_header)
-        .target(column(opts, &spec.default_column));
+        .target(target.clone());
     let classes = |o: CsvOptions| match spec.classes {
         Some(c) => o.target_kind(TargetKind::Classes).classes(c.to_vec()),
         None => o.target_kind(TargetKind::Classes),
@@ -285,6 +474,12 @@ fn load_csv(path: &Path, opts: &DataOptions, spec: &TargetSpec<'_>) -> Result<Da
             }
         }
     };
+    if let (TargetColumn::Auto, Some(t)) = (&target, &data.target_name) {
+        eprintln!(
+            "note: {}: target column {t:?} (choose another with --target)",
+            path.display()
+        );
+    }
     let y = match data.target {
         CsvTarget::None => Targets::None,
         CsvTarget::Classes { labels, names } => Targets::Classes { labels, names },
@@ -293,6 +488,8 @@ fn load_csv(path: &Path, opts: &DataOptions, spec: &TargetSpec<'_>) -> Result<Da
     Ok(Data {
         x: data.features,
         y,
+        feature_names: (!opts.no_header).then_some(data.feature_names),
+        target_name: data.target_name.filter(|_| !opts.no_header),
     })
 }
 
@@ -301,9 +498,13 @@ fn read_targets(path: &Path, format: Format, spec: &TargetSpec<'_>) -> Result<Ta
     let values: ArrayD<f64> = match format_of(path, format) {
         Format::Npy => backprop::io::read_npy::<f64, IxDyn>(path)?,
         Format::Idx => backprop::io::read_idx::<f64>(path)?,
+        Format::Npz => {
+            let name = npz_member(path, &NPZ_TARGETS, "targets")?;
+            backprop::io::read_npz::<f64>(path, &name)?
+        }
         Format::Csv | Format::Auto => {
             return Err(CliError(format!(
-                "{}: targets must be an IDX or NPY file",
+                "{}: targets must be an IDX, NPY or NPZ file",
                 path.display()
             )));
         }

@@ -1,5 +1,7 @@
 //! `backprop eval`: a saved model's metrics on a data set.
 
+use std::path::Path;
+
 use backprop::io::{SavedModel, TargetColumn};
 use backprop::{Loss, Network, Scalar};
 use ndarray::ArrayView2;
@@ -26,15 +28,27 @@ pub fn model_classes(model: &SavedModel<f32>) -> Option<Vec<String>> {
 pub fn run(a: &EvalArgs) -> Result<(), CliError> {
     let model = SavedModel::<f32>::load(&a.model)?;
     let classes = model_classes(&model);
-    let d = load(a, classes.as_deref())?;
+    let d = load(a, &model, classes.as_deref())?;
     let net = &model.network;
-    if d.x.ncols() != net.n_inputs() {
-        return Err(backprop::Error::InputWidth {
-            got: d.x.ncols(),
-            expected: net.n_inputs(),
-        }
-        .into());
-    }
+    let reference = format!("the model {}", a.model.display());
+    let d = match &a.data {
+        Some(p) => data::align(
+            d,
+            p,
+            &reference,
+            model.feature_names.as_deref(),
+            net.n_inputs(),
+            None,
+        )?,
+        None => data::align(
+            d,
+            Path::new("Fashion-MNIST"),
+            &reference,
+            None,
+            net.n_inputs(),
+            None,
+        )?,
+    };
     let x = match &model.scaler {
         Some(s) => s.transform(d.x.view())?,
         None => d.x,
@@ -63,9 +77,13 @@ pub fn run(a: &EvalArgs) -> Result<(), CliError> {
 }
 
 /// The data to evaluate on: the file given, its targets read as the
-/// model's `classes` (or as values for a regression model), else the
-/// Fashion-MNIST test set.
-fn load(a: &EvalArgs, classes: Option<&[String]>) -> Result<Data, CliError> {
+/// model's `classes` (or as values for a regression model) from the
+/// model's target column (when recorded), else the Fashion-MNIST test set.
+fn load(
+    a: &EvalArgs,
+    model: &SavedModel<f32>,
+    classes: Option<&[String]>,
+) -> Result<Data, CliError> {
     match &a.data {
         None => {
             if a.targets.is_some() {
@@ -84,9 +102,23 @@ fn load(a: &EvalArgs, classes: Option<&[String]>) -> Result<Data, CliError> {
                     Task::Regress
                 },
                 classes,
-                default_column: TargetColumn::Last,
+                default_column: match &model.target_column {
+                    Some(t) if !a.options.no_header => TargetColumn::Name(t.clone()),
+                    _ => TargetColumn::Auto,
+                },
             };
-            data::load(p, a.targets.as_deref(), &a.options, &spec, "--targets")
+            data::load(p, a.targets.as_deref(), &a.options, &spec, "--targets").map_err(|e| match (
+                &model.target_column,
+                &a.options.target,
+            ) {
+                (Some(t), None) => CliError(format!(
+                    "{} (the model {} was trained with the target column {t:?}; choose \
+                         another with --target)",
+                    e.0,
+                    a.model.display()
+                )),
+                _ => e,
+            })
         }
     }
 }

@@ -23,6 +23,11 @@ pub fn run(a: &GradcheckArgs) -> Result<ExitCode, CliError> {
             a.tolerance
         )));
     }
+    let widths: Vec<usize> = std::iter::once(a.inputs)
+        .chain(a.layers.0.iter().copied())
+        .chain([a.outputs])
+        .collect();
+    crate::limits::check_network(&widths, a.samples, std::mem::size_of::<f64>())?;
     let net = Network::<f64>::builder(a.inputs)
         .layers(&a.layers.dense(a.activation))
         .output(a.outputs, a.loss)

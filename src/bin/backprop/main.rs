@@ -12,13 +12,19 @@
 //!
 //! Every user mistake (a bad path, number or file, data that does not fit
 //! the model) ends the program with one `error: ...` line on stderr and exit
-//! code 1 (2 for a command line clap cannot parse).
+//! code 1; a command line clap cannot parse gets clap's full message (what
+//! was wrong, the usage line) and exit code 2. Ctrl-C (SIGINT), SIGTERM and
+//! SIGHUP remove the temporary files of unfinished writes and end the
+//! program with 128 + the signal number (130, 143, 129).
 
 mod args;
+mod cluster;
 mod data;
 mod evaluate;
 mod gradcheck;
 mod info;
+mod limits;
+mod outputs;
 mod plot;
 mod predict;
 mod report;
@@ -63,22 +69,37 @@ fn main() -> ExitCode {
                     ExitCode::SUCCESS
                 };
             }
-            // clap's message spans several lines (usage, a hint); keep its
-            // first line, which says what was wrong.
-            let text = e.render().to_string();
-            let first = text
-                .lines()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("invalid command line");
-            let first = first.strip_prefix("error: ").unwrap_or(first);
-            eprintln!("error: {first} (see `backprop --help`)");
+            // clap's full message: what was wrong (every missing argument
+            // listed), the usage line and where to look for help.
+            let _ = e.print();
             return ExitCode::from(2);
         }
     };
-    match run(cli) {
-        Ok(code) => code,
+    outputs::remove_temp_files_on_signals();
+    // Under `mpirun`, `train` runs on every rank (see cluster.rs). The
+    // session finalizes MPI when it drops: after success only, since
+    // finalize waits for every rank; an error aborts the job instead.
+    let session = match &cli.command {
+        Command::Train(_) => cluster::start(cli.threads),
+        _ => Ok(None),
+    };
+    let outcome = match &session {
+        Ok(_) => run(cli),
+        Err(e) => Err(CliError(e.0.clone())),
+    };
+    match outcome {
+        Ok(code) => {
+            drop(session);
+            code
+        }
         Err(e) => {
-            eprintln!("error: {}", e.0.replace('\n', " "));
+            let rank = format!("rank {}: ", cluster::rank());
+            let rank = match cluster::distributed() {
+                Some(_) if !e.0.contains(&rank) => rank,
+                _ => String::new(),
+            };
+            eprintln!("error: {rank}{}", e.0.replace('\n', " "));
+            cluster::abort_job();
             ExitCode::FAILURE
         }
     }

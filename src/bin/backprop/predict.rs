@@ -2,10 +2,10 @@
 
 use backprop::io::{SavedModel, TargetColumn};
 
-use crate::CliError;
 use crate::args::{PredictArgs, Task};
 use crate::data::{self, TargetSpec};
 use crate::evaluate::model_classes;
+use crate::{CliError, outputs};
 
 /// A CSV field, quoted when it holds a comma, quote or line break.
 fn field(s: &str) -> String {
@@ -29,6 +29,12 @@ pub fn run(a: &PredictArgs) -> Result<(), CliError> {
             a.output.display()
         )));
     };
+    let named = |flag, path| outputs::Named { flag, path };
+    let target = outputs::check(
+        &[named("MODEL", &a.model), named("DATA", &a.data)],
+        &[named("--output", &a.output)],
+    )?
+    .remove(0);
     let model = SavedModel::<f32>::load(&a.model)?;
     let spec = TargetSpec {
         task: Task::Auto,
@@ -36,9 +42,17 @@ pub fn run(a: &PredictArgs) -> Result<(), CliError> {
         default_column: TargetColumn::None,
     };
     let d = data::load(&a.data, None, &a.options, &spec, "--targets")?;
+    let d = data::align(
+        d,
+        &a.data,
+        &format!("the model {}", a.model.display()),
+        model.feature_names.as_deref(),
+        model.network.n_inputs(),
+        model.target_column.as_deref(),
+    )?;
     let out = model.predict(d.x.view())?;
     if npy {
-        backprop::io::write_npy(&a.output, out.view())?;
+        backprop::io::write_npy(&target, out.view())?;
     } else {
         let classes = model_classes(&model);
         let mut text = String::new();
@@ -69,7 +83,7 @@ pub fn run(a: &PredictArgs) -> Result<(), CliError> {
             text.push_str(&cells.join(","));
             text.push('\n');
         }
-        backprop::io::write_atomic(&a.output, |w| w.write_all(text.as_bytes()))?;
+        backprop::io::write_atomic(&target, |w| w.write_all(text.as_bytes()))?;
     }
     println!(
         "wrote {} predictions ({} column(s) of outputs) to {}",

@@ -17,14 +17,14 @@ use backprop::{
 };
 use ndarray::Array2;
 
-use crate::CliError;
+use crate::{CliError, cluster};
 use clap::ValueEnum;
 
 use crate::args::{Layers, MonitorName, ScheduleName, TrainArgs};
 use crate::data::{self, Data, Split, TargetSpec, Targets};
 use crate::evaluate::sizes;
 use crate::report::{self, Scores};
-use crate::solver_flags;
+use crate::{outputs, solver_flags};
 
 /// Targets in the form the network is trained on, plus class indices for
 /// accuracy when the task is classification.
@@ -48,17 +48,19 @@ impl Prepared {
 }
 
 /// The head (outputs, loss) for these targets.
-fn head(y: &Targets, loss: Option<Loss>) -> Result<(usize, Loss), CliError> {
+/// `from` names where the targets were read (file and column).
+fn head(y: &Targets, loss: Option<Loss>, from: &str) -> Result<(usize, Loss), CliError> {
     match y {
-        Targets::None => Err(CliError(
-            "the training data has no targets; choose the target column with --target".into(),
-        )),
+        Targets::None => Err(CliError(format!(
+            "{from}: the training data has no targets; choose the target column with --target"
+        ))),
         Targets::Classes { names, .. } => {
             let k = names.len();
             if k < 2 {
                 return Err(CliError(format!(
-                    "the training targets hold {k} class(es); a classifier needs at least 2 \
-                     (use --task regress for real-valued targets)"
+                    "{from}: the training targets hold {k} class(es); a classifier needs at \
+                     least 2 (choose the target column with --target, or use --task regress \
+                     for real-valued targets)"
                 )));
             }
             match loss {
@@ -117,27 +119,6 @@ pub fn sibling(model: &Path, suffix: &str) -> PathBuf {
     model.with_extension(suffix)
 }
 
-fn check_dir(path: &Path, flag: &str) -> Result<(), CliError> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    if !dir.is_dir() {
-        return Err(CliError(format!(
-            "{flag} {}: the directory {} does not exist",
-            path.display(),
-            dir.display()
-        )));
-    }
-    if path.is_dir() {
-        return Err(CliError(format!(
-            "{flag} {} is a directory; give a file name",
-            path.display()
-        )));
-    }
-    Ok(())
-}
-
 /// The trainer for these arguments: the recipe's, with every option given
 /// on top. Returns it with a one-line description.
 fn trainer(a: &TrainArgs, has_val: bool) -> Result<(Trainer, String), CliError> {
@@ -153,7 +134,8 @@ fn trainer(a: &TrainArgs, has_val: bool) -> Result<(Trainer, String), CliError> 
     t.lambda = a.lambda.unwrap_or(t.lambda);
     t.seed = a.seed.unwrap_or(t.seed);
     t.restarts = a.restarts;
-    t.progress = !a.no_progress && std::io::stderr().is_terminal();
+    t.progress = !a.no_progress && std::io::stderr().is_terminal() && cluster::is_root();
+    t.distributed = cluster::distributed();
     let steps = match solver {
         Solver::Lbfgs(_) => full_batch(a, &mut t)?,
         _ => mini_batch(a, &mut t)?,
@@ -286,13 +268,47 @@ fn early_stopping(a: &TrainArgs, t: &mut Trainer, has_val: bool) -> Result<Strin
     Ok(format!("patience {patience} on {watched}"))
 }
 
-/// Checks the output paths and every setting before any data is read;
-/// returns the validation fraction.
-fn check_settings(a: &TrainArgs, recipe: &Recipe) -> Result<f64, CliError> {
-    check_dir(&a.output, "--output")?;
+/// Checks every output path (see [`outputs::check`]) before any data is
+/// read; returns where each will be written: the model, its history and
+/// curves, and the ONNX file if asked for.
+fn check_outputs(a: &TrainArgs) -> Result<Vec<PathBuf>, CliError> {
+    let inputs: Vec<outputs::Named<'_>> = [
+        ("--train", &a.train),
+        ("--train-targets", &a.train_targets),
+        ("--test", &a.test),
+        ("--test-targets", &a.test_targets),
+    ]
+    .into_iter()
+    .filter_map(|(flag, p)| p.as_deref().map(|path| outputs::Named { flag, path }))
+    .collect();
+    let history = sibling(&a.output, "history.csv");
+    let curves = sibling(&a.output, "curves.svg");
+    let mut outs = vec![
+        outputs::Named {
+            flag: "--output",
+            path: &a.output,
+        },
+        outputs::Named {
+            flag: "--output's history",
+            path: &history,
+        },
+        outputs::Named {
+            flag: "--output's curves",
+            path: &curves,
+        },
+    ];
     if let Some(p) = &a.onnx {
-        check_dir(p, "--onnx")?;
+        outs.push(outputs::Named {
+            flag: "--onnx",
+            path: p,
+        });
     }
+    outputs::check(&inputs, &outs)
+}
+
+/// Checks every setting before any data is read; returns the validation
+/// fraction.
+fn check_settings(a: &TrainArgs, recipe: &Recipe) -> Result<f64, CliError> {
     if let Some(f) = a.validation_fraction
         && !(f.is_finite() && (0.0..1.0).contains(&f))
     {
@@ -309,18 +325,27 @@ fn check_settings(a: &TrainArgs, recipe: &Recipe) -> Result<f64, CliError> {
 
 pub fn run(a: &TrainArgs) -> Result<(), CliError> {
     let recipe = recipes::fashion_mnist();
+    let targets = check_outputs(a)?;
     let fraction = check_settings(a, &recipe)?;
 
     let t0 = Instant::now();
     let (train_data, test_data, source) = load(a)?;
     let load_seconds = t0.elapsed().as_secs_f64();
 
-    let (n_out, loss) = head(&train_data.y, a.loss)?;
+    let from = match &train_data.target_name {
+        Some(t) => format!("{source}, target column {t:?}"),
+        None => source.clone(),
+    };
+    let (n_out, loss) = head(&train_data.y, a.loss, &from)?;
     let class_names = train_data.y.class_names().map(<[String]>::to_vec);
+    let columns = (
+        train_data.feature_names.clone(),
+        train_data.target_name.clone(),
+    );
     let n_in = train_data.x.ncols();
     let m_all = train_data.x.nrows();
     let train_all = prepare(train_data, n_out, loss)?;
-    let mut test = prepare_test(test_data, n_out, loss, n_in)?;
+    let mut test = prepare_test(test_data, n_out, loss, n_in, a.test.as_deref())?;
 
     let seed = a.seed.unwrap_or(recipe.trainer.seed);
     let (mut train, mut val) = holdout(train_all, fraction, seed)?;
@@ -333,9 +358,15 @@ pub fn run(a: &TrainArgs) -> Result<(), CliError> {
 
     let (trainer, trainer_text) = trainer(a, val.is_some())?;
     let ckpt = checkpoints(a, &trainer)?;
-    let (builder, activation) = network(a, &recipe, n_in, (n_out, loss), seed);
+    let (builder, activation, widths) = network(a, &recipe, n_in, (n_out, loss), seed);
+    let batch = trainer
+        .batch_size
+        .unwrap_or(train.x.nrows())
+        .min(train.x.nrows());
+    crate::limits::check_network(&widths, batch, std::mem::size_of::<f32>())?;
     let probe = builder.build()?;
-    println!(
+    let root = cluster::is_root();
+    root.then(|| println!(
         "data: {source}: {} samples ({} train, {} validation{}), {n_in} features, {}; loaded in {load_seconds:.1} s",
         m_all,
         train.x.nrows(),
@@ -348,21 +379,26 @@ pub fn run(a: &TrainArgs) -> Result<(), CliError> {
                 "{} classes",
                 c.len()
             )),
-    );
-    println!(
-        "network: {}, {activation}, {loss} ({} output), {} parameters; scaling {}",
-        sizes(&probe),
-        loss.output_activation(),
-        probe.n_params(),
-        scaler.as_ref().map_or("none", |s| s.scaling().name()),
-    );
-    println!("training: {trainer_text}");
-    let _ = std::io::stdout().flush();
+    ));
+    root.then(|| {
+        println!(
+            "network: {}, {activation}, {loss} ({} output), {} parameters; scaling {}",
+            sizes(&probe),
+            loss.output_activation(),
+            probe.n_params(),
+            scaler.as_ref().map_or("none", |s| s.scaling().name()),
+        );
+        println!("training: {trainer_text}");
+        let _ = std::io::stdout().flush();
+    });
 
     let val_set = val.as_ref().map(|v| v.dataset());
     let start = Instant::now();
     let (net, history, total_epochs) = fit(&trainer, &builder, probe, &train, val_set, ckpt)?;
     let seconds = start.elapsed().as_secs_f64();
+    if !root {
+        return cluster::save_rank_copy(&a.output, &net);
+    }
     let sets = [
         ("train", Some(&train)),
         ("validation", val.as_ref()),
@@ -370,7 +406,8 @@ pub fn run(a: &TrainArgs) -> Result<(), CliError> {
     ];
     report_fit(&net, &history, &sets, loss, total_epochs, seconds)?;
 
-    save(a, net, &history, scaler, class_names, loss)
+    let model = model(net, scaler, class_names, columns)?;
+    save(&targets, &model, &history, loss)
 }
 
 /// The test data, if any, prepared as the training data and checked to
@@ -380,13 +417,15 @@ fn prepare_test(
     n_out: usize,
     loss: Loss,
     n_in: usize,
+    path: Option<&Path>,
 ) -> Result<Option<Prepared>, CliError> {
     let test = test.map(|d| prepare(d, n_out, loss)).transpose()?;
     if let Some(t) = &test
         && t.x.ncols() != n_in
     {
         return Err(CliError(format!(
-            "the test data has {} features, the training data {n_in}",
+            "{}: the test data has {} features, the training data {n_in}",
+            path.map_or("Fashion-MNIST".into(), |p| p.display().to_string()),
             t.x.ncols()
         )));
     }
@@ -395,14 +434,14 @@ fn prepare_test(
 
 /// The network for these arguments (hidden layers and activation given or
 /// the recipe's, the head for the targets), unbuilt, with its hidden
-/// activation.
+/// activation and its layer sizes n₀…n_L.
 fn network(
     a: &TrainArgs,
     recipe: &Recipe,
     n_in: usize,
     (n_out, loss): (usize, Loss),
     seed: u64,
-) -> (NetworkBuilder<f32>, Activation) {
+) -> (NetworkBuilder<f32>, Activation, Vec<usize>) {
     let activation = a.activation.unwrap_or(
         recipe
             .hidden
@@ -418,7 +457,11 @@ fn network(
         .layers(&hidden)
         .output(n_out, loss)
         .seed(seed);
-    (builder, activation)
+    let sizes = std::iter::once(n_in)
+        .chain(widths.0.iter().copied())
+        .chain([n_out])
+        .collect();
+    (builder, activation, sizes)
 }
 
 /// The training data, the test data if any, and where they came from.
@@ -444,7 +487,7 @@ fn load(a: &TrainArgs) -> Result<(Data, Option<Data>, String), CliError> {
             let spec = TargetSpec {
                 task: a.task,
                 classes: None,
-                default_column: TargetColumn::Last,
+                default_column: TargetColumn::Auto,
             };
             let train = data::load(
                 path,
@@ -466,14 +509,27 @@ fn load(a: &TrainArgs) -> Result<(Data, Option<Data>, String), CliError> {
                             a.task
                         },
                         classes: names,
-                        default_column: TargetColumn::Last,
+                        default_column: train
+                            .target_name
+                            .clone()
+                            .map_or(TargetColumn::Auto, TargetColumn::Name),
                     };
-                    Some(data::load(
+                    let d = data::load(
                         tp,
                         a.test_targets.as_deref(),
                         &a.data,
                         &spec,
                         "--test-targets",
+                    )?;
+                    let reference = format!("the training file {}", path.display());
+                    let names = train.feature_names.as_deref();
+                    Some(data::align(
+                        d,
+                        tp,
+                        &reference,
+                        names,
+                        train.x.ncols(),
+                        None,
                     )?)
                 }
             };
@@ -540,6 +596,7 @@ fn fit(
         let mut total = 0;
         for (k, r) in report.runs.iter().enumerate() {
             match &r.outcome {
+                _ if !cluster::is_root() => {}
                 Ok(h) => {
                     total += h.epochs.len();
                     println!(
@@ -560,14 +617,17 @@ fn fit(
         (net, h, total)
     } else {
         let mut net = probe;
+        let mut fault = cluster::Fault::from_env();
         let mut saver = saver;
-        let mut callbacks: Vec<&mut dyn Callback<f32>> = (saver.iter_mut())
-            .map(|s| s as &mut dyn Callback<f32>)
+        let mut callbacks: Vec<&mut dyn Callback<f32>> = (fault.iter_mut())
+            .map(|f| f as &mut dyn Callback<f32>)
+            .chain(saver.iter_mut().map(|s| s as &mut dyn Callback<f32>))
             .collect();
         let h = match resume {
             Some(p) => trainer.resume(&mut net, p, train.dataset(), val_set, &mut callbacks)?,
             None => trainer.fit_with(&mut net, train.dataset(), val_set, &mut callbacks)?,
         };
+        fault.iter().try_for_each(cluster::Fault::outcome)?;
         let n = h.epochs.len();
         (net, h, n)
     })
@@ -600,8 +660,14 @@ fn checkpoints<'a>(
     let saver = match a.checkpoint_every {
         Some(every) => {
             let path = (a.checkpoint.clone()).unwrap_or_else(|| a.output.with_extension("ckpt"));
-            check_dir(&path, "--checkpoint")?;
-            Some(Checkpoints::new(path, every)?)
+            // Written every N epochs: a regular file or a new path in a
+            // writable directory, checked before training as every output.
+            let named = outputs::Named {
+                flag: "--checkpoint",
+                path: &path,
+            };
+            let target = outputs::check(&[], &[named])?.remove(0);
+            Some(Checkpoints::new(target, every)?)
         }
         None => None,
     };
@@ -639,15 +705,14 @@ fn report_fit(
     Ok(())
 }
 
-/// Writes the model, its history and learning curves (and ONNX if asked).
-fn save(
-    a: &TrainArgs,
+/// The trained network with what it needs on raw data: the scaler, the
+/// class names and the training file's column names.
+fn model(
     net: Network<f32>,
-    history: &History,
     scaler: Option<Scaler>,
     class_names: Option<Vec<String>>,
-    loss: Loss,
-) -> Result<(), CliError> {
+    (features, target): (Option<Vec<String>>, Option<String>),
+) -> Result<SavedModel<f32>, CliError> {
     let mut model = SavedModel::new(net);
     if let Some(s) = scaler {
         model = model.with_scaler(s)?;
@@ -655,20 +720,40 @@ fn save(
     if let Some(c) = class_names {
         model = model.with_class_labels(c)?;
     }
-    model.save(&a.output)?;
-    let hist_path = sibling(&a.output, "history.csv");
-    write_history(&hist_path, history)?;
-    let svg_path = sibling(&a.output, "curves.svg");
-    crate::plot::learning_curves(&svg_path, history, loss, model.class_labels.is_some())?;
-    let mut wrote = vec![
-        a.output.display().to_string(),
-        hist_path.display().to_string(),
-        svg_path.display().to_string(),
-    ];
-    if let Some(p) = &a.onnx {
-        backprop::io::export_onnx(p, &model)?;
-        wrote.push(p.display().to_string());
+    if let Some(f) = features {
+        model = model.with_feature_names(f)?;
     }
+    if let Some(t) = target {
+        model = model.with_target_column(t);
+    }
+    Ok(model)
+}
+
+/// Writes the history, the learning curves and the ONNX file (if asked),
+/// then the model, as one set ([`outputs::Staged`]): each to a temporary
+/// file first, renamed into place only when all are written, the model
+/// last. `targets` are the checked paths of [`check_outputs`].
+fn save(
+    targets: &[PathBuf],
+    model: &SavedModel<f32>,
+    history: &History,
+    loss: Loss,
+) -> Result<(), CliError> {
+    let (model_path, hist_path, svg_path) = (&targets[0], &targets[1], &targets[2]);
+    let mut staged = outputs::Staged::default();
+    write_history(staged.add(hist_path)?, history)?;
+    crate::plot::learning_curves(
+        staged.add(svg_path)?,
+        history,
+        loss,
+        model.class_labels.is_some(),
+    )?;
+    if let Some(onnx) = targets.get(3) {
+        backprop::io::export_onnx(staged.add(onnx)?, model)?;
+    }
+    model.save(staged.add(model_path)?)?;
+    staged.commit()?;
+    let wrote: Vec<String> = targets.iter().map(|p| p.display().to_string()).collect();
     println!("wrote {}", wrote.join(", "));
     Ok(())
 }
@@ -704,17 +789,17 @@ mod tests {
             names: (0..k).map(|c| c.to_string()).collect(),
         };
         assert_eq!(
-            head(&classes(2), None).unwrap(),
+            head(&classes(2), None, "x").unwrap(),
             (1, Loss::BinaryCrossEntropy)
         );
         assert_eq!(
-            head(&classes(3), None).unwrap(),
+            head(&classes(3), None, "x").unwrap(),
             (3, Loss::CategoricalCrossEntropy)
         );
-        assert!(head(&classes(3), Some(Loss::BinaryCrossEntropy)).is_err());
-        assert!(head(&classes(1), None).is_err());
+        assert!(head(&classes(3), Some(Loss::BinaryCrossEntropy), "x").is_err());
+        assert!(head(&classes(1), None, "x").is_err());
         let values = Targets::Values(Array2::zeros((4, 2)));
-        assert_eq!(head(&values, None).unwrap(), (2, Loss::SquaredError));
+        assert_eq!(head(&values, None, "x").unwrap(), (2, Loss::SquaredError));
     }
 
     #[test]
