@@ -8,7 +8,7 @@ use std::path::Path;
 
 use ndarray::{Array2, ArrayD, IxDyn};
 
-use super::{Elem, Source, to_labels};
+use super::{Elem, Grid, Source, to_labels};
 use crate::{Result, Scalar};
 
 const FORMAT: &str = "IDX";
@@ -18,6 +18,16 @@ struct Header {
     elem: Elem,
     dims: Vec<usize>,
     count: usize,
+}
+
+impl Header {
+    /// Rows are the first dimension (for messages).
+    fn grid(&self) -> Grid {
+        Grid {
+            rows: self.dims[0],
+            fortran: false,
+        }
+    }
 }
 
 fn read_header(src: &mut Source) -> Result<Header> {
@@ -110,7 +120,7 @@ fn read_header(src: &mut Source) -> Result<Header> {
 pub fn read_idx<S: Scalar>(path: impl AsRef<Path>) -> Result<ArrayD<S>> {
     let mut src = Source::open(path.as_ref(), FORMAT)?;
     let h = read_header(&mut src)?;
-    let data = src.read_elements(h.elem, true, h.count)?;
+    let data = src.read_elements(h.elem, true, h.count, h.grid())?;
     src.expect_end()?;
     Ok(ArrayD::from_shape_vec(IxDyn(&h.dims), data).expect("count is the product of dims"))
 }
@@ -148,7 +158,7 @@ pub fn read_idx_features<S: Scalar>(path: impl AsRef<Path>) -> Result<Array2<S>>
     }
     let m = h.dims[0];
     let n = h.dims[1..].iter().product();
-    let data = src.read_elements(h.elem, true, h.count)?;
+    let data = src.read_elements(h.elem, true, h.count, h.grid())?;
     src.expect_end()?;
     Ok(Array2::from_shape_vec((m, n), data).expect("count is m·n"))
 }
@@ -177,7 +187,7 @@ pub fn read_idx_labels(path: impl AsRef<Path>) -> Result<Vec<usize>> {
         ));
     }
     let data_start = 8;
-    let values = src.read_elements::<f64>(h.elem, true, h.count)?;
+    let values = src.read_elements::<f64>(h.elem, true, h.count, h.grid())?;
     src.expect_end()?;
     to_labels(&src, values, data_start, h.elem.size() as u64)
 }
@@ -230,7 +240,7 @@ mod tests {
                     at: FilePosition::Byte(20),
                     ..
                 }
-            ) && msg.contains("value 1 is -1e300, beyond the range of f32"),
+            ) && msg.contains("the value at row 1 is -1e300, beyond the range of f32"),
             "{msg}"
         );
         // NaN in an f32 file, raw and gzip.
@@ -240,7 +250,7 @@ mod tests {
         for (name, bytes) in [("nan", b.clone()), ("nan.gz", gzip(&b))] {
             let p = write(&dir, name, &bytes);
             let e = read_idx::<f64>(&p).unwrap_err();
-            assert!(e.to_string().contains("value 1 is NaN"), "{e}");
+            assert!(e.to_string().contains("at row 1 is NaN"), "{e}");
             assert!(e.to_string().contains("byte 12"), "{e}");
         }
     }

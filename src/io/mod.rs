@@ -282,6 +282,7 @@ impl Source {
         elem: Elem,
         big_endian: bool,
         count: usize,
+        grid: Grid,
     ) -> Result<Vec<S>> {
         let size = elem.size();
         // Preallocate only what the file provably holds; gzip output grows
@@ -299,7 +300,7 @@ impl Source {
                 if !v.is_finite() {
                     let at = chunk_start + (k * size) as u64;
                     let i = count - left + k;
-                    return Err(self.not_finite::<S>(at, i, elem.decode(b, big_endian)));
+                    return Err(self.not_finite::<S>(at, grid.cell(i, count), b, elem, big_endian));
                 }
                 out.push(v);
             }
@@ -310,16 +311,24 @@ impl Source {
 }
 
 impl Source {
-    /// The error for element `index`, at byte `at`, whose value `raw` is not
-    /// finite as an `S`.
-    fn not_finite<S: Scalar>(&self, at: u64, index: usize, raw: f64) -> Error {
+    /// The error for the element at `cell`, byte `at`, whose bytes `b` are
+    /// not a finite `S`.
+    fn not_finite<S: Scalar>(
+        &self,
+        at: u64,
+        cell: String,
+        b: &[u8],
+        elem: Elem,
+        big_endian: bool,
+    ) -> Error {
+        let raw = elem.decode(b, big_endian);
         let reason = if raw.is_finite() {
             format!(
-                "value {index} is {raw:e}, beyond the range of {} (read the file as f64)",
+                "the value at {cell} is {raw:e}, beyond the range of {} (read the file as f64)",
                 S::NAME
             )
         } else {
-            format!("value {index} is {raw}; data must be finite numbers")
+            format!("the value at {cell} is {raw}; data must be finite numbers")
         };
         self.malformed(self.position_at(at), reason)
     }
@@ -331,6 +340,35 @@ impl Read for Source {
         let n = self.reader.read(buf)?;
         self.pos += n as u64;
         Ok(n)
+    }
+}
+
+/// How the elements of a binary file map onto rows (the first dimension)
+/// and columns (the others, flattened), to name a value in messages.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Grid {
+    /// Length of the first dimension.
+    pub(crate) rows: usize,
+    /// Stored column by column (NPY `fortran_order`).
+    pub(crate) fortran: bool,
+}
+
+impl Grid {
+    /// "row r, column c" (0-based, as the data checks say) of element `i`
+    /// in file order, of `count`.
+    fn cell(self, i: usize, count: usize) -> String {
+        let rows = self.rows.max(1);
+        let cols = count / rows;
+        let (r, c) = if self.fortran {
+            (i % rows, i / rows)
+        } else {
+            (i / cols.max(1), i % cols.max(1))
+        };
+        if cols <= 1 {
+            format!("row {r}")
+        } else {
+            format!("row {r}, column {c}")
+        }
     }
 }
 

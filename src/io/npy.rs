@@ -10,7 +10,7 @@ use std::path::Path;
 
 use ndarray::{Array, ArrayD, ArrayView, Dimension, IxDyn, ShapeBuilder};
 
-use super::{Elem, FilePosition, Source, to_labels, write_atomic};
+use super::{Elem, FilePosition, Grid, Source, to_labels, write_atomic};
 use crate::{Result, Scalar};
 
 const FORMAT: &str = "NPY";
@@ -26,6 +26,16 @@ struct Header {
     shape: Vec<usize>,
     count: usize,
     data_start: u64,
+}
+
+impl Header {
+    /// Rows are the first dimension, one for a 0-d array (for messages).
+    fn grid(&self) -> Grid {
+        Grid {
+            rows: self.shape.first().copied().unwrap_or(1),
+            fortran: self.fortran,
+        }
+    }
 }
 
 fn read_header(src: &mut Source) -> Result<Header> {
@@ -344,7 +354,7 @@ fn read_values_from<T: Scalar>(
             format!("expected {what}, the file holds shape {:?}", h.shape),
         ));
     }
-    let values = src.read_elements::<T>(h.elem, h.big_endian, h.count)?;
+    let values = src.read_elements::<T>(h.elem, h.big_endian, h.count, h.grid())?;
     src.expect_end()?;
     Ok((src, h, values))
 }
@@ -592,7 +602,7 @@ mod tests {
         let p = file(&dir, &npy("<f8", "(2,)", false, &data));
         let e = read_npy::<f64, ndarray::Ix1>(&p).unwrap_err();
         assert!(
-            matches!(&e, Error::Malformed { .. }) && e.to_string().contains("value 1 is inf"),
+            matches!(&e, Error::Malformed { .. }) && e.to_string().contains("at row 1 is inf"),
             "{e}"
         );
         let data = 1e39f64.to_le_bytes();
