@@ -505,6 +505,18 @@ impl<S: Scalar> Batcher<S> {
     }
 }
 
+/// The shuffling stream's position, for checkpoints: restoring it on a
+/// batcher made with the same seed draws the same permutations from there.
+impl<S> Batcher<S> {
+    pub(crate) fn stream_position(&self) -> u128 {
+        self.rng.get_word_pos()
+    }
+
+    pub(crate) fn set_stream_position(&mut self, position: u128) {
+        self.rng.set_word_pos(position);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -354,4 +354,13 @@ pub enum Error {
         /// How to make it fit.
         hint: &'static str,
     },
+
+    /// A run cannot be saved to, or resumed from, a checkpoint.
+    #[error("cannot checkpoint {what}: {reason}")]
+    Checkpoint {
+        /// What could not be saved or restored (an optimizer, a solver).
+        what: String,
+        /// Why, and what to do instead.
+        reason: String,
+    },
 }

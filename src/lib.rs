@@ -93,6 +93,7 @@ pub use init::{BiasInit, Init};
 pub use layer::Dense;
 pub use loss::{Loss, Targets};
 pub use network::{Gradient, Layout, Network, NetworkBuilder, Workspace};
+pub use optim::OptimizerState;
 pub use optim::{
     Adam, AdamConfig, AdamW, AdamWConfig, LbfgsConfig, Optimizer, Rmsprop, RmspropConfig, Sgd,
     SgdConfig, Solver, SolverConfig,

@@ -1151,6 +1151,16 @@ impl<S: Scalar> Workspace<S> {
         self.dropout.rng = crate::init::rng(seed);
     }
 
+    /// The dropout stream's word position, for checkpoints: restored on a
+    /// workspace seeded alike, the masks go on as they would have.
+    pub(crate) fn dropout_stream_position(&self) -> u128 {
+        self.dropout.rng.get_word_pos()
+    }
+
+    pub(crate) fn set_dropout_stream_position(&mut self, position: u128) {
+        self.dropout.rng.set_word_pos(position);
+    }
+
     /// Holds the dropout masks fixed (`true`) or draws new ones at every
     /// gradient pass (`false`, the default). While held, gradient passes
     /// reuse the masks of the last one, and [`Network::cost`] applies them

@@ -211,6 +211,19 @@ impl Scheduler {
     }
 }
 
+/// The schedule's position, for checkpoints: η and the plateau window.
+impl Scheduler {
+    pub(crate) fn position(&self) -> (f64, Vec<f64>) {
+        (self.eta, self.recent.iter().copied().collect())
+    }
+
+    pub(crate) fn set_position(&mut self, eta: f64, recent: &[f64]) {
+        self.eta = eta;
+        self.recent.clear();
+        self.recent.extend(recent);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -689,7 +689,14 @@ fn parse_number<S: Scalar>(src: &Source, field: &str, at: FilePosition) -> Resul
         return Err(src.malformed(at, "empty field (missing value?)"));
     }
     match field.parse::<f64>() {
-        Ok(v) if v.is_finite() => Ok(S::cast(v)),
+        Ok(v) if S::cast(v).is_finite() => Ok(S::cast(v)),
+        Ok(v) if v.is_finite() => Err(src.malformed(
+            at,
+            format!(
+                "{field} is beyond the range of {} (read the file as f64)",
+                S::NAME
+            ),
+        )),
         Ok(v) => Err(src.malformed(at, format!("{v} is not a finite number"))),
         Err(_) => Err(src.malformed(at, format!("{field:?} is not a number"))),
     }
@@ -943,6 +950,34 @@ mod tests {
         std::fs::write(&bad_utf8, b"a,y\n\xff,1\n").unwrap();
         let err = read_csv::<f32>(&bad_utf8, &CsvOptions::new()).unwrap_err();
         assert!(err.to_string().contains("line 2"), "{err}");
+    }
+
+    /// A number beyond f32's range would become an infinity in an f32 data
+    /// set (the class of bug fuzzing found in the IDX reader).
+    #[test]
+    fn numbers_beyond_the_scalar_range_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = file(&dir, "a,y\n1e39,0.5\n2,-4e38\n");
+        let opts = CsvOptions::new().target_kind(TargetKind::Values);
+        let d = read_csv::<f64>(&p, &opts).unwrap();
+        assert_eq!(d.features[[0, 0]], 1e39);
+        let err = read_csv::<f32>(&p, &opts).unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                Error::Malformed {
+                    at: FilePosition::Line {
+                        line: 2,
+                        field: Some(1)
+                    },
+                    ..
+                }
+            ) && err.to_string().contains("1e39 is beyond the range of f32"),
+            "{err}"
+        );
+        let p = file(&dir, "a,y\n1,0.5\n2,-4e38\n");
+        let err = read_csv::<f32>(&p, &opts).unwrap_err();
+        assert!(err.to_string().contains("line 3, field 2"), "{err}");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use ndarray::{Array2, ArrayD, IxDyn};
 
-use super::{Elem, Source, to_labels};
+use super::{Elem, Grid, Source, to_labels};
 use crate::{Result, Scalar};
 
 const FORMAT: &str = "IDX";
@@ -18,6 +18,16 @@ struct Header {
     elem: Elem,
     dims: Vec<usize>,
     count: usize,
+}
+
+impl Header {
+    /// Rows are the first dimension (for messages).
+    fn grid(&self) -> Grid {
+        Grid {
+            rows: self.dims[0],
+            fortran: false,
+        }
+    }
 }
 
 fn read_header(src: &mut Source) -> Result<Header> {
@@ -79,7 +89,7 @@ fn read_header(src: &mut Source) -> Result<Header> {
             ),
         ));
     }
-    let count = dims.iter().product();
+    let count = super::element_count(src, &dims, src.position_at(4))?;
     Ok(Header { elem, dims, count })
 }
 
@@ -104,11 +114,13 @@ fn read_header(src: &mut Source) -> Result<Header> {
 /// [`Error::Io`](crate::Error::Io) when the file cannot be read;
 /// [`Error::Malformed`](crate::Error::Malformed) with the byte offset for a
 /// bad magic number or type code, a header whose shape does not match the
-/// file's length, truncated data, trailing bytes or corrupt gzip data.
+/// file's length, truncated data, trailing bytes, corrupt gzip data, or a
+/// value that is not finite as an `S` (NaN, infinite, or beyond f32's range
+/// when read as f32).
 pub fn read_idx<S: Scalar>(path: impl AsRef<Path>) -> Result<ArrayD<S>> {
     let mut src = Source::open(path.as_ref(), FORMAT)?;
     let h = read_header(&mut src)?;
-    let data = src.read_elements(h.elem, true, h.count)?;
+    let data = src.read_elements(h.elem, true, h.count, h.grid())?;
     src.expect_end()?;
     Ok(ArrayD::from_shape_vec(IxDyn(&h.dims), data).expect("count is the product of dims"))
 }
@@ -146,7 +158,7 @@ pub fn read_idx_features<S: Scalar>(path: impl AsRef<Path>) -> Result<Array2<S>>
     }
     let m = h.dims[0];
     let n = h.dims[1..].iter().product();
-    let data = src.read_elements(h.elem, true, h.count)?;
+    let data = src.read_elements(h.elem, true, h.count, h.grid())?;
     src.expect_end()?;
     Ok(Array2::from_shape_vec((m, n), data).expect("count is m·n"))
 }
@@ -175,7 +187,7 @@ pub fn read_idx_labels(path: impl AsRef<Path>) -> Result<Vec<usize>> {
         ));
     }
     let data_start = 8;
-    let values = src.read_elements::<f64>(h.elem, true, h.count)?;
+    let values = src.read_elements::<f64>(h.elem, true, h.count, h.grid())?;
     src.expect_end()?;
     to_labels(&src, values, data_start, h.elem.size() as u64)
 }
@@ -206,6 +218,66 @@ mod tests {
         let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         e.write_all(bytes).unwrap();
         e.finish().unwrap()
+    }
+
+    /// Found by fuzzing (`fuzz/`, target `idx`): an f64 file whose value
+    /// overflows f32 was read as f32 infinity, and NaN passed through.
+    #[test]
+    fn non_finite_and_overflowing_values_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        // 2 x 1 of big-endian f64: 0.5, then -1e300.
+        let mut b = vec![0, 0, 0x0E, 2, 0, 0, 0, 2, 0, 0, 0, 1];
+        b.extend(0.5f64.to_be_bytes());
+        b.extend((-1e300f64).to_be_bytes());
+        let p = write(&dir, "wide", &b);
+        assert_eq!(read_idx_features::<f64>(&p).unwrap()[[1, 0]], -1e300);
+        let e = read_idx_features::<f32>(&p).unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            matches!(
+                &e,
+                Error::Malformed {
+                    at: FilePosition::Byte(20),
+                    ..
+                }
+            ) && msg.contains("the value at row 1 is -1e300, beyond the range of f32"),
+            "{msg}"
+        );
+        // NaN in an f32 file, raw and gzip.
+        let mut b = vec![0, 0, 0x0D, 1, 0, 0, 0, 2];
+        b.extend(1.0f32.to_be_bytes());
+        b.extend(f32::NAN.to_be_bytes());
+        for (name, bytes) in [("nan", b.clone()), ("nan.gz", gzip(&b))] {
+            let p = write(&dir, name, &bytes);
+            let e = read_idx::<f64>(&p).unwrap_err();
+            assert!(e.to_string().contains("at row 1 is NaN"), "{e}");
+            assert!(e.to_string().contains("byte 12"), "{e}");
+        }
+    }
+
+    /// Found by fuzzing (target `idx`): an empty array (one length 0) whose
+    /// other lengths multiply beyond `isize::MAX` made ndarray panic.
+    #[test]
+    fn empty_shapes_too_large_to_index_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut b = vec![0, 0, 0x08, 3];
+        for d in [0u32, u32::MAX, u32::MAX] {
+            b.extend(d.to_be_bytes());
+        }
+        let p = write(&dir, "huge-empty", &b);
+        for e in [
+            read_idx::<f32>(&p).unwrap_err(),
+            read_idx_features::<f32>(&p).unwrap_err(),
+        ] {
+            assert!(e.to_string().contains("is too large"), "{e}");
+        }
+        // Empty and indexable: an empty array.
+        let mut b = vec![0, 0, 0x08, 2];
+        for d in [0u32, 5] {
+            b.extend(d.to_be_bytes());
+        }
+        let p = write(&dir, "empty", &b);
+        assert_eq!(read_idx_features::<f32>(&p).unwrap().dim(), (0, 5));
     }
 
     #[test]

@@ -17,6 +17,9 @@
 //!   before anything is allocated from it (for gzip, against the largest size
 //!   deflate can expand the file to), so a hostile header cannot make a reader
 //!   allocate more than the file could hold.
+//! - No reader returns a NaN or an infinity: such a value, or one that
+//!   overflows the scalar type it is read into, is an [`Error::Malformed`]
+//!   naming its position.
 //! - A truncated, corrupt or inconsistent file is an [`Error::Malformed`]
 //!   naming the file, the position ([`FilePosition`]: byte offset or line)
 //!   and what was wrong; nothing in this module panics on file contents.
@@ -24,6 +27,7 @@
 //!   directory, flushes it to disk, then renames it over the target, so a
 //!   crash mid-save leaves the previous file intact.
 
+pub(crate) mod checkpoint;
 pub mod csv;
 pub mod idx;
 pub mod model;
@@ -270,11 +274,16 @@ impl Source {
     /// Reads `count` elements of type `elem` and converts them to `S`,
     /// chunk by chunk. The caller has checked `count` against
     /// [`max_remaining`](Self::max_remaining).
+    ///
+    /// A value that is NaN or infinite, or that overflows `S` (an f64 beyond
+    /// f32's range read as f32), is an [`Error::Malformed`] at its byte, as
+    /// a non-numeric CSV field is: no reader hands back a non-finite value.
     pub(crate) fn read_elements<S: Scalar>(
         &mut self,
         elem: Elem,
         big_endian: bool,
         count: usize,
+        grid: Grid,
     ) -> Result<Vec<S>> {
         let size = elem.size();
         // Preallocate only what the file provably holds; gzip output grows
@@ -285,15 +294,44 @@ impl Source {
         while left > 0 {
             let n = left.min(buf.len() / size);
             let chunk = &mut buf[..n * size];
+            let chunk_start = self.pos;
             self.read_exact(chunk, "data")?;
-            out.extend(
-                chunk
-                    .chunks_exact(size)
-                    .map(|b| S::cast(elem.decode(b, big_endian))),
-            );
+            for (k, b) in chunk.chunks_exact(size).enumerate() {
+                let v = S::cast(elem.decode(b, big_endian));
+                if !v.is_finite() {
+                    let at = chunk_start + (k * size) as u64;
+                    let i = count - left + k;
+                    return Err(self.not_finite::<S>(at, grid.cell(i, count), b, elem, big_endian));
+                }
+                out.push(v);
+            }
             left -= n;
         }
         Ok(out)
+    }
+}
+
+impl Source {
+    /// The error for the element at `cell`, byte `at`, whose bytes `b` are
+    /// not a finite `S`.
+    fn not_finite<S: Scalar>(
+        &self,
+        at: u64,
+        cell: String,
+        b: &[u8],
+        elem: Elem,
+        big_endian: bool,
+    ) -> Error {
+        let raw = elem.decode(b, big_endian);
+        let reason = if raw.is_finite() {
+            format!(
+                "the value at {cell} is {raw:e}, beyond the range of {} (read the file as f64)",
+                S::NAME
+            )
+        } else {
+            format!("the value at {cell} is {raw}; data must be finite numbers")
+        };
+        self.malformed(self.position_at(at), reason)
     }
 }
 
@@ -303,6 +341,35 @@ impl Read for Source {
         let n = self.reader.read(buf)?;
         self.pos += n as u64;
         Ok(n)
+    }
+}
+
+/// How the elements of a binary file map onto rows (the first dimension)
+/// and columns (the others, flattened), to name a value in messages.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Grid {
+    /// Length of the first dimension.
+    pub(crate) rows: usize,
+    /// Stored column by column (NPY `fortran_order`).
+    pub(crate) fortran: bool,
+}
+
+impl Grid {
+    /// "row r, column c" (0-based, as the data checks say) of element `i`
+    /// in file order, of `count`.
+    fn cell(self, i: usize, count: usize) -> String {
+        let rows = self.rows.max(1);
+        let cols = count / rows;
+        let (r, c) = if self.fortran {
+            (i % rows, i / rows)
+        } else {
+            (i / cols.max(1), i % cols.max(1))
+        };
+        if cols <= 1 {
+            format!("row {r}")
+        } else {
+            format!("row {r}, column {c}")
+        }
     }
 }
 
@@ -358,6 +425,29 @@ impl Elem {
             Self::F32 => num!(f32),
             Self::F64 => num!(f64),
         }
+    }
+}
+
+/// The number of elements of an array of shape `dims`, checked to be
+/// indexable: ndarray requires the product of the non-zero lengths to fit
+/// in `isize`, even when another length is 0 and the array is empty.
+///
+/// # Errors
+/// [`Error::Malformed`] at `at` for a shape beyond that.
+pub(crate) fn element_count(src: &Source, dims: &[usize], at: FilePosition) -> Result<usize> {
+    let nonzero = (dims.iter().filter(|&&d| d != 0))
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .filter(|&p| p <= isize::MAX as usize);
+    match nonzero {
+        Some(_) if dims.contains(&0) => Ok(0),
+        Some(p) => Ok(p),
+        None => Err(src.malformed(
+            at,
+            format!(
+                "shape {dims:?} is too large: the product of its non-zero lengths exceeds {}",
+                isize::MAX
+            ),
+        )),
     }
 }
 
@@ -641,10 +731,13 @@ mod tests {
         let name = t.path().file_name().unwrap().to_string_lossy().into_owned();
         assert!(name.starts_with(".m.bin.tmp-"), "{name}");
         assert!(temp_files().contains(&t.path().to_path_buf()));
+        // Dropped unpersisted: removed and no longer listed. (Not through
+        // `remove_temp_files`, which would also remove the files of other
+        // tests running beside this one; the CLI's signal tests cover it.)
         let p = t.path().to_path_buf();
-        remove_temp_files();
-        assert!(!p.exists());
         drop(t);
+        assert!(!p.exists());
+        assert!(!temp_files().contains(&p));
         let t = TempFile::beside(&target).unwrap();
         std::fs::write(t.path(), b"y").unwrap();
         t.persist(&target).unwrap();

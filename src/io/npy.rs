@@ -10,7 +10,7 @@ use std::path::Path;
 
 use ndarray::{Array, ArrayD, ArrayView, Dimension, IxDyn, ShapeBuilder};
 
-use super::{Elem, FilePosition, Source, to_labels, write_atomic};
+use super::{Elem, FilePosition, Grid, Source, to_labels, write_atomic};
 use crate::{Result, Scalar};
 
 const FORMAT: &str = "NPY";
@@ -26,6 +26,16 @@ struct Header {
     shape: Vec<usize>,
     count: usize,
     data_start: u64,
+}
+
+impl Header {
+    /// Rows are the first dimension, one for a 0-d array (for messages).
+    fn grid(&self) -> Grid {
+        Grid {
+            rows: self.shape.first().copied().unwrap_or(1),
+            fortran: self.fortran,
+        }
+    }
 }
 
 fn read_header(src: &mut Source) -> Result<Header> {
@@ -52,7 +62,7 @@ fn read_header(src: &mut Source) -> Result<Header> {
         elem,
         big_endian,
         fortran,
-        count: shape.iter().product(),
+        count: super::element_count(src, &shape, at)?,
         shape,
         data_start,
     })
@@ -344,7 +354,7 @@ fn read_values_from<T: Scalar>(
             format!("expected {what}, the file holds shape {:?}", h.shape),
         ));
     }
-    let values = src.read_elements::<T>(h.elem, h.big_endian, h.count)?;
+    let values = src.read_elements::<T>(h.elem, h.big_endian, h.count, h.grid())?;
     src.expect_end()?;
     Ok((src, h, values))
 }
@@ -369,7 +379,8 @@ fn read_values_from<T: Scalar>(
 /// [`Error::Malformed`](crate::Error::Malformed) with the byte offset for a
 /// bad magic string, an unparsable header, an unsupported dtype, a shape
 /// whose size does not match the file, a number of dimensions other than
-/// `D`'s, truncated data or trailing bytes.
+/// `D`'s, truncated data, trailing bytes, or a value that is not finite as
+/// an `S` (NaN, infinite, or beyond f32's range when read as f32).
 pub fn read_npy<S: Scalar, D: Dimension>(path: impl AsRef<Path>) -> Result<Array<S, D>> {
     let expected = D::NDIM.map(|n| (n, format!("a {n}-dimensional array")));
     let (_, h, data) = read_values::<S>(path.as_ref(), expected)?;
@@ -584,6 +595,38 @@ mod tests {
         let p = dir.path().join(format!("{}.npy", bytes.len()));
         std::fs::write(&p, bytes).unwrap();
         p
+    }
+
+    /// As the IDX reader (found by fuzzing): no NPY value comes back
+    /// infinite, NaN, or overflowed to infinity by the conversion to f32.
+    #[test]
+    fn non_finite_and_overflowing_values_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut data = 1.0f64.to_le_bytes().to_vec();
+        data.extend(f64::INFINITY.to_le_bytes());
+        let p = file(&dir, &npy("<f8", "(2,)", false, &data));
+        let e = read_npy::<f64, ndarray::Ix1>(&p).unwrap_err();
+        assert!(
+            matches!(&e, Error::Malformed { .. }) && e.to_string().contains("at row 1 is inf"),
+            "{e}"
+        );
+        let data = 1e39f64.to_le_bytes();
+        let p = file(&dir, &npy("<f8", "(1,)", false, &data));
+        assert_eq!(read_npy::<f64, ndarray::Ix1>(&p).unwrap()[0], 1e39);
+        let e = read_npy::<f32, ndarray::Ix1>(&p).unwrap_err();
+        assert!(e.to_string().contains("beyond the range of f32"), "{e}");
+    }
+
+    /// As the IDX reader (found by fuzzing): an empty shape whose other
+    /// lengths multiply beyond `isize::MAX` is an error, not a panic.
+    #[test]
+    fn empty_shapes_too_large_to_index_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = file(&dir, &npy("<f4", "(0, 4294967296, 4294967296)", false, &[]));
+        let e = read_npy::<f32, ndarray::IxDyn>(&p).unwrap_err();
+        assert!(e.to_string().contains("is too large"), "{e}");
+        let p = file(&dir, &npy("<f4", "(0, 3)", false, &[]));
+        assert_eq!(read_npy::<f32, ndarray::Ix2>(&p).unwrap().dim(), (0, 3));
     }
 
     #[test]

@@ -117,6 +117,41 @@ impl<S: Scalar> Optimizer<S> for Adam {
         check_step(net, grad, learning_rate)?;
         self.update(net, grad, learning_rate)
     }
+
+    fn state(&self) -> Result<super::OptimizerState> {
+        Ok(self.export_state())
+    }
+
+    fn set_state(&mut self, state: &super::OptimizerState) -> Result<()> {
+        self.import_state(state)
+    }
+}
+
+/// Checkpoint state: the step count t and the moments m and v.
+impl Adam {
+    fn export_state(&self) -> super::OptimizerState {
+        self.export_as(AdamConfig::NAME)
+    }
+
+    fn import_state(&mut self, state: &super::OptimizerState) -> Result<()> {
+        self.import_as(AdamConfig::NAME, state)
+    }
+
+    /// The state under `name` (AdamW saves Adam's under its own).
+    pub(super) fn export_as(&self, name: &str) -> super::OptimizerState {
+        super::OptimizerState::new(name)
+            .with_counter("t", self.t)
+            .with_vector("m", &self.m)
+            .with_vector("v", &self.v)
+    }
+
+    pub(super) fn import_as(&mut self, name: &str, state: &super::OptimizerState) -> Result<()> {
+        state.expect(name, &["t"], &["m", "v"])?;
+        self.t = state.counter("t").unwrap_or(0);
+        self.m = state.vector("m").unwrap_or_default().to_vec();
+        self.v = state.vector("v").unwrap_or_default().to_vec();
+        Ok(())
+    }
 }
 
 /// The constants of one Adam step: decays, ε, bias corrections, η and the

@@ -98,4 +98,23 @@ impl<S: Scalar> Optimizer<S> for AdamW {
         }
         self.adam.update(net, grad, learning_rate)
     }
+
+    fn state(&self) -> Result<super::OptimizerState> {
+        Ok(self.export_state())
+    }
+
+    fn set_state(&mut self, state: &super::OptimizerState) -> Result<()> {
+        self.import_state(state)
+    }
+}
+
+/// Checkpoint state: Adam's (the weight decay has none).
+impl AdamW {
+    fn export_state(&self) -> super::OptimizerState {
+        self.adam.export_as(AdamWConfig::NAME)
+    }
+
+    fn import_state(&mut self, state: &super::OptimizerState) -> Result<()> {
+        self.adam.import_as(AdamWConfig::NAME, state)
+    }
 }

@@ -72,6 +72,28 @@ pub trait Optimizer<S: Scalar>: Send {
     /// another shape, [`Error::ParameterCount`] when the optimizer's state was
     /// built for a network with another number of parameters.
     fn step(&mut self, net: &mut Network<S>, grad: &Gradient<S>, learning_rate: f64) -> Result<()>;
+
+    /// The state carried between steps (step count, moments, velocity), for
+    /// a checkpoint: restoring it with [`set_state`](Self::set_state) on a
+    /// fresh optimizer of the same settings continues the same sequence of
+    /// updates, bit for bit.
+    ///
+    /// # Errors
+    /// [`Error::Checkpoint`] by default: an optimizer of your own that
+    /// writes neither method cannot be checkpointed.
+    fn state(&self) -> Result<OptimizerState> {
+        Err(no_state(std::any::type_name::<Self>()))
+    }
+
+    /// Puts back a state returned by [`state`](Self::state).
+    ///
+    /// # Errors
+    /// [`Error::Checkpoint`] when the state belongs to another optimizer or
+    /// its vectors disagree in length; by default, as [`state`](Self::state).
+    fn set_state(&mut self, state: &OptimizerState) -> Result<()> {
+        let _ = state;
+        Err(no_state(std::any::type_name::<Self>()))
+    }
 }
 
 /// A borrowed optimizer steps as the optimizer itself (so that a caller can
@@ -79,6 +101,14 @@ pub trait Optimizer<S: Scalar>: Send {
 impl<S: Scalar, O: Optimizer<S> + ?Sized> Optimizer<S> for &mut O {
     fn step(&mut self, net: &mut Network<S>, grad: &Gradient<S>, learning_rate: f64) -> Result<()> {
         (**self).step(net, grad, learning_rate)
+    }
+
+    fn state(&self) -> Result<OptimizerState> {
+        (**self).state()
+    }
+
+    fn set_state(&mut self, state: &OptimizerState) -> Result<()> {
+        (**self).set_state(state)
     }
 }
 
@@ -237,6 +267,110 @@ fn check_step<S: Scalar>(net: &Network<S>, grad: &Gradient<S>, learning_rate: f6
             workspace: grad.layout().sizes().to_vec(),
             network: net.sizes().to_vec(),
         })
+    }
+}
+
+/// An optimizer's state between steps, as a checkpoint stores it: which
+/// optimizer, its counters (Adam's step count t) and its vectors of N
+/// entries (moments, velocity; empty before the first step), all exact.
+///
+/// ```
+/// use backprop::{Adam, AdamConfig, Optimizer, Sgd};
+/// let adam = Adam::new(AdamConfig::default())?;
+/// let state = Optimizer::<f32>::state(&adam)?;
+/// assert_eq!(state.optimizer, "adam");
+/// assert_eq!(state.counter("t"), Some(0));
+/// // State of one optimizer does not fit another.
+/// assert!(Optimizer::<f32>::set_state(&mut Sgd::default(), &state).is_err());
+/// # Ok::<(), backprop::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct OptimizerState {
+    /// The optimizer's name (`"adam"`), as [`Solver::name`].
+    pub optimizer: String,
+    /// Named counters.
+    pub counters: Vec<(String, u64)>,
+    /// Named vectors.
+    pub vectors: Vec<(String, Vec<f64>)>,
+}
+
+impl OptimizerState {
+    /// An empty state of the optimizer `name`.
+    pub fn new(optimizer: &str) -> Self {
+        OptimizerState {
+            optimizer: optimizer.into(),
+            ..Self::default()
+        }
+    }
+
+    /// Adds a counter.
+    pub fn with_counter(mut self, name: &str, value: u64) -> Self {
+        self.counters.push((name.into(), value));
+        self
+    }
+
+    /// Adds a vector.
+    pub fn with_vector(mut self, name: &str, values: &[f64]) -> Self {
+        self.vectors.push((name.into(), values.to_vec()));
+        self
+    }
+
+    /// The counter `name`, if present.
+    pub fn counter(&self, name: &str) -> Option<u64> {
+        self.counters.iter().find(|(n, _)| n == name).map(|c| c.1)
+    }
+
+    /// The vector `name`, if present.
+    pub fn vector(&self, name: &str) -> Option<&[f64]> {
+        self.vectors
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|v| v.1.as_slice())
+    }
+
+    /// Checks that this is the state of `optimizer` with exactly the
+    /// `counters` and `vectors` named, the vectors all of one length.
+    ///
+    /// # Errors
+    /// [`Error::Checkpoint`] naming what differs.
+    pub fn expect(&self, optimizer: &str, counters: &[&str], vectors: &[&str]) -> Result<()> {
+        let bad = |reason: String| Error::Checkpoint {
+            what: format!("{optimizer} state"),
+            reason,
+        };
+        if self.optimizer != optimizer {
+            return Err(bad(format!(
+                "the state belongs to the optimizer `{}`",
+                self.optimizer
+            )));
+        }
+        let names = |v: Vec<&str>| v.join(", ");
+        let has_c: Vec<&str> = self.counters.iter().map(|c| c.0.as_str()).collect();
+        let has_v: Vec<&str> = self.vectors.iter().map(|v| v.0.as_str()).collect();
+        if has_c != counters || has_v != vectors {
+            return Err(bad(format!(
+                "expected counters [{}] and vectors [{}], found [{}] and [{}]",
+                names(counters.to_vec()),
+                names(vectors.to_vec()),
+                names(has_c),
+                names(has_v)
+            )));
+        }
+        let lens: Vec<usize> = self.vectors.iter().map(|v| v.1.len()).collect();
+        if lens.windows(2).any(|w| w[0] != w[1]) {
+            return Err(bad(format!("its vectors differ in length: {lens:?}")));
+        }
+        Ok(())
+    }
+}
+
+/// The default of [`Optimizer::state`] and [`Optimizer::set_state`].
+fn no_state(optimizer: &str) -> Error {
+    Error::Checkpoint {
+        what: format!("the optimizer `{optimizer}`"),
+        reason: "it does not implement Optimizer::state and Optimizer::set_state, so its \
+                 state cannot be saved or restored"
+            .into(),
     }
 }
 

@@ -85,6 +85,27 @@ impl<S: Scalar> Optimizer<S> for Rmsprop {
         update(net.params_mut(), grad.as_slice(), &mut self.v, &k);
         Ok(())
     }
+
+    fn state(&self) -> Result<super::OptimizerState> {
+        Ok(self.export_state())
+    }
+
+    fn set_state(&mut self, state: &super::OptimizerState) -> Result<()> {
+        self.import_state(state)
+    }
+}
+
+/// Checkpoint state: the running mean v of g².
+impl Rmsprop {
+    fn export_state(&self) -> super::OptimizerState {
+        super::OptimizerState::new(RmspropConfig::NAME).with_vector("v", &self.v)
+    }
+
+    fn import_state(&mut self, state: &super::OptimizerState) -> Result<()> {
+        state.expect(RmspropConfig::NAME, &[], &["v"])?;
+        self.v = state.vector("v").unwrap_or_default().to_vec();
+        Ok(())
+    }
 }
 
 /// The constants of one RMSprop step: decay α, ε, η and the flushing

@@ -98,6 +98,27 @@ impl<S: Scalar> Optimizer<S> for Sgd {
         update(net.params_mut(), grad.as_slice(), &mut self.velocity, &k);
         Ok(())
     }
+
+    fn state(&self) -> Result<super::OptimizerState> {
+        Ok(self.export_state())
+    }
+
+    fn set_state(&mut self, state: &super::OptimizerState) -> Result<()> {
+        self.import_state(state)
+    }
+}
+
+/// Checkpoint state: the velocity v (empty without momentum).
+impl Sgd {
+    fn export_state(&self) -> super::OptimizerState {
+        super::OptimizerState::new(SgdConfig::NAME).with_vector("velocity", &self.velocity)
+    }
+
+    fn import_state(&mut self, state: &super::OptimizerState) -> Result<()> {
+        state.expect(SgdConfig::NAME, &[], &["velocity"])?;
+        self.velocity = state.vector("velocity").unwrap_or_default().to_vec();
+        Ok(())
+    }
 }
 
 /// The constants of one momentum step: μ, Nesterov or not, η and the

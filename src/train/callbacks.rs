@@ -6,9 +6,10 @@
 //! after a divergence, and the progress bar are callbacks of the library,
 //! called exactly as the user's own.
 
+use crate::io::checkpoint::EarlyState;
 use crate::{Error, Network, Scalar};
 
-use super::{EpochRecord, History};
+use super::{EpochRecord, History, RunState};
 
 /// What a callback asks the loop to do after an epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +76,17 @@ pub trait Callback<S: Scalar>: Send {
     /// good ones).
     fn on_error(&mut self, net: &mut Network<S>, error: &Error) {
         let _ = (net, error);
+    }
+
+    /// After an epoch that training goes on from (its record is in the
+    /// history, the schedule has moved), with the run's whole state:
+    /// [`Checkpoints`](super::Checkpoints) saves it every N epochs.
+    ///
+    /// # Errors
+    /// An error ends training and is returned by the fit.
+    fn on_checkpoint(&mut self, run: &RunState<'_, S>) -> crate::Result<()> {
+        let _ = run;
+        Ok(())
     }
 }
 
@@ -252,8 +264,12 @@ impl<S: Scalar> Callback<S> for DivergenceGuard<S> {
 }
 
 /// The callbacks of one run, in the order they are called: the divergence
-/// guard, the progress bar, the user's, early stopping.
-pub(crate) struct Callbacks<'a, S: Scalar>(Vec<&'a mut dyn Callback<S>>);
+/// guard, the progress bar, the user's, early stopping (kept apart, so that
+/// a checkpoint can read its state).
+pub(crate) struct Callbacks<'a, S: Scalar> {
+    all: Vec<&'a mut dyn Callback<S>>,
+    early: Option<&'a mut EarlyStopper<S>>,
+}
 
 impl<'a, S: Scalar> Callbacks<'a, S> {
     pub(crate) fn new(
@@ -262,38 +278,42 @@ impl<'a, S: Scalar> Callbacks<'a, S> {
         user: &'a mut [&mut dyn Callback<S>],
         early: Option<&'a mut EarlyStopper<S>>,
     ) -> Self {
-        let mut all: Vec<&'a mut dyn Callback<S>> = Vec::with_capacity(user.len() + 3);
+        let mut all: Vec<&'a mut dyn Callback<S>> = Vec::with_capacity(user.len() + 2);
         all.push(guard);
         all.push(progress);
         for cb in user.iter_mut() {
             all.push(&mut **cb);
         }
-        if let Some(e) = early {
-            all.push(e);
-        }
-        Callbacks(all)
+        Callbacks { all, early }
+    }
+
+    /// Every callback, in calling order.
+    fn each(&mut self) -> impl Iterator<Item = &mut (dyn Callback<S> + 'a)> {
+        let early = (self.early.as_deref_mut()).map(|e| e as &mut (dyn Callback<S> + 'a));
+        self.all.iter_mut().map(|cb| &mut **cb).chain(early)
+    }
+
+    /// The early stopper, when the run has one (to restore its state).
+    pub(crate) fn early_mut(&mut self) -> Option<&mut EarlyStopper<S>> {
+        self.early.as_deref_mut()
     }
 
     pub(crate) fn train_begin(&mut self, net: &Network<S>) {
-        self.0.iter_mut().for_each(|cb| cb.on_train_begin(net));
+        self.each().for_each(|cb| cb.on_train_begin(net));
     }
 
     pub(crate) fn epoch_begin(&mut self, epoch: usize, net: &Network<S>) {
-        self.0
-            .iter_mut()
-            .for_each(|cb| cb.on_epoch_begin(epoch, net));
+        self.each().for_each(|cb| cb.on_epoch_begin(epoch, net));
     }
 
     pub(crate) fn batch_end(&mut self, epoch: usize, batch: usize) {
-        self.0
-            .iter_mut()
-            .for_each(|cb| cb.on_batch_end(epoch, batch));
+        self.each().for_each(|cb| cb.on_batch_end(epoch, batch));
     }
 
     /// Every callback sees the record; training stops if any asks.
     pub(crate) fn epoch_end(&mut self, record: &EpochRecord, net: &Network<S>) -> Control {
         let mut control = Control::Continue;
-        for cb in self.0.iter_mut() {
+        for cb in self.each() {
             if cb.on_epoch_end(record, net) == Control::Stop {
                 control = Control::Stop;
             }
@@ -302,13 +322,55 @@ impl<'a, S: Scalar> Callbacks<'a, S> {
     }
 
     pub(crate) fn train_end(&mut self, net: &mut Network<S>, history: &mut History) {
-        self.0
-            .iter_mut()
-            .for_each(|cb| cb.on_train_end(net, history));
+        self.each().for_each(|cb| cb.on_train_end(net, history));
     }
 
     pub(crate) fn error(&mut self, net: &mut Network<S>, error: &Error) {
-        self.0.iter_mut().for_each(|cb| cb.on_error(net, error));
+        self.each().for_each(|cb| cb.on_error(net, error));
+    }
+
+    /// Every callback but early stopping (whose state the run holds) sees
+    /// the run's state; the first error ends training.
+    pub(crate) fn checkpoint(
+        &mut self,
+        net: &Network<S>,
+        stepper: &super::stepper::Stepper<'_, S>,
+        history: &History,
+        key: &std::collections::BTreeMap<String, String>,
+    ) -> crate::Result<()> {
+        let run = RunState {
+            net,
+            stepper,
+            early: self.early.as_deref(),
+            history,
+            key,
+        };
+        self.all
+            .iter_mut()
+            .try_for_each(|cb| cb.on_checkpoint(&run))
+    }
+}
+
+/// Early stopping's state, for checkpoints.
+impl<S: Scalar> EarlyStopper<S> {
+    pub(crate) fn export(&self) -> EarlyState {
+        EarlyState {
+            best: self.best,
+            bad_epochs: self.bad_epochs,
+            best_params: (self.best_params.as_ref()).map(|p| p.iter().map(|v| v.wide()).collect()),
+        }
+    }
+
+    /// Puts back an exported state; its vector was checked to hold as many
+    /// values as the network has parameters.
+    pub(crate) fn restore(&mut self, state: &EarlyState) {
+        self.best = state.best;
+        self.bad_epochs = state.bad_epochs;
+        if let (Some(mine), Some(saved)) = (&mut self.best_params, &state.best_params) {
+            mine.iter_mut()
+                .zip(saved)
+                .for_each(|(m, &s)| *m = S::cast(s));
+        }
     }
 }
 

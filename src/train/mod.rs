@@ -32,6 +32,7 @@
 //! to be good.
 
 mod callbacks;
+mod checkpoint;
 mod history;
 mod progress;
 mod stepper;
@@ -41,10 +42,12 @@ mod validation;
 use std::time::Instant;
 
 pub use callbacks::{Callback, Control, EarlyStopping, Monitor};
+pub use checkpoint::{Checkpoints, RunState};
 pub use history::{EpochRecord, History, Restarts, RunReport};
 pub use trainer::Trainer;
 
 use callbacks::{Callbacks, DivergenceGuard, EarlyStopper};
+use checkpoint::Resume;
 use progress::Progress;
 use stepper::{Step, Stepper};
 use validation::ValEval;
@@ -53,15 +56,16 @@ use crate::data::Dataset;
 use crate::{Error, Network, Result, Scalar};
 
 /// The epochs of one run, after every check: `stepper` moves the
-/// parameters, `callbacks` (the user's) run with the library's own.
+/// parameters, `callbacks` (the user's) run with the library's own;
+/// `resume` says where the run starts (from a checkpoint, or epoch 0).
 fn epochs<S: Scalar>(
     t: &Trainer,
     net: &mut Network<S>,
     mut stepper: Stepper<'_, S>,
     monitor: Monitor,
-    train: Dataset<'_, S>,
-    val: Option<Dataset<'_, S>>,
+    (train, val): (Dataset<'_, S>, Option<Dataset<'_, S>>),
     user: &mut [&mut dyn Callback<S>],
+    resume: Resume<'_>,
 ) -> Result<History> {
     let lambda = S::cast(t.lambda);
     let mut val = val.map(|v| (ValEval::new(net, &v), v));
@@ -70,8 +74,9 @@ fn epochs<S: Scalar>(
     let mut early = t.early_stopping.map(|es| EarlyStopper::new(es, net));
     let mut callbacks = Callbacks::new(&mut guard, &mut progress, user, early.as_mut());
     let mut history = History::new(monitor, t.epochs);
+    let start = resume.restore(net, &mut stepper, callbacks.early_mut(), &mut history)?;
     callbacks.train_begin(net);
-    for epoch in 0..t.epochs {
+    for epoch in start..t.epochs {
         let started = Instant::now();
         callbacks.epoch_begin(epoch, net);
         let step = stepper.epoch(net, &train, lambda, epoch, &mut |b| {
@@ -114,6 +119,7 @@ fn epochs<S: Scalar>(
             break;
         }
         stepper.end_epoch(&record);
+        callbacks.checkpoint(net, &stepper, &history, &resume.key)?;
     }
     history.score = history.last().map_or(f64::NAN, |r| monitor.read(r));
     callbacks.train_end(net, &mut history);

@@ -15,7 +15,8 @@
 
 use crate::data::{Batcher, Dataset};
 use crate::distributed::{self, Distributed};
-use crate::optim::{LbfgsState, Optimizer, Outcome};
+use crate::io::checkpoint::Checkpoint;
+use crate::optim::{LbfgsState, Optimizer, OptimizerState, Outcome};
 use crate::schedule::Scheduler;
 use crate::{Error, Layout, Network, Result, Scalar, Schedule, Solver, Workspace, check, simd};
 
@@ -80,6 +81,9 @@ pub(crate) enum OptimizerSource<'o, S: Scalar> {
     Solver,
     /// The caller's, with its state.
     Given(&'o mut dyn Optimizer<S>),
+    /// Built fresh from the trainer's solver, then given the state saved in
+    /// a checkpoint (the run resumes from it).
+    Checkpoint(&'o Checkpoint),
 }
 
 /// What one epoch did.
@@ -116,6 +120,7 @@ impl<'o, S: Scalar> Stepper<'o, S> {
     ) -> Result<Self> {
         let optimizer: Box<dyn Optimizer<S> + 'o> = match (source, t.solver.unwrap_or_default()) {
             (OptimizerSource::Given(opt), _) => Box::new(opt),
+            (OptimizerSource::Checkpoint(_), Solver::Lbfgs(_)) => return Err(lbfgs_refused()),
             (OptimizerSource::Solver, Solver::Lbfgs(c)) => {
                 if let Some(&p) = net.dropout().iter().find(|&&p| p > 0.0) {
                     return Err(Error::InvalidHyperparameter {
@@ -134,7 +139,7 @@ impl<'o, S: Scalar> Stepper<'o, S> {
                     comm: t.distributed.clone(),
                 }));
             }
-            (OptimizerSource::Solver, solver) => solver.optimizer()?,
+            (_, solver) => solver.optimizer()?,
         };
         let batch = t.batch_size.unwrap_or(DEFAULT_BATCH_SIZE).min(train.len());
         let eta0 = t.learning_rate.unwrap_or(DEFAULT_LEARNING_RATE);
@@ -449,6 +454,58 @@ fn first_non_finite_layer<S: Scalar>(layout: &Layout, flat: &[S]) -> Option<usiz
             .chain(&flat[layout.bias_range(l)])
             .any(|v| !v.is_finite())
     })
+}
+
+/// What a checkpoint saves of the stepping: the optimizer's state, the
+/// schedule's position (η, plateau window), the positions of the shuffling
+/// and the dropout-mask streams, and the samples seen.
+pub(crate) type Position = (OptimizerState, (f64, Vec<f64>), (u128, u128), u64);
+
+impl<S: Scalar> Stepper<'_, S> {
+    /// The stepping's state after an epoch.
+    ///
+    /// # Errors
+    /// [`Error::Checkpoint`] for L-BFGS, and from [`Optimizer::state`].
+    pub(crate) fn position(&self) -> Result<Position> {
+        match self {
+            Stepper::MiniBatch(s) => Ok((
+                s.optimizer.state()?,
+                s.scheduler.position(),
+                (s.batcher.stream_position(), s.ws.dropout_stream_position()),
+                s.samples_seen,
+            )),
+            Stepper::FullBatch(_) => Err(lbfgs_refused()),
+        }
+    }
+
+    /// Puts back the state a checkpoint saved.
+    ///
+    /// # Errors
+    /// [`Error::Checkpoint`] for L-BFGS, and from [`Optimizer::set_state`].
+    pub(crate) fn restore(&mut self, c: &Checkpoint) -> Result<()> {
+        match self {
+            Stepper::MiniBatch(s) => {
+                s.optimizer.set_state(&c.optimizer)?;
+                s.scheduler.set_position(c.eta, &c.recent);
+                s.batcher.set_stream_position(c.stream_position);
+                s.ws.set_dropout_stream_position(c.mask_position);
+                s.samples_seen = c.samples_seen;
+                Ok(())
+            }
+            Stepper::FullBatch(_) => Err(lbfgs_refused()),
+        }
+    }
+}
+
+/// L-BFGS runs are not checkpointed: each epoch is one iteration, and its
+/// curvature pairs would make a checkpoint as large as `memory` networks.
+pub(crate) fn lbfgs_refused() -> Error {
+    Error::Checkpoint {
+        what: "an L-BFGS run".into(),
+        reason: "full-batch L-BFGS keeps no resumable state; checkpoint a mini-batch solver \
+                 (sgd, adam, adamw, rmsprop) instead"
+            .into(),
+    }
 }
 
 #[cfg(test)]

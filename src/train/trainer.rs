@@ -7,6 +7,7 @@ use crate::{
     Error, Network, NetworkBuilder, Optimizer, Result, Scalar, Schedule, Solver, check, parallel,
 };
 
+use super::checkpoint::{Resume, check_resumable, run_key};
 use super::stepper::{self, OptimizerSource, Stepper};
 use super::{Callback, EarlyStopping, History, Monitor, Restarts, RunReport};
 
@@ -464,8 +465,16 @@ impl Trainer {
             if let Some(comm) = &self.distributed {
                 distributed::start(comm, net, &train)?;
             }
+            let resume = Resume {
+                key: run_key(self, net, train.len(), val.as_ref().map(Dataset::len)),
+                from: match source {
+                    OptimizerSource::Checkpoint(c) => Some(c),
+                    _ => None,
+                },
+            };
             let stepper = Stepper::new(self, source, net, &train, seed)?;
-            super::epochs(self, net, stepper, monitor, train, val, callbacks)
+            let data = (train, val);
+            super::epochs(self, net, stepper, monitor, data, callbacks, resume)
         })
     }
 
@@ -485,6 +494,48 @@ impl Trainer {
             (None, true) => Ok(Monitor::ValLoss),
             (None, false) => Ok(Monitor::TrainLoss),
         }
+    }
+}
+
+/// Resuming from a checkpoint (see [`Checkpoints`](super::Checkpoints)).
+impl Trainer {
+    /// Continues the run saved in `checkpoint` (by
+    /// [`Checkpoints`](super::Checkpoints)) up to
+    /// [`epochs`](Trainer#structfield.epochs), as
+    /// [`fit_with`](Self::fit_with) would have: θ, the optimizer's state, the
+    /// schedule, the shuffling stream, early stopping and the history come
+    /// from the checkpoint. With the settings, data and thread count of the
+    /// checkpointed run, the result equals the uninterrupted run's bit for
+    /// bit (the history's wall times aside). `net` must have the
+    /// checkpointed network's shape; its parameters are replaced.
+    ///
+    /// # Errors
+    /// As [`fit`](Self::fit); [`Error::Io`] / [`Error::Malformed`] for an
+    /// unreadable checkpoint; [`Error::ModelMismatch`] naming the first
+    /// setting (layer sizes, activations, loss, solver, rows of data, batch
+    /// size, seed, ...) that differs from the checkpointed run's, or when
+    /// the checkpoint has done all the epochs asked; [`Error::Checkpoint`]
+    /// for an L-BFGS solver.
+    pub fn resume<S: Scalar>(
+        &self,
+        net: &mut Network<S>,
+        checkpoint: impl AsRef<std::path::Path>,
+        train: Dataset<'_, S>,
+        val: Option<Dataset<'_, S>>,
+        callbacks: &mut [&mut dyn Callback<S>],
+    ) -> Result<History> {
+        self.validate()?;
+        if let Some(Solver::Lbfgs(_)) = self.solver {
+            return Err(stepper::lbfgs_refused());
+        }
+        let path = checkpoint.as_ref();
+        let c = crate::io::checkpoint::Checkpoint::load(path)?;
+        let (held_train, held_val) = self.split(Some(&*net), &train, val.as_ref())?;
+        let (train, val) = (held_train.view(), held_val.as_ref().map(Held::view));
+        let key = run_key(self, net, train.len(), val.as_ref().map(Dataset::len));
+        check_resumable(path, &c, &key, self.epochs)?;
+        let source = OptimizerSource::Checkpoint(&c);
+        self.run(net, source, train, val, self.seed, callbacks)
     }
 }
 

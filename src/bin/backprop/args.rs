@@ -419,6 +419,20 @@ pub struct TrainArgs {
     /// No progress bar.
     #[arg(long)]
     pub no_progress: bool,
+    /// Save the run's whole state (network, optimizer, schedule, shuffling
+    /// stream, early stopping, history) every N epochs to --checkpoint,
+    /// replacing the previous one atomically, so that --resume can go on.
+    #[arg(long, value_name = "N")]
+    pub checkpoint_every: Option<usize>,
+    /// The checkpoint file [default: the --output path with the extension
+    /// .ckpt].
+    #[arg(long, value_name = "FILE")]
+    pub checkpoint: Option<PathBuf>,
+    /// Go on with the run saved in this checkpoint, up to --epochs: given
+    /// the same data and settings, the model and history equal those of an
+    /// uninterrupted run (bit for bit at the same thread count).
+    #[arg(long, value_name = "FILE")]
+    pub resume: Option<PathBuf>,
     /// The ids of the options given on the command line (see [`parse`]).
     #[arg(skip)]
     pub given: Vec<String>,

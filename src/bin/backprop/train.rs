@@ -10,9 +10,10 @@ use backprop::data::{Dataset, OwnedDataset, OwnedTargets};
 use backprop::io::{SavedModel, TargetColumn};
 use backprop::preprocess::{Scaler, Scaling};
 use backprop::recipes::{self, Recipe};
+use backprop::train::Checkpoints;
 use backprop::{
-    Activation, Dense, EarlyStopping, History, Loss, Monitor, Network, NetworkBuilder, Schedule,
-    Solver, Trainer,
+    Activation, Callback, Dense, EarlyStopping, History, Loss, Monitor, Network, NetworkBuilder,
+    Schedule, Solver, Trainer,
 };
 use ndarray::Array2;
 
@@ -401,6 +402,7 @@ pub fn run(a: &TrainArgs) -> Result<(), CliError> {
     let scaler = scale(scaling, &mut train, val.iter_mut().chain(test.iter_mut()))?;
 
     let (trainer, trainer_text) = trainer(a, val.is_some(), loss)?;
+    let ckpt = checkpoints(a, &trainer)?;
     let (builder, activation, widths) = network(a, &recipe, n_in, (n_out, loss), seed)?;
     let batch = trainer
         .batch_size
@@ -437,7 +439,7 @@ pub fn run(a: &TrainArgs) -> Result<(), CliError> {
 
     let val_set = val.as_ref().map(|v| v.dataset());
     let start = Instant::now();
-    let (net, history, total_epochs) = fit(&trainer, &builder, probe, &train, val_set)?;
+    let (net, history, total_epochs) = fit(&trainer, &builder, probe, &train, val_set, ckpt)?;
     let seconds = start.elapsed().as_secs_f64();
     if !root {
         return cluster::save_rank_copy(&a.output, &net);
@@ -654,6 +656,7 @@ fn fit(
     probe: Network<f32>,
     train: &Prepared,
     val_set: Option<Dataset<'_, f32>>,
+    (saver, resume): (Option<Checkpoints>, Option<&Path>),
 ) -> Result<(Network<f32>, History, usize), CliError> {
     Ok(if trainer.restarts > 1 {
         let (net, report) = trainer.fit_restarts(builder, train.dataset(), val_set)?;
@@ -682,15 +685,60 @@ fn fit(
     } else {
         let mut net = probe;
         let mut fault = cluster::Fault::from_env();
-        let mut callbacks: Vec<&mut dyn backprop::Callback<f32>> = fault
-            .iter_mut()
-            .map(|f| f as &mut dyn backprop::Callback<f32>)
+        let mut saver = saver;
+        let mut callbacks: Vec<&mut dyn Callback<f32>> = (fault.iter_mut())
+            .map(|f| f as &mut dyn Callback<f32>)
+            .chain(saver.iter_mut().map(|s| s as &mut dyn Callback<f32>))
             .collect();
-        let h = trainer.fit_with(&mut net, train.dataset(), val_set, &mut callbacks)?;
+        let h = match resume {
+            Some(p) => trainer.resume(&mut net, p, train.dataset(), val_set, &mut callbacks)?,
+            None => trainer.fit_with(&mut net, train.dataset(), val_set, &mut callbacks)?,
+        };
         fault.iter().try_for_each(cluster::Fault::outcome)?;
         let n = h.epochs.len();
         (net, h, n)
     })
+}
+
+/// `--checkpoint-every`, `--checkpoint` and `--resume`: the callback that
+/// saves checkpoints, and the checkpoint to go on from.
+fn checkpoints<'a>(
+    a: &'a TrainArgs,
+    trainer: &Trainer,
+) -> Result<(Option<Checkpoints>, Option<&'a Path>), CliError> {
+    let used = a.checkpoint_every.is_some() || a.resume.is_some();
+    if a.checkpoint.is_some() && a.checkpoint_every.is_none() {
+        return Err(CliError(
+            "--checkpoint names where --checkpoint-every N saves; add --checkpoint-every".into(),
+        ));
+    }
+    if used && trainer.restarts > 1 {
+        return Err(CliError(
+            "--checkpoint-every and --resume cover a single run; drop --restarts".into(),
+        ));
+    }
+    if used && matches!(trainer.solver, Some(Solver::Lbfgs(_))) {
+        return Err(CliError(
+            "--optimizer lbfgs runs cannot be checkpointed or resumed (full-batch L-BFGS keeps \
+             no resumable state); use a mini-batch optimizer"
+                .into(),
+        ));
+    }
+    let saver = match a.checkpoint_every {
+        Some(every) => {
+            let path = (a.checkpoint.clone()).unwrap_or_else(|| a.output.with_extension("ckpt"));
+            // Written every N epochs: a regular file or a new path in a
+            // writable directory, checked before training as every output.
+            let named = outputs::Named {
+                flag: "--checkpoint",
+                path: &path,
+            };
+            let target = outputs::check(&[], &[named])?.remove(0);
+            Some(Checkpoints::new(target, every)?)
+        }
+        None => None,
+    };
+    Ok((saver, a.resume.as_deref()))
 }
 
 /// The training time and the scores of every set.
