@@ -540,17 +540,22 @@ impl TempFile {
     ///
     /// # Errors
     /// [`Error::Io`] when the rename fails (the temporary file is removed).
-    pub fn persist(self, target: &Path) -> Result<()> {
+    pub fn persist(mut self, target: &Path) -> Result<()> {
         std::fs::rename(&self.path, target)
             .map_err(|e| io_error(target, "rename the temporary file onto", e))?;
-        temp_files().retain(|p| *p != self.path);
-        std::mem::forget(self);
+        // Emptied, so that the drop below neither removes nor unlists
+        // anything (and the path's buffer is freed, not leaked).
+        let path = std::mem::take(&mut self.path);
+        temp_files().retain(|p| *p != path);
         Ok(())
     }
 }
 
 impl Drop for TempFile {
     fn drop(&mut self) {
+        if self.path.as_os_str().is_empty() {
+            return; // persisted
+        }
         let _ = std::fs::remove_file(&self.path);
         temp_files().retain(|p| *p != self.path);
     }
