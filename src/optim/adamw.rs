@@ -104,7 +104,7 @@ impl<S: Scalar> Optimizer<S> for AdamW {
     }
 
     fn set_state(&mut self, state: &super::OptimizerState) -> Result<()> {
-        self.import_state(state)
+        self.adam.import_as::<S>(AdamWConfig::NAME, state)
     }
 }
 
@@ -112,9 +112,5 @@ impl<S: Scalar> Optimizer<S> for AdamW {
 impl AdamW {
     fn export_state(&self) -> super::OptimizerState {
         self.adam.export_as(AdamWConfig::NAME)
-    }
-
-    fn import_state(&mut self, state: &super::OptimizerState) -> Result<()> {
-        self.adam.import_as(AdamWConfig::NAME, state)
     }
 }
