@@ -83,13 +83,14 @@ impl Adam {
         self.t
     }
 
-    /// The Adam update at η, shared with [`AdamW`](super::AdamW).
+    /// The Adam update at η, shared with [`AdamW`](super::AdamW); whether
+    /// every parameter is finite afterwards.
     pub(super) fn update<S: Scalar>(
         &mut self,
         net: &mut Network<S>,
         grad: &Gradient<S>,
         learning_rate: f64,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let n = net.n_params();
         let (m, v) = (self.m.get::<S>(n)?, self.v.get::<S>(n)?);
         self.t += 1;
@@ -110,13 +111,21 @@ impl Adam {
             lr: S::cast(learning_rate),
             tiny: denormal::threshold::<S>(),
         };
-        update(net.params_mut(), grad.as_slice(), m, v, &k);
-        Ok(())
+        Ok(update(net.params_mut(), grad.as_slice(), m, v, &k))
     }
 }
 
 impl<S: Scalar> Optimizer<S> for Adam {
     fn step(&mut self, net: &mut Network<S>, grad: &Gradient<S>, learning_rate: f64) -> Result<()> {
+        self.step_finite(net, grad, learning_rate).map(|_| ())
+    }
+
+    fn step_finite(
+        &mut self,
+        net: &mut Network<S>,
+        grad: &Gradient<S>,
+        learning_rate: f64,
+    ) -> Result<bool> {
         check_step(net, grad, learning_rate)?;
         self.update(net, grad, learning_rate)
     }
@@ -171,13 +180,14 @@ struct Coefficients<S> {
 }
 
 widest! {
-    /// θ ← θ − η·m̂/(√v̂ + ε) over the flat vectors (see [`kernel`]).
-    fn update<S: Scalar>(w: &mut [S], g: &[S], m: &mut [S], v: &mut [S], k: &Coefficients<S>) => kernel
+    /// θ ← θ − η·m̂/(√v̂ + ε) over the flat vectors (see [`kernel`]); whether
+    /// every θ is finite afterwards.
+    fn update<S: Scalar>(w: &mut [S], g: &[S], m: &mut [S], v: &mut [S], k: &Coefficients<S>) -> bool => kernel
 }
 
 /// The Adam recurrence per parameter, in the network's float type.
 #[inline(always)]
-fn kernel<S: Scalar>(w: &mut [S], g: &[S], m: &mut [S], v: &mut [S], k: &Coefficients<S>) {
+fn kernel<S: Scalar>(w: &mut [S], g: &[S], m: &mut [S], v: &mut [S], k: &Coefficients<S>) -> bool {
     let Coefficients {
         b1,
         b2,
@@ -188,13 +198,16 @@ fn kernel<S: Scalar>(w: &mut [S], g: &[S], m: &mut [S], v: &mut [S], k: &Coeffic
         tiny,
     } = *k;
     let (one_b1, one_b2) = (S::one() - b1, S::one() - b2);
+    let mut finite = true;
     for (((w, &g), m), v) in w.iter_mut().zip(g).zip(m).zip(v) {
         // Flushed: moments of a gradient that stays 0 decay into the
         // subnormal range (see `denormal`).
         *m = denormal::flush(b1 * *m + one_b1 * g, tiny);
         *v = denormal::flush(b2 * *v + one_b2 * g * g, tiny);
         *w = *w - lr * (*m / c1) / ((*v / c2).sqrt() + eps);
+        finite &= w.is_finite();
     }
+    finite
 }
 
 #[cfg(test)]

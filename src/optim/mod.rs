@@ -80,6 +80,23 @@ pub trait Optimizer<S: Scalar>: Send {
     /// built for a network with another number of parameters.
     fn step(&mut self, net: &mut Network<S>, grad: &Gradient<S>, learning_rate: f64) -> Result<()>;
 
+    /// As [`step`](Self::step), and whether every parameter is finite
+    /// afterwards (the training loop's divergence guard). By default one
+    /// pass over θ after the step; the built-in optimizers find it out in
+    /// their update's own pass, for free.
+    ///
+    /// # Errors
+    /// As [`step`](Self::step).
+    fn step_finite(
+        &mut self,
+        net: &mut Network<S>,
+        grad: &Gradient<S>,
+        learning_rate: f64,
+    ) -> Result<bool> {
+        self.step(net, grad, learning_rate)?;
+        Ok(crate::simd::all_finite(net.params()))
+    }
+
     /// The state carried between steps (step count, moments, velocity), for
     /// a checkpoint: restoring it with [`set_state`](Self::set_state) on a
     /// fresh optimizer of the same settings continues the same sequence of
@@ -108,6 +125,15 @@ pub trait Optimizer<S: Scalar>: Send {
 impl<S: Scalar, O: Optimizer<S> + ?Sized> Optimizer<S> for &mut O {
     fn step(&mut self, net: &mut Network<S>, grad: &Gradient<S>, learning_rate: f64) -> Result<()> {
         (**self).step(net, grad, learning_rate)
+    }
+
+    fn step_finite(
+        &mut self,
+        net: &mut Network<S>,
+        grad: &Gradient<S>,
+        learning_rate: f64,
+    ) -> Result<bool> {
+        (**self).step_finite(net, grad, learning_rate)
     }
 
     fn state(&self) -> Result<OptimizerState> {
@@ -453,6 +479,31 @@ mod tests {
         assert_eq!(StateVec::from_f64::<f32>(&wide), s);
         let mut d = StateVec::from_f64::<f64>(&[0.5, 0.25]);
         assert_eq!(d.get::<f64>(2).unwrap(), &[0.5, 0.25]);
+    }
+
+    #[test]
+    fn step_finite_reports_what_a_pass_over_theta_finds() {
+        use crate::{Loss, Network};
+        let x = ndarray::array![[1.0f32, 2.0]];
+        let y = ndarray::array![[0.5f32]];
+        for solver in Solver::all() {
+            let Ok(mut opt) = solver.optimizer::<f32>() else {
+                continue; // L-BFGS has no step-wise optimizer
+            };
+            for bad in [false, true] {
+                let mut net =
+                    Network::<f32>::from_params(&[2, 1], &[], Loss::SquaredError, vec![0.5; 3])
+                        .unwrap();
+                let mut ws = net.workspace(1);
+                net.compute_gradient(&mut ws, &x, &y, 0.0).unwrap();
+                if bad {
+                    net.params_mut()[1] = f32::INFINITY;
+                }
+                let finite = opt.step_finite(&mut net, ws.gradient(), 0.1).unwrap();
+                assert_eq!(finite, !bad, "{}", solver.name());
+                assert_eq!(finite, crate::simd::all_finite(net.params()));
+            }
+        }
     }
 
     #[test]

@@ -69,6 +69,15 @@ impl Rmsprop {
 
 impl<S: Scalar> Optimizer<S> for Rmsprop {
     fn step(&mut self, net: &mut Network<S>, grad: &Gradient<S>, learning_rate: f64) -> Result<()> {
+        self.step_finite(net, grad, learning_rate).map(|_| ())
+    }
+
+    fn step_finite(
+        &mut self,
+        net: &mut Network<S>,
+        grad: &Gradient<S>,
+        learning_rate: f64,
+    ) -> Result<bool> {
         check_step(net, grad, learning_rate)?;
         let v = self.v.get::<S>(net.n_params())?;
         let RmspropConfig {
@@ -81,8 +90,7 @@ impl<S: Scalar> Optimizer<S> for Rmsprop {
             lr: S::cast(learning_rate),
             tiny: denormal::threshold::<S>(),
         };
-        update(net.params_mut(), grad.as_slice(), v, &k);
-        Ok(())
+        Ok(update(net.params_mut(), grad.as_slice(), v, &k))
     }
 
     fn state(&self) -> Result<super::OptimizerState> {
@@ -113,19 +121,23 @@ struct Coefficients<S> {
 }
 
 widest! {
-    /// θ ← θ − η·g/(√v + ε) over the flat vectors (see [`kernel`]).
-    fn update<S: Scalar>(w: &mut [S], g: &[S], v: &mut [S], k: &Coefficients<S>) => kernel
+    /// θ ← θ − η·g/(√v + ε) over the flat vectors (see [`kernel`]); whether
+    /// every θ is finite afterwards.
+    fn update<S: Scalar>(w: &mut [S], g: &[S], v: &mut [S], k: &Coefficients<S>) -> bool => kernel
 }
 
 /// The RMSprop recurrence per parameter, in the network's float type.
 #[inline(always)]
-fn kernel<S: Scalar>(w: &mut [S], g: &[S], v: &mut [S], k: &Coefficients<S>) {
+fn kernel<S: Scalar>(w: &mut [S], g: &[S], v: &mut [S], k: &Coefficients<S>) -> bool {
     let Coefficients { a, eps, lr, tiny } = *k;
     let one_a = S::one() - a;
+    let mut finite = true;
     for ((w, &g), v) in w.iter_mut().zip(g).zip(v) {
         *v = denormal::flush(a * *v + one_a * g * g, tiny);
         *w = *w - lr * g / (v.sqrt() + eps);
+        finite &= w.is_finite();
     }
+    finite
 }
 
 #[cfg(test)]

@@ -79,12 +79,21 @@ impl Default for Sgd {
 
 impl<S: Scalar> Optimizer<S> for Sgd {
     fn step(&mut self, net: &mut Network<S>, grad: &Gradient<S>, learning_rate: f64) -> Result<()> {
+        self.step_finite(net, grad, learning_rate).map(|_| ())
+    }
+
+    fn step_finite(
+        &mut self,
+        net: &mut Network<S>,
+        grad: &Gradient<S>,
+        learning_rate: f64,
+    ) -> Result<bool> {
         check_step(net, grad, learning_rate)?;
         let SgdConfig { momentum, nesterov } = self.config;
         if momentum == 0.0 {
             let eta = S::cast(learning_rate);
             parallel::zip_apply(net.params_mut(), grad.as_slice(), |w, g| w - eta * g);
-            return Ok(());
+            return Ok(crate::simd::all_finite(net.params()));
         }
         // The velocity in the network's float type, as PyTorch keeps it.
         let velocity = self.velocity.get::<S>(net.n_params())?;
@@ -94,8 +103,7 @@ impl<S: Scalar> Optimizer<S> for Sgd {
             lr: S::cast(learning_rate),
             tiny: denormal::threshold::<S>(),
         };
-        update(net.params_mut(), grad.as_slice(), velocity, &k);
-        Ok(())
+        Ok(update(net.params_mut(), grad.as_slice(), velocity, &k))
     }
 
     fn state(&self) -> Result<super::OptimizerState> {
@@ -128,25 +136,28 @@ struct Coefficients<S> {
 widest! {
     /// θ ← θ − η·v (or η·(g + μ·v), Nesterov) over the flat vectors (see
     /// [`kernel`]).
-    fn update<S: Scalar>(w: &mut [S], g: &[S], velocity: &mut [S], k: &Coefficients<S>) => kernel
+    fn update<S: Scalar>(w: &mut [S], g: &[S], velocity: &mut [S], k: &Coefficients<S>) -> bool => kernel
 }
 
 /// The momentum recurrence per parameter, in the network's float type.
 #[inline(always)]
-fn kernel<S: Scalar>(w: &mut [S], g: &[S], velocity: &mut [S], k: &Coefficients<S>) {
+fn kernel<S: Scalar>(w: &mut [S], g: &[S], velocity: &mut [S], k: &Coefficients<S>) -> bool {
     let Coefficients {
         momentum,
         nesterov,
         lr,
         tiny,
     } = *k;
+    let mut finite = true;
     for ((w, &g), v) in w.iter_mut().zip(g).zip(velocity) {
         // Flushed: a unit whose gradient stays 0 decays v into the
         // subnormal range (see `denormal`).
         *v = denormal::flush(momentum * *v + g, tiny);
         let d = if nesterov { g + momentum * *v } else { *v };
         *w = *w - lr * d;
+        finite &= w.is_finite();
     }
+    finite
 }
 
 #[cfg(test)]

@@ -264,12 +264,14 @@ impl<S: Scalar> MiniBatch<'_, S> {
                 let g = self.ws.gradient_mut().as_mut_slice();
                 g.iter_mut().for_each(|g| *g = *g * f);
             }
-            self.optimizer.step(net, self.ws.gradient(), eta)?;
+            // The max-norm rescaling (by a factor ≤ 1) keeps θ finite.
+            let finite = self.optimizer.step_finite(net, self.ws.gradient(), eta)?;
             if let Some(c) = self.max_norm {
                 net.apply_max_norm(c);
             }
-            if let Some(layer) = first_non_finite_layer(net.layout(), net.params()) {
-                return Err(diverged(layer, "parameters"));
+            if !finite {
+                let layer = first_non_finite_layer(net.layout(), net.params());
+                return Err(diverged(layer.unwrap_or(net.depth() - 1), "parameters"));
             }
             loss_sum += cost.wide() * rows as f64;
             on_step(b);
