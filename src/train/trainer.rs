@@ -1,5 +1,6 @@
 //! [`Trainer`]: every training setting, checked once, and the ways to run
-//! it (`fit`, `fit_with`, `fit_with_optimizer`, `fit_restarts`).
+//! it (`fit`, `fit_with`, `fit_with_optimizer`, `fit_continuing`,
+//! `fit_restarts`).
 
 use crate::data::{Dataset, OwnedDataset, holdout_split};
 use crate::distributed::{self, Distributed};
