@@ -108,7 +108,9 @@ struct Core<S: Scalar> {
     warm_start: bool,
     max_fun: Option<usize>,
     net: Option<Network<S>>,
-    optimizer: Option<Box<dyn StepState<S>>>,
+    /// The step-wise optimizer kept for continuing, with the solver it was
+    /// built from.
+    optimizer: Option<(Solver, Box<dyn StepState<S>>)>,
     schedule: SchedulePosition,
     history: Option<History>,
     passes: u64,
@@ -185,7 +187,7 @@ impl<S: Scalar> Clone for Core<S> {
             warm_start: self.warm_start,
             max_fun: self.max_fun,
             net: self.net.clone(),
-            optimizer: self.optimizer.as_ref().map(|o| o.clone_box()),
+            optimizer: self.optimizer.as_ref().map(|(s, o)| (*s, o.clone_box())),
             schedule: self.schedule.clone(),
             history: self.history.clone(),
             passes: self.passes,
@@ -271,22 +273,12 @@ impl<S: Scalar> Core<S> {
         let h = match trainer.solver.expect("set above") {
             Solver::Lbfgs(_) => trainer.fit(&mut net, data, None)?,
             solver => {
-                let opt = match &mut self.optimizer {
-                    Some(opt) => opt,
-                    None => self.optimizer.insert(step_state(solver)?),
-                };
+                let opt = kept_optimizer(&mut self.optimizer, solver)?;
                 let t = Trainer {
                     solver: None,
                     ..trainer
                 };
-                t.fit_continuing(
-                    &mut net,
-                    opt.optimizer(),
-                    &mut self.schedule,
-                    data,
-                    None,
-                    &mut [],
-                )?
+                t.fit_continuing(&mut net, opt, &mut self.schedule, data, None, &mut [])?
             }
         };
         self.net = Some(net);
@@ -334,26 +326,16 @@ impl<S: Scalar> Core<S> {
     /// continuing the optimizer and the schedule.
     fn partial_fit(&mut self, n_out: usize, loss: Loss, data: Dataset<'_, S>) -> Result<()> {
         refuse_hold_out(&self.trainer)?;
-        if self.optimizer.is_none() {
-            self.trainer.validate()?;
-            self.optimizer = Some(step_state(self.solver()?)?);
-            self.schedule = SchedulePosition::default();
-        }
+        self.trainer.validate()?;
+        let solver = self.solver()?;
         if self.net.is_none() {
             self.net = Some(self.builder(data.x.ncols(), n_out, loss).build()?);
         }
         let net = self.net.as_mut().expect("set above");
-        let opt = self.optimizer.as_mut().expect("set with the network");
+        let opt = kept_optimizer(&mut self.optimizer, solver)?;
         self.passes += 1;
         let pass = self.trainer.one_pass(self.seed.wrapping_add(self.passes));
-        let h = pass.fit_continuing(
-            net,
-            opt.optimizer(),
-            &mut self.schedule,
-            data,
-            None,
-            &mut [],
-        )?;
+        let h = pass.fit_continuing(net, opt, &mut self.schedule, data, None, &mut [])?;
         self.record(h, true);
         Ok(())
     }
@@ -361,6 +343,21 @@ impl<S: Scalar> Core<S> {
     fn net(&self, what: &'static str) -> Result<&Network<S>> {
         self.net.as_ref().ok_or(Error::NotFitted { what })
     }
+}
+
+/// The kept optimizer when it was built from `solver`, else a fresh one for
+/// `solver` in its place (the trainer's solver changed since).
+///
+/// # Errors
+/// As [`step_state`].
+fn kept_optimizer<S: Scalar>(
+    slot: &mut Option<(Solver, Box<dyn StepState<S>>)>,
+    solver: Solver,
+) -> Result<&mut dyn Optimizer<S>> {
+    if slot.as_ref().is_none_or(|(s, _)| *s != solver) {
+        *slot = Some((solver, step_state(solver)?));
+    }
+    Ok(slot.as_mut().expect("set above").1.optimizer())
 }
 
 /// A warm start needs the fitted network's shape and a single run.

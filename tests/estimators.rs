@@ -432,3 +432,32 @@ fn max_fun_caps_lbfgs_and_is_refused_otherwise() {
         "{err}"
     );
 }
+
+/// A trainer whose solver changed between calls gets a fresh optimizer of
+/// the new kind, not the old one's state under the new name.
+#[test]
+fn a_changed_solver_gets_a_fresh_optimizer() {
+    let x = Array2::from_shape_fn((12, 2), |(i, j)| ((i * 5 + j * 3) % 7) as f64 / 3.0 - 1.0);
+    let y = Array2::from_shape_fn((12, 1), |(i, _)| x[[i, 0]] - 0.5 * x[[i, 1]]);
+    let t = Trainer::new().shuffle(false).learning_rate(0.01);
+    let mut reg = Regressor::<f64>::new()
+        .hidden_layers(&[])
+        .trainer(t.clone().solver(backprop::AdamConfig::default()));
+    reg.partial_fit(x.view(), y.view(), None).unwrap();
+    let mut net = reg.network().unwrap().clone();
+    let mut reg = reg.trainer(t.clone().solver(SgdConfig::default()));
+    reg.partial_fit(x.view(), y.view(), None).unwrap();
+    let mut sgd = backprop::Sgd::new(SgdConfig::default()).unwrap();
+    let data = backprop::Dataset::new(x.view(), y.view());
+    t.epochs(1)
+        .fit_continuing(
+            &mut net,
+            &mut sgd,
+            &mut Default::default(),
+            data,
+            None,
+            &mut [],
+        )
+        .unwrap();
+    assert_eq!(reg.network().unwrap().params(), net.params());
+}
