@@ -349,14 +349,8 @@ impl Trainer {
         val: Option<Dataset<'_, S>>,
         callbacks: &mut [&mut dyn Callback<S>],
     ) -> Result<History> {
-        if let Some(s) = &self.solver {
-            return Err(given_optimizer_with_solver(s));
-        }
-        self.validate()?;
-        let (held_train, held_val) = self.split(Some(&*net), &train, val.as_ref())?;
-        let (train, val) = (held_train.view(), held_val.as_ref().map(Held::view));
         let source = OptimizerSource::Given(optimizer);
-        self.run(net, source, train, val, self.seed, callbacks)
+        self.run_given(net, source, train, val, callbacks)
     }
 
     /// As [`fit_with_optimizer`](Self::fit_with_optimizer), continuing the
@@ -380,13 +374,25 @@ impl Trainer {
         val: Option<Dataset<'_, S>>,
         callbacks: &mut [&mut dyn Callback<S>],
     ) -> Result<History> {
+        let source = OptimizerSource::Continuing(optimizer, position);
+        self.run_given(net, source, train, val, callbacks)
+    }
+
+    /// A run with the caller's optimizer: no solver may be set beside it.
+    fn run_given<S: Scalar>(
+        &self,
+        net: &mut Network<S>,
+        source: OptimizerSource<'_, S>,
+        train: Dataset<'_, S>,
+        val: Option<Dataset<'_, S>>,
+        callbacks: &mut [&mut dyn Callback<S>],
+    ) -> Result<History> {
         if let Some(s) = &self.solver {
             return Err(given_optimizer_with_solver(s));
         }
         self.validate()?;
         let (held_train, held_val) = self.split(Some(&*net), &train, val.as_ref())?;
         let (train, val) = (held_train.view(), held_val.as_ref().map(Held::view));
-        let source = OptimizerSource::Continuing(optimizer, position);
         self.run(net, source, train, val, self.seed, callbacks)
     }
 
