@@ -461,3 +461,26 @@ fn a_changed_solver_gets_a_fresh_optimizer() {
         .unwrap();
     assert_eq!(reg.network().unwrap().params(), net.params());
 }
+
+/// Epoch-based schedules count the epochs of every `partial_fit` call: a
+/// step schedule halving every 2 epochs gives η₀, η₀, η₀/2, η₀/2, η₀/4.
+#[test]
+fn partial_fit_continues_epoch_schedules() {
+    let x = array![[0.0f32], [1.0], [2.0], [3.0]];
+    let t = Trainer::new().learning_rate(0.01).schedule(Schedule::Step {
+        step_size: 2,
+        gamma: 0.5,
+    });
+    let mut reg = Regressor::new().hidden_layers(&[]).trainer(t);
+    for _ in 0..5 {
+        reg.partial_fit(x.view(), x.view(), None).unwrap();
+    }
+    let etas: Vec<f64> = reg
+        .history()
+        .unwrap()
+        .epochs
+        .iter()
+        .map(|r| r.learning_rate)
+        .collect();
+    assert_eq!(etas, [0.01, 0.01, 0.005, 0.005, 0.0025]);
+}
