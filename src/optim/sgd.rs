@@ -79,7 +79,7 @@ impl Default for Sgd {
 
 impl<S: Scalar> Optimizer<S> for Sgd {
     fn step(&mut self, net: &mut Network<S>, grad: &Gradient<S>, learning_rate: f64) -> Result<()> {
-        self.step_finite(net, grad, learning_rate).map(|_| ())
+        self.apply(net, grad, learning_rate).map(|_| ())
     }
 
     fn step_finite(
@@ -88,22 +88,10 @@ impl<S: Scalar> Optimizer<S> for Sgd {
         grad: &Gradient<S>,
         learning_rate: f64,
     ) -> Result<bool> {
-        check_step(net, grad, learning_rate)?;
-        let SgdConfig { momentum, nesterov } = self.config;
-        if momentum == 0.0 {
-            let eta = S::cast(learning_rate);
-            parallel::zip_apply(net.params_mut(), grad.as_slice(), |w, g| w - eta * g);
-            return Ok(crate::simd::all_finite(net.params()));
+        match self.apply(net, grad, learning_rate)? {
+            Some(finite) => Ok(finite),
+            None => Ok(crate::simd::all_finite(net.params())),
         }
-        // The velocity in the network's float type, as PyTorch keeps it.
-        let velocity = self.velocity.get::<S>(net.n_params())?;
-        let k = Coefficients {
-            momentum: S::cast(momentum),
-            nesterov,
-            lr: S::cast(learning_rate),
-            tiny: denormal::threshold::<S>(),
-        };
-        Ok(update(net.params_mut(), grad.as_slice(), velocity, &k))
     }
 
     fn state(&self) -> Result<super::OptimizerState> {
@@ -114,6 +102,34 @@ impl<S: Scalar> Optimizer<S> for Sgd {
         state.expect(SgdConfig::NAME, &[], &["velocity"])?;
         self.velocity = StateVec::from_f64::<S>(state.vector("velocity").unwrap_or_default());
         Ok(())
+    }
+}
+
+impl Sgd {
+    /// The update; with momentum, whether every θ is finite afterwards
+    /// (plain SGD's pass does not find out).
+    fn apply<S: Scalar>(
+        &mut self,
+        net: &mut Network<S>,
+        grad: &Gradient<S>,
+        learning_rate: f64,
+    ) -> Result<Option<bool>> {
+        check_step(net, grad, learning_rate)?;
+        let SgdConfig { momentum, nesterov } = self.config;
+        if momentum == 0.0 {
+            let eta = S::cast(learning_rate);
+            parallel::zip_apply(net.params_mut(), grad.as_slice(), |w, g| w - eta * g);
+            return Ok(None);
+        }
+        // The velocity in the network's float type, as PyTorch keeps it.
+        let velocity = self.velocity.get::<S>(net.n_params())?;
+        let k = Coefficients {
+            momentum: S::cast(momentum),
+            nesterov,
+            lr: S::cast(learning_rate),
+            tiny: denormal::threshold::<S>(),
+        };
+        Ok(Some(update(net.params_mut(), grad.as_slice(), velocity, &k)))
     }
 }
 
