@@ -920,7 +920,6 @@ impl<S: Scalar> Network<S> {
         lambda: S,
     ) -> S {
         let m = x.nrows();
-        let depth = self.depth();
         self.forward(ws, x, true);
 
         // Δᴸ = Aᴸ − Y′ᵀ (Y′ the smoothed targets), written by the loss
@@ -937,12 +936,20 @@ impl<S: Scalar> Network<S> {
             )
         };
         let cost = self.regularized(data, lambda.wide(), m);
+        self.backward(ws, x, lambda);
+        S::cast(cost)
+    }
 
+    /// The backward pass from Δᴸ in the workspace: per layer from the
+    /// output down, ∂J/∂W and ∂J/∂b into the workspace's gradient and
+    /// Δ_prev for the layer below.
+    fn backward(&self, ws: &mut Workspace<S>, x: ArrayView2<'_, S>, lambda: S) {
+        let m = x.nrows();
         let inv_m = S::one() / S::cast(m as f64);
         let decay = lambda * inv_m;
         let ones = ArrayView1::from(&ws.ones[..m]);
         let mut cur = 0;
-        for l in (0..depth).rev() {
+        for l in (0..self.depth()).rev() {
             let (n_in, n_out) = (self.sizes()[l], self.sizes()[l + 1]);
             let (d0, d1) = ws.delta.split_at_mut(1);
             let (delta, next) = if cur == 0 {
@@ -990,7 +997,6 @@ impl<S: Scalar> Network<S> {
                 cur = 1 - cur;
             }
         }
-        S::cast(cost)
     }
 }
 
