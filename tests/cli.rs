@@ -684,6 +684,68 @@ fn dropout_label_smoothing_and_max_norm_flags() {
     assert!(e.contains("cross-entropy"), "{e}");
 }
 
+#[test]
+fn augmentation_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let (xi, yi) = tiny_idx(dir.path(), "x-idx3-ubyte", "y-idx1-ubyte", 40);
+    let model = dir.path().join("m.safetensors");
+    let idx = [
+        "train",
+        "--train",
+        s(&xi),
+        "--train-targets",
+        s(&yi),
+        "-o",
+        s(&model),
+    ];
+    fn with<'a>(base: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
+        let mut a = base.to_vec();
+        a.extend_from_slice(SMALL);
+        a.extend_from_slice(extra);
+        a
+    }
+    // The IDX file gives the 4 x 4 shape.
+    let out = ok(&with(&idx, &["--shift", "1", "--flip"]));
+    assert!(out.contains("augmentation 4x4 shift 1 flip true"), "{out}");
+    assert!(table_value(&out, "train", 3) >= 90.0, "{out}");
+    let out = ok(&with(&idx, &["--shift", "0", "--flip", "false"]));
+    assert!(!out.contains("augmentation"), "{out}");
+    let e = user_error(&with(&idx, &["--shift", "4"]));
+    assert!(e.contains("--shift 4") && e.contains("at most 3"), "{e}");
+    let e = user_error(&with(&idx, &["--shift", "1", "--image-shape", "2x4"]));
+    assert!(
+        e.contains("2x4 has 8 pixels, the data has 16 features"),
+        "{e}"
+    );
+    let e = user_error(&with(&idx, &["--image-shape", "4by4"]));
+    assert!(e.contains("not an image shape"), "{e}");
+    let e = user_error(&[
+        "train",
+        "--train",
+        s(&xi),
+        "--train-targets",
+        s(&yi),
+        "--optimizer",
+        "lbfgs",
+        "--flip",
+    ]);
+    assert!(e.contains("--flip does not apply"), "{e}");
+
+    // CSV rows have no shape of their own: augmentation needs --image-shape.
+    let csv = dir.path().join("blobs.csv");
+    blobs_csv(&csv, 60, 0);
+    let base = ["train", "--train", s(&csv), "-o", s(&model)];
+    let out = ok(&with(&base, &[]));
+    assert!(
+        !out.contains("augmentation"),
+        "the recipe's is for images: {out}"
+    );
+    let e = user_error(&with(&base, &["--shift", "1"]));
+    assert!(e.contains("--image-shape"), "{e}");
+    let out = ok(&with(&base, &["--image-shape", "1x2", "--flip"]));
+    assert!(out.contains("augmentation 1x2 shift 0 flip true"), "{out}");
+}
+
 /// The binary16 encoding of `v`, which must be exact in binary16 (a few
 /// short dyadic fractions of moderate size): sign, exponent, 10 bits of
 /// mantissa taken from the f32 encoding.
