@@ -117,17 +117,13 @@ fn recipe_defaults(r: &Recipe) -> Vec<(&'static str, String)> {
     let rates: Vec<String> = r.hidden.iter().map(|d| d.dropout.to_string()).collect();
     out.push(("dropout", rates.join(",")));
     out.push(("label_smoothing", t.label_smoothing.to_string()));
-    let aug = t.augment.as_ref();
-    let on_images = |v: String| format!("{v} on image data, else 0");
-    out.push((
-        "shift",
-        on_images(aug.map_or(0, |a| a.max_shift).to_string()),
-    ));
-    let flip = aug.is_some_and(|a| a.hflip);
-    out.push((
-        "flip",
-        format!("{flip}{}", if flip { " on image data" } else { "" }),
-    ));
+    // The recipe's augmentation applies to image data only (see
+    // `train::augment`); the value comes first, for scripts that read it.
+    let shift = t.augment.as_ref().map_or(0, |a| a.max_shift);
+    let flip = t.augment.as_ref().is_some_and(|a| a.hflip);
+    let images = |on: bool| if on { " on image data" } else { "" };
+    out.push(("shift", format!("{shift}{}", images(shift > 0))));
+    out.push(("flip", format!("{flip}{}", images(flip))));
     if let Some(c) = t.max_norm {
         out.push(("max_norm", c.to_string()));
     }
