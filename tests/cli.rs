@@ -575,7 +575,6 @@ fn train_help_shows_the_recipe_defaults() {
         lines.next().unwrap_or_default().to_string()
     };
     let t = &r.trainer;
-    let es = t.early_stopping.unwrap();
     let layers: Vec<String> = r.hidden.iter().map(|d| d.units.to_string()).collect();
     let rates: Vec<String> = r.hidden.iter().map(|d| d.dropout.to_string()).collect();
     let expect = [
@@ -584,10 +583,9 @@ fn train_help_shows_the_recipe_defaults() {
         ("--batch-size", t.batch_size.unwrap().to_string()),
         ("--lambda", t.lambda.to_string()),
         ("--seed", t.seed.to_string()),
-        ("--patience", es.patience.to_string()),
         (
             "--validation-fraction",
-            r.validation_fraction.unwrap().to_string(),
+            r.validation_fraction.unwrap_or(0.0).to_string(),
         ),
         ("--layers", layers.join(",")),
         ("--activation", r.hidden[0].activation.to_string()),
@@ -595,7 +593,10 @@ fn train_help_shows_the_recipe_defaults() {
         ("--dropout", rates.join(",")),
         ("--label-smoothing", t.label_smoothing.to_string()),
     ];
-    for (flag, value) in expect {
+    let patience = t
+        .early_stopping
+        .map(|es| ("--patience", es.patience.to_string()));
+    for (flag, value) in expect.into_iter().chain(patience) {
         let text = line(flag);
         assert!(
             text.contains(&format!("[default: {value}]")),

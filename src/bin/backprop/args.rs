@@ -111,9 +111,8 @@ fn recipe_defaults(r: &Recipe) -> Vec<(&'static str, String)> {
             format!("{eta_min}, or 0 when --lr is at or below it"),
         ));
     }
-    if let Some(f) = r.validation_fraction {
-        out.push(("validation_fraction", f.to_string()));
-    }
+    let fraction = r.validation_fraction.unwrap_or(0.0);
+    out.push(("validation_fraction", fraction.to_string()));
     let rates: Vec<String> = r.hidden.iter().map(|d| d.dropout.to_string()).collect();
     out.push(("dropout", rates.join(",")));
     out.push(("label_smoothing", t.label_smoothing.to_string()));
