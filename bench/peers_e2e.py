@@ -26,7 +26,9 @@ sides follow one table):
   data        the same gzip IDX files, read with numpy; `--subset N` keeps the
               first N training images (the backprop side gets IDX files cut
               the same way); the test set is always the full 10 000.
-  hold-out    stratified, ceil(0.1·m) rows, per-class quotas by largest
+  hold-out    when the recipe has one (--validation-fraction f > 0; none:
+              every row trained on, no early stopping, the last weights kept):
+              stratified, ceil(f·m) rows, per-class quotas by largest
               remainders as `data::holdout_split` (the same sizes per class; the
               rows drawn differ, numpy's generator is not backprop's ChaCha8).
   scaling     per-pixel mean and population std fitted on the training rows
@@ -574,13 +576,18 @@ def fmt(v, spec, none="—"):
 
 def render_markdown(doc):
     s = doc["settings"]
+    r = doc.get("recipe") or {}
+    held = (f"{r['validation_fraction']:.0%} held out" if r.get("validation_fraction")
+            else "no hold-out")
+    if r.get("shift") or r.get("flip"):
+        held += f"; augmentation: shift {r.get('shift', 0)}, flip {r.get('flip', False)}"
     lines = ["### backprop vs PyTorch, end to end (Fashion-MNIST recipe, float32)", ""]
     lines.append(
         f"Command: `{doc['command']}` — {s['runs']} alternating run(s) per seed "
         f"({', '.join(map(str, s['seeds']))}) and thread count, each "
         f"in its own process; up to {s['epochs']} epoch(s), "
         f"{'the first ' + format(s['subset'], ',') if s['subset'] else 'all 60,000'} training "
-        "images (10% held out); cells are medians over runs. Training s = sum of the epochs' "
+        f"images ({held}); cells are medians over runs. Training s = sum of the epochs' "
         "wall times (batches + validation).")
     lines.append("")
     lines.append("| impl | threads | runs | epochs | training s | samples/s | first epoch s "
