@@ -84,21 +84,38 @@ impl Activation {
 
     /// Fused pass over a row-major m×n block: a ← g(a + b) for each row.
     pub(crate) fn bias_activate<S: Scalar>(self, a: &mut [S], b: &[S]) {
-        parallel::for_each_row_mut(a, b.len(), |row| {
-            for (v, &bias) in row.iter_mut().zip(b) {
-                *v = self.apply(*v + bias);
-            }
-        });
+        fn pass<S: Scalar>(a: &mut [S], b: &[S], g: impl Fn(S) -> S + Sync) {
+            parallel::for_each_row_mut(a, b.len(), |row| {
+                for (v, &bias) in row.iter_mut().zip(b) {
+                    *v = g(*v + bias);
+                }
+            });
+        }
+        // One loop per activation (see `mul_derivative`).
+        match self {
+            Self::Identity => pass(a, b, |z| z),
+            Self::Logistic => pass(a, b, |z| Self::Logistic.apply(z)),
+            Self::Tanh => pass(a, b, |z| Self::Tanh.apply(z)),
+            Self::Relu => pass(a, b, |z| Self::Relu.apply(z)),
+        }
     }
 
     /// The fused pass with inverted dropout: a ← g(a + b) ⊙ r for each row,
     /// r the row of `mask` (0 for a dropped unit, 1/(1 − p) for a kept one).
     pub(crate) fn bias_activate_masked<S: Scalar>(self, a: &mut [S], b: &[S], mask: &[S]) {
-        parallel::for_each_row_zip_mut(a, mask, b.len(), |row, r| {
-            for ((v, &bias), &r) in row.iter_mut().zip(b).zip(r) {
-                *v = self.apply(*v + bias) * r;
-            }
-        });
+        fn pass<S: Scalar>(a: &mut [S], b: &[S], mask: &[S], g: impl Fn(S) -> S + Sync) {
+            parallel::for_each_row_zip_mut(a, mask, b.len(), |row, r| {
+                for ((v, &bias), &r) in row.iter_mut().zip(b).zip(r) {
+                    *v = g(*v + bias) * r;
+                }
+            });
+        }
+        match self {
+            Self::Identity => pass(a, b, mask, |z| z),
+            Self::Logistic => pass(a, b, mask, |z| Self::Logistic.apply(z)),
+            Self::Tanh => pass(a, b, mask, |z| Self::Tanh.apply(z)),
+            Self::Relu => pass(a, b, mask, |z| Self::Relu.apply(z)),
+        }
     }
 
     /// delta ← delta ⊙ r ⊙ g′ after [`bias_activate_masked`](Self::bias_activate_masked):
@@ -112,10 +129,20 @@ impl Activation {
         mask: &[S],
         keep: S,
     ) {
-        let tiny = denormal::threshold::<S>();
-        parallel::zip3_apply(delta, a, mask, |d, a, r| {
-            denormal::flush(d * r * self.derivative_from_output(a * keep), tiny)
-        })
+        fn pass<S: Scalar>(d: &mut [S], a: &[S], r: &[S], keep: S, g: impl Fn(S) -> S + Sync) {
+            let tiny = denormal::threshold::<S>();
+            parallel::zip3_apply(d, a, r, |d, a, r| {
+                denormal::flush(d * r * g(a * keep), tiny)
+            })
+        }
+        // One loop per activation (see `mul_derivative`).
+        let (d, r) = (delta, mask);
+        match self {
+            Self::Identity => pass(d, a, r, keep, |a| Self::Identity.derivative_from_output(a)),
+            Self::Logistic => pass(d, a, r, keep, |a| Self::Logistic.derivative_from_output(a)),
+            Self::Tanh => pass(d, a, r, keep, |a| Self::Tanh.derivative_from_output(a)),
+            Self::Relu => pass(d, a, r, keep, |a| Self::Relu.derivative_from_output(a)),
+        }
     }
 
     /// delta ← delta ⊙ g′, with g′ taken from the cached activation `a`.

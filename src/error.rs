@@ -322,6 +322,20 @@ pub enum Error {
         classes: String,
     },
 
+    /// Labels whose classes differ from those the classifier was fitted
+    /// with: a later `partial_fit` given other `classes`, or a warm-start
+    /// `fit` on labels with other classes.
+    #[error(
+        "the classes {given} differ from the classes {fitted} the classifier was fitted with; \
+         fit afresh (warm_start off) to change the classes"
+    )]
+    ClassesChanged {
+        /// The fitted classes, formatted.
+        fitted: String,
+        /// The classes given now, formatted.
+        given: String,
+    },
+
     /// Classification targets with fewer than two distinct classes.
     #[error("the targets hold {found} distinct class(es); a classifier needs at least 2")]
     TooFewClasses {

@@ -99,7 +99,7 @@ pub use optim::{
     SgdConfig, Solver, SolverConfig,
 };
 pub use scalar::Scalar;
-pub use schedule::Schedule;
+pub use schedule::{Schedule, SchedulePosition};
 pub use train::{
     Callback, Control, EarlyStopping, EpochRecord, History, Monitor, Restarts, RunReport, Trainer,
 };

@@ -127,6 +127,49 @@ impl Schedule {
     }
 }
 
+/// Where a learning-rate schedule stands between fits, so that a later fit
+/// continues it instead of starting again at η₀: epochs and samples seen
+/// so far, η for the next epoch and reduce-on-plateau's window.
+///
+/// [`Trainer::fit_continuing`](crate::Trainer::fit_continuing) starts from
+/// it and leaves it where its run ended; the estimators keep one across
+/// `partial_fit` calls and warm starts. [`default`](Default::default) is
+/// the start of a schedule (η = η₀).
+///
+/// ```
+/// use backprop::{Loss, Network, Schedule, SchedulePosition, Sgd, SgdConfig, Trainer};
+/// use backprop::data::Dataset;
+/// use ndarray::array;
+/// let x = array![[0.0f64], [1.0], [2.0], [3.0]];
+/// let y = array![[0.0f64], [1.0], [2.0], [3.0]];
+/// let mut net = Network::<f64>::builder(1).output(1, Loss::SquaredError).build()?;
+/// let mut sgd = Sgd::new(SgdConfig::default())?;
+/// let t = Trainer::new().epochs(1).schedule(Schedule::InvScaling { power_t: 0.25 });
+/// let mut at = SchedulePosition::default();
+/// let mut etas = Vec::new();
+/// for _ in 0..3 {
+///     let h = t.fit_continuing(&mut net, &mut sgd, &mut at, Dataset::new(x.view(), &y), None, &mut [])?;
+///     etas.push(h.epochs[0].learning_rate);
+/// }
+/// // η₀/(t + 1)^0.25 with t = 0, 4, 8 samples seen: 10⁻³, 10⁻³/5^¼, 10⁻³/9^¼.
+/// assert_eq!(etas[0], 1e-3);
+/// assert!((etas[1] - 1e-3 / 5f64.powf(0.25)).abs() < 1e-15);
+/// assert!((etas[2] - 1e-3 / 9f64.powf(0.25)).abs() < 1e-15);
+/// assert_eq!((at.epochs_done, at.samples_seen), (3, 12));
+/// # Ok::<(), backprop::Error>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SchedulePosition {
+    /// Epochs completed so far.
+    pub epochs_done: usize,
+    /// Training samples visited so far (scikit-learn's `t_`).
+    pub samples_seen: u64,
+    /// η for the next epoch; `None` before the first (η₀).
+    pub eta: Option<f64>,
+    /// Reduce-on-plateau's window of recent losses.
+    pub(crate) recent: Vec<f64>,
+}
+
 /// A [`Schedule`] with its state (the recent losses for reduce-on-plateau),
 /// allocated once.
 #[derive(Debug, Clone)]
@@ -221,6 +264,25 @@ impl Scheduler {
         self.eta = eta;
         self.recent.clear();
         self.recent.extend(recent);
+    }
+}
+
+/// The schedule's position between fits ([`SchedulePosition`]).
+impl Scheduler {
+    /// Starts from `at` (η₀ when it has no η yet).
+    pub(crate) fn continue_from(&mut self, at: &SchedulePosition) {
+        let eta = at.eta.unwrap_or(self.eta0);
+        self.set_position(eta, &at.recent);
+    }
+
+    /// Writes the position after `epochs_done` epochs and `samples_seen`
+    /// samples into `at`.
+    pub(crate) fn save_to(&self, at: &mut SchedulePosition, epochs_done: usize, samples_seen: u64) {
+        at.epochs_done = epochs_done;
+        at.samples_seen = samples_seen;
+        at.eta = Some(self.eta);
+        at.recent.clear();
+        at.recent.extend(&self.recent);
     }
 }
 

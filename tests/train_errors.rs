@@ -191,7 +191,13 @@ fn optimizer_constructors_validate() {
 fn optimizer_configs_validate_with_the_field_name() {
     let (mut net, x, y) = setup();
     let cases: Vec<(Trainer, &str)> = vec![
-        (Trainer::new().solver(LbfgsConfig { memory: 0 }), "memory"),
+        (
+            Trainer::new().solver(LbfgsConfig {
+                memory: 0,
+                ..LbfgsConfig::default()
+            }),
+            "memory",
+        ),
         (
             Trainer::new().solver(SgdConfig {
                 momentum: 0.0,

@@ -25,9 +25,9 @@ const TEST_ROWS: usize = 10_000;
 const N_FEATURES: usize = 784;
 const N_CLASSES: usize = 10;
 
-/// Bytes per parameter of Adam's state as the library holds it: the first
-/// and second moments, one f64 each.
-const ADAM_BYTES_PER_PARAM: usize = 16;
+/// Bytes per parameter of Adam's state as the library holds it for an f32
+/// network: the first and second moments, one f32 each.
+const ADAM_BYTES_PER_PARAM: usize = 8;
 
 /// The least memory the job needs, in bytes.
 #[derive(Debug, Clone, Copy)]
@@ -202,7 +202,7 @@ mod tests {
         // 784-512-256-10: 784·512 + 512 + 512·256 + 256 + 256·10 + 10.
         let n = 535_818;
         assert_eq!(b.params, 4 * n);
-        assert_eq!(b.optimizer, 16 * n);
+        assert_eq!(b.optimizer, 8 * n);
         assert_eq!(b.data, 70_000 * (784 * 4 + 8));
         // A, dropout masks (both hidden layers), Zᴸ, two deltas, ones, X.
         let ws_floats = n + 128 * (768 + 768 + 10 + 2 * 512 + 1 + 784);

@@ -344,7 +344,7 @@ fn main_job(md: &mut String, r: &Report) {
         md,
         "\nOne epoch of the default recipe (784-512-256-10, Adam, batch {}). Budget: \
          training and test features (f32) and labels, parameters (f32), Adam's two moments \
-         (f64), gradient + workspace + one mini-batch (f32), in MiB. Peak RSS from `wait4`.\n",
+         (f32), gradient + workspace + one mini-batch (f32), in MiB. Peak RSS from `wait4`.\n",
         crate::main_job::recipe_batch_size()
     );
 }

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Optimizer, SolverConfig, check_step, ensure_state};
+use super::{Optimizer, SolverConfig, StateVec, check_step};
 use crate::simd::widest;
 use crate::{Gradient, Network, Result, Scalar, check, denormal};
 
@@ -52,12 +52,15 @@ impl SolverConfig for AdamConfig {
 }
 
 /// Adam with its step count and moment estimates (see [`AdamConfig`]).
+///
+/// The moments are kept, and the update computed, in the network's float
+/// type (f32 for an f32 network, as PyTorch does).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Adam {
     config: AdamConfig,
     t: u64,
-    m: Vec<f64>,
-    v: Vec<f64>,
+    m: StateVec,
+    v: StateVec,
 }
 
 impl Adam {
@@ -70,8 +73,8 @@ impl Adam {
         Ok(Adam {
             config,
             t: 0,
-            m: Vec::new(),
-            v: Vec::new(),
+            m: StateVec::default(),
+            v: StateVec::default(),
         })
     }
 
@@ -80,15 +83,16 @@ impl Adam {
         self.t
     }
 
-    /// The Adam update at η, shared with [`AdamW`](super::AdamW).
+    /// The Adam update at η, shared with [`AdamW`](super::AdamW); whether
+    /// every parameter is finite afterwards.
     pub(super) fn update<S: Scalar>(
         &mut self,
         net: &mut Network<S>,
         grad: &Gradient<S>,
         learning_rate: f64,
-    ) -> Result<()> {
-        ensure_state(&mut self.m, net.n_params())?;
-        ensure_state(&mut self.v, net.n_params())?;
+    ) -> Result<bool> {
+        let n = net.n_params();
+        let (m, v) = (self.m.get::<S>(n)?, self.v.get::<S>(n)?);
         self.t += 1;
         let AdamConfig {
             beta1: b1,
@@ -99,21 +103,29 @@ impl Adam {
         let c1 = 1.0 - b1.powi(t);
         let c2 = 1.0 - b2.powi(t);
         let k = Coefficients {
-            b1,
-            b2,
-            eps,
-            c1,
-            c2,
-            lr: learning_rate,
-            tiny: denormal::threshold::<f64>(),
+            b1: S::cast(b1),
+            b2: S::cast(b2),
+            eps: S::cast(eps),
+            c1: S::cast(c1),
+            c2: S::cast(c2),
+            lr: S::cast(learning_rate),
+            tiny: denormal::threshold::<S>(),
         };
-        update(net.params_mut(), grad.as_slice(), &mut self.m, &mut self.v, &k);
-        Ok(())
+        Ok(update(net.params_mut(), grad.as_slice(), m, v, &k))
     }
 }
 
 impl<S: Scalar> Optimizer<S> for Adam {
     fn step(&mut self, net: &mut Network<S>, grad: &Gradient<S>, learning_rate: f64) -> Result<()> {
+        self.step_finite(net, grad, learning_rate).map(|_| ())
+    }
+
+    fn step_finite(
+        &mut self,
+        net: &mut Network<S>,
+        grad: &Gradient<S>,
+        learning_rate: f64,
+    ) -> Result<bool> {
         check_step(net, grad, learning_rate)?;
         self.update(net, grad, learning_rate)
     }
@@ -123,7 +135,7 @@ impl<S: Scalar> Optimizer<S> for Adam {
     }
 
     fn set_state(&mut self, state: &super::OptimizerState) -> Result<()> {
-        self.import_state(state)
+        self.import_as::<S>(AdamConfig::NAME, state)
     }
 }
 
@@ -133,47 +145,49 @@ impl Adam {
         self.export_as(AdamConfig::NAME)
     }
 
-    fn import_state(&mut self, state: &super::OptimizerState) -> Result<()> {
-        self.import_as(AdamConfig::NAME, state)
-    }
-
     /// The state under `name` (AdamW saves Adam's under its own).
     pub(super) fn export_as(&self, name: &str) -> super::OptimizerState {
         super::OptimizerState::new(name)
             .with_counter("t", self.t)
-            .with_vector("m", &self.m)
-            .with_vector("v", &self.v)
+            .with_vector("m", &self.m.to_f64())
+            .with_vector("v", &self.v.to_f64())
     }
 
-    pub(super) fn import_as(&mut self, name: &str, state: &super::OptimizerState) -> Result<()> {
+    /// The state under `name`, for a network of type `S`.
+    pub(super) fn import_as<S: Scalar>(
+        &mut self,
+        name: &str,
+        state: &super::OptimizerState,
+    ) -> Result<()> {
         state.expect(name, &["t"], &["m", "v"])?;
         self.t = state.counter("t").unwrap_or(0);
-        self.m = state.vector("m").unwrap_or_default().to_vec();
-        self.v = state.vector("v").unwrap_or_default().to_vec();
+        self.m = StateVec::from_f64::<S>(state.vector("m").unwrap_or_default());
+        self.v = StateVec::from_f64::<S>(state.vector("v").unwrap_or_default());
         Ok(())
     }
 }
 
 /// The constants of one Adam step: decays, ε, bias corrections, η and the
 /// flushing threshold.
-struct Coefficients {
-    b1: f64,
-    b2: f64,
-    eps: f64,
-    c1: f64,
-    c2: f64,
-    lr: f64,
-    tiny: f64,
+struct Coefficients<S> {
+    b1: S,
+    b2: S,
+    eps: S,
+    c1: S,
+    c2: S,
+    lr: S,
+    tiny: S,
 }
 
 widest! {
-    /// θ ← θ − η·m̂/(√v̂ + ε) over the flat vectors (see [`kernel`]).
-    fn update<S: Scalar>(w: &mut [S], g: &[S], m: &mut [f64], v: &mut [f64], k: &Coefficients) => kernel
+    /// θ ← θ − η·m̂/(√v̂ + ε) over the flat vectors (see [`kernel`]); whether
+    /// every θ is finite afterwards.
+    fn update<S: Scalar>(w: &mut [S], g: &[S], m: &mut [S], v: &mut [S], k: &Coefficients<S>) -> bool => kernel
 }
 
-/// The Adam recurrence per parameter, in f64.
+/// The Adam recurrence per parameter, in the network's float type.
 #[inline(always)]
-fn kernel<S: Scalar>(w: &mut [S], g: &[S], m: &mut [f64], v: &mut [f64], k: &Coefficients) {
+fn kernel<S: Scalar>(w: &mut [S], g: &[S], m: &mut [S], v: &mut [S], k: &Coefficients<S>) -> bool {
     let Coefficients {
         b1,
         b2,
@@ -183,15 +197,17 @@ fn kernel<S: Scalar>(w: &mut [S], g: &[S], m: &mut [f64], v: &mut [f64], k: &Coe
         lr,
         tiny,
     } = *k;
+    let (one_b1, one_b2) = (S::one() - b1, S::one() - b2);
+    let mut finite = true;
     for (((w, &g), m), v) in w.iter_mut().zip(g).zip(m).zip(v) {
-        let g = g.wide();
         // Flushed: moments of a gradient that stays 0 decay into the
         // subnormal range (see `denormal`).
-        *m = denormal::flush(b1 * *m + (1.0 - b1) * g, tiny);
-        *v = denormal::flush(b2 * *v + (1.0 - b2) * g * g, tiny);
-        let step = lr * (*m / c1) / ((*v / c2).sqrt() + eps);
-        *w = S::cast(w.wide() - step);
+        *m = denormal::flush(b1 * *m + one_b1 * g, tiny);
+        *v = denormal::flush(b2 * *v + one_b2 * g * g, tiny);
+        *w = *w - lr * (*m / c1) / ((*v / c2).sqrt() + eps);
+        finite &= w.is_finite();
     }
+    finite
 }
 
 #[cfg(test)]
@@ -199,16 +215,16 @@ mod tests {
     use super::*;
     use crate::simd::samples::{bits, values, values_f32};
 
-    fn coefficients(t: i32) -> Coefficients {
+    fn coefficients<S: Scalar>(t: i32) -> Coefficients<S> {
         let c = AdamConfig::default();
         Coefficients {
-            b1: c.beta1,
-            b2: c.beta2,
-            eps: c.epsilon,
-            c1: 1.0 - c.beta1.powi(t),
-            c2: 1.0 - c.beta2.powi(t),
-            lr: 1e-3,
-            tiny: f64::MIN_POSITIVE,
+            b1: S::cast(c.beta1),
+            b2: S::cast(c.beta2),
+            eps: S::cast(c.epsilon),
+            c1: S::cast(1.0 - c.beta1.powi(t)),
+            c2: S::cast(1.0 - c.beta2.powi(t)),
+            lr: S::cast(1e-3),
+            tiny: S::min_positive_value(),
         }
     }
 
@@ -216,7 +232,7 @@ mod tests {
     fn dispatched_update_equals_the_baseline_bit_for_bit() {
         let n = 1003;
         let g = values_f32(n, 1);
-        let (mut w, mut m, mut v) = (values_f32(n, 2), values(n, 3), values(n, 4));
+        let (mut w, mut m, mut v) = (values_f32(n, 2), values_f32(n, 3), values_f32(n, 4));
         v.iter_mut().for_each(|x| *x = x.abs());
         let (mut w0, mut m0, mut v0) = (w.clone(), m.clone(), v.clone());
         for t in 1..4 {
@@ -232,5 +248,23 @@ mod tests {
         update(&mut w, &g, &mut m, &mut v, &coefficients(1));
         kernel(&mut w0, &g, &mut m0, &mut v0, &coefficients(1));
         assert_eq!(bits(&w), bits(&w0));
+    }
+
+    #[test]
+    fn f32_state_follows_the_f64_recurrence_to_rounding() {
+        let n = 257;
+        let g = values_f32(n, 7);
+        let g64: Vec<f64> = g.iter().map(|&v| f64::from(v)).collect();
+        let mut w = values_f32(n, 8);
+        let mut w64: Vec<f64> = w.iter().map(|&v| f64::from(v)).collect();
+        let (mut m, mut v) = (vec![0.0f32; n], vec![0.0f32; n]);
+        let (mut m64, mut v64) = (vec![0.0f64; n], vec![0.0f64; n]);
+        for t in 1..20 {
+            update(&mut w, &g, &mut m, &mut v, &coefficients(t));
+            update(&mut w64, &g64, &mut m64, &mut v64, &coefficients(t));
+        }
+        for (a, b) in w.iter().zip(&w64) {
+            assert!((f64::from(*a) - b).abs() <= 1e-6 * b.abs().max(1.0), "{a} {b}");
+        }
     }
 }

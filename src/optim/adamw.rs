@@ -86,6 +86,15 @@ impl AdamW {
 
 impl<S: Scalar> Optimizer<S> for AdamW {
     fn step(&mut self, net: &mut Network<S>, grad: &Gradient<S>, learning_rate: f64) -> Result<()> {
+        self.step_finite(net, grad, learning_rate).map(|_| ())
+    }
+
+    fn step_finite(
+        &mut self,
+        net: &mut Network<S>,
+        grad: &Gradient<S>,
+        learning_rate: f64,
+    ) -> Result<bool> {
         check_step(net, grad, learning_rate)?;
         let shrink = S::cast(1.0 - learning_rate * self.weight_decay);
         if self.weight_decay > 0.0 {
@@ -104,7 +113,7 @@ impl<S: Scalar> Optimizer<S> for AdamW {
     }
 
     fn set_state(&mut self, state: &super::OptimizerState) -> Result<()> {
-        self.import_state(state)
+        self.adam.import_as::<S>(AdamWConfig::NAME, state)
     }
 }
 
@@ -112,9 +121,5 @@ impl<S: Scalar> Optimizer<S> for AdamW {
 impl AdamW {
     fn export_state(&self) -> super::OptimizerState {
         self.adam.export_as(AdamWConfig::NAME)
-    }
-
-    fn import_state(&mut self, state: &super::OptimizerState) -> Result<()> {
-        self.adam.import_as(AdamWConfig::NAME, state)
     }
 }

@@ -26,7 +26,7 @@ use crate::{Error, Network, Result, Scalar, check};
 ///
 /// ```
 /// use backprop::{LbfgsConfig, Trainer};
-/// let t = Trainer::new().solver(LbfgsConfig { memory: 5 });
+/// let t = Trainer::new().solver(LbfgsConfig { memory: 5, ..LbfgsConfig::default() });
 /// assert!(t.validate().is_ok());
 /// assert!(t.clone().batch_size(32).validate().is_err());
 /// ```
@@ -35,11 +35,22 @@ use crate::{Error, Network, Result, Scalar, check};
 pub struct LbfgsConfig {
     /// Number of (s, y) pairs kept, ≥ 1. Default 10 (scipy's).
     pub memory: usize,
+    /// Cap on the evaluations of J and ∇J (scikit-learn's `max_fun`, ≥ 1):
+    /// training ends, as at a minimum ([`History::stopped_early`](crate::History)
+    /// set, no error), before the first iteration that would start with
+    /// `max_fun` or more evaluations done. An iteration's line search is
+    /// never cut, so the total can pass the cap by one iteration's
+    /// evaluations (at most 41). Default `None`: no cap (the epochs bound
+    /// the iterations).
+    pub max_fun: Option<usize>,
 }
 
 impl Default for LbfgsConfig {
     fn default() -> Self {
-        LbfgsConfig { memory: 10 }
+        LbfgsConfig {
+            memory: 10,
+            max_fun: None,
+        }
     }
 }
 
@@ -48,7 +59,11 @@ impl SolverConfig for LbfgsConfig {
     const SUMMARY: &'static str = "full-batch L-BFGS (--memory); no batch size, learning rate, schedule or clipping";
 
     fn validate(&self) -> Result<()> {
-        check::at_least_one("memory", self.memory)
+        check::at_least_one("memory", self.memory)?;
+        if let Some(n) = self.max_fun {
+            check::at_least_one("max_fun", n)?;
+        }
+        Ok(())
     }
 
     fn optimizer<S: Scalar>(&self) -> Result<Box<dyn Optimizer<S>>> {

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Optimizer, SolverConfig, check_step, ensure_state};
+use super::{Optimizer, SolverConfig, StateVec, check_step};
 use crate::simd::widest;
 use crate::{Gradient, Network, Result, Scalar, check, denormal};
 
@@ -50,7 +50,7 @@ impl SolverConfig for RmspropConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rmsprop {
     config: RmspropConfig,
-    v: Vec<f64>,
+    v: StateVec,
 }
 
 impl Rmsprop {
@@ -62,28 +62,35 @@ impl Rmsprop {
         config.validate()?;
         Ok(Rmsprop {
             config,
-            v: Vec::new(),
+            v: StateVec::default(),
         })
     }
 }
 
 impl<S: Scalar> Optimizer<S> for Rmsprop {
     fn step(&mut self, net: &mut Network<S>, grad: &Gradient<S>, learning_rate: f64) -> Result<()> {
+        self.step_finite(net, grad, learning_rate).map(|_| ())
+    }
+
+    fn step_finite(
+        &mut self,
+        net: &mut Network<S>,
+        grad: &Gradient<S>,
+        learning_rate: f64,
+    ) -> Result<bool> {
         check_step(net, grad, learning_rate)?;
-        ensure_state(&mut self.v, net.n_params())?;
+        let v = self.v.get::<S>(net.n_params())?;
         let RmspropConfig {
             alpha: a,
             epsilon: eps,
         } = self.config;
-        let tiny = denormal::threshold::<f64>();
         let k = Coefficients {
-            a,
-            eps,
-            lr: learning_rate,
-            tiny,
+            a: S::cast(a),
+            eps: S::cast(eps),
+            lr: S::cast(learning_rate),
+            tiny: denormal::threshold::<S>(),
         };
-        update(net.params_mut(), grad.as_slice(), &mut self.v, &k);
-        Ok(())
+        Ok(update(net.params_mut(), grad.as_slice(), v, &k))
     }
 
     fn state(&self) -> Result<super::OptimizerState> {
@@ -91,64 +98,64 @@ impl<S: Scalar> Optimizer<S> for Rmsprop {
     }
 
     fn set_state(&mut self, state: &super::OptimizerState) -> Result<()> {
-        self.import_state(state)
+        state.expect(RmspropConfig::NAME, &[], &["v"])?;
+        self.v = StateVec::from_f64::<S>(state.vector("v").unwrap_or_default());
+        Ok(())
     }
 }
 
 /// Checkpoint state: the running mean v of g².
 impl Rmsprop {
     fn export_state(&self) -> super::OptimizerState {
-        super::OptimizerState::new(RmspropConfig::NAME).with_vector("v", &self.v)
-    }
-
-    fn import_state(&mut self, state: &super::OptimizerState) -> Result<()> {
-        state.expect(RmspropConfig::NAME, &[], &["v"])?;
-        self.v = state.vector("v").unwrap_or_default().to_vec();
-        Ok(())
+        super::OptimizerState::new(RmspropConfig::NAME).with_vector("v", &self.v.to_f64())
     }
 }
 
 /// The constants of one RMSprop step: decay α, ε, η and the flushing
 /// threshold.
-struct Coefficients {
-    a: f64,
-    eps: f64,
-    lr: f64,
-    tiny: f64,
+struct Coefficients<S> {
+    a: S,
+    eps: S,
+    lr: S,
+    tiny: S,
 }
 
 widest! {
-    /// θ ← θ − η·g/(√v + ε) over the flat vectors (see [`kernel`]).
-    fn update<S: Scalar>(w: &mut [S], g: &[S], v: &mut [f64], k: &Coefficients) => kernel
+    /// θ ← θ − η·g/(√v + ε) over the flat vectors (see [`kernel`]); whether
+    /// every θ is finite afterwards.
+    fn update<S: Scalar>(w: &mut [S], g: &[S], v: &mut [S], k: &Coefficients<S>) -> bool => kernel
 }
 
-/// The RMSprop recurrence per parameter, in f64.
+/// The RMSprop recurrence per parameter, in the network's float type.
 #[inline(always)]
-fn kernel<S: Scalar>(w: &mut [S], g: &[S], v: &mut [f64], k: &Coefficients) {
+fn kernel<S: Scalar>(w: &mut [S], g: &[S], v: &mut [S], k: &Coefficients<S>) -> bool {
     let Coefficients { a, eps, lr, tiny } = *k;
+    let one_a = S::one() - a;
+    let mut finite = true;
     for ((w, &g), v) in w.iter_mut().zip(g).zip(v) {
-        let g = g.wide();
-        *v = denormal::flush(a * *v + (1.0 - a) * g * g, tiny);
-        *w = S::cast(w.wide() - lr * g / (v.sqrt() + eps));
+        *v = denormal::flush(a * *v + one_a * g * g, tiny);
+        *w = *w - lr * g / (v.sqrt() + eps);
+        finite &= w.is_finite();
     }
+    finite
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::simd::samples::{bits, values, values_f32};
+    use crate::simd::samples::{bits, values_f32};
 
     #[test]
     fn dispatched_update_equals_the_baseline_bit_for_bit() {
         let n = 1003;
         let k = Coefficients {
-            a: 0.99,
+            a: 0.99f32,
             eps: 1e-8,
             lr: 1e-2,
-            tiny: f64::MIN_POSITIVE,
+            tiny: f32::MIN_POSITIVE,
         };
         let g = values_f32(n, 1);
-        let (mut w, mut v) = (values_f32(n, 2), values(n, 3));
+        let (mut w, mut v) = (values_f32(n, 2), values_f32(n, 3));
         v.iter_mut().for_each(|x| *x = x.abs());
         let (mut w0, mut v0) = (w.clone(), v.clone());
         for _ in 0..3 {

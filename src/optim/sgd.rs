@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Optimizer, SolverConfig, check_step, ensure_state};
+use super::{Optimizer, SolverConfig, StateVec, check_step};
 use crate::simd::widest;
 use crate::{Gradient, Network, Result, Scalar, check, denormal, parallel};
 
@@ -50,7 +50,7 @@ impl SolverConfig for SgdConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sgd {
     config: SgdConfig,
-    velocity: Vec<f64>,
+    velocity: StateVec,
 }
 
 impl Sgd {
@@ -62,7 +62,7 @@ impl Sgd {
         config.validate()?;
         Ok(Sgd {
             config,
-            velocity: Vec::new(),
+            velocity: StateVec::default(),
         })
     }
 }
@@ -72,31 +72,38 @@ impl Default for Sgd {
     fn default() -> Self {
         Sgd {
             config: SgdConfig::default(),
-            velocity: Vec::new(),
+            velocity: StateVec::default(),
         }
     }
 }
 
 impl<S: Scalar> Optimizer<S> for Sgd {
     fn step(&mut self, net: &mut Network<S>, grad: &Gradient<S>, learning_rate: f64) -> Result<()> {
+        self.step_finite(net, grad, learning_rate).map(|_| ())
+    }
+
+    fn step_finite(
+        &mut self,
+        net: &mut Network<S>,
+        grad: &Gradient<S>,
+        learning_rate: f64,
+    ) -> Result<bool> {
         check_step(net, grad, learning_rate)?;
         let SgdConfig { momentum, nesterov } = self.config;
         if momentum == 0.0 {
             let eta = S::cast(learning_rate);
             parallel::zip_apply(net.params_mut(), grad.as_slice(), |w, g| w - eta * g);
-            return Ok(());
+            return Ok(crate::simd::all_finite(net.params()));
         }
-        ensure_state(&mut self.velocity, net.n_params())?;
-        // State in f64 so that an f32 network and an f64 network follow the
-        // same recurrence up to the rounding of θ and g.
+        // The velocity in the network's float type, as PyTorch keeps it.
+        let velocity = self.velocity.get::<S>(net.n_params())?;
         let k = Coefficients {
-            momentum,
+            momentum: S::cast(momentum),
             nesterov,
-            lr: learning_rate,
-            tiny: denormal::threshold::<f64>(),
+            lr: S::cast(learning_rate),
+            tiny: denormal::threshold::<S>(),
         };
-        update(net.params_mut(), grad.as_slice(), &mut self.velocity, &k);
-        Ok(())
+        Ok(update(net.params_mut(), grad.as_slice(), velocity, &k))
     }
 
     fn state(&self) -> Result<super::OptimizerState> {
@@ -104,74 +111,72 @@ impl<S: Scalar> Optimizer<S> for Sgd {
     }
 
     fn set_state(&mut self, state: &super::OptimizerState) -> Result<()> {
-        self.import_state(state)
+        state.expect(SgdConfig::NAME, &[], &["velocity"])?;
+        self.velocity = StateVec::from_f64::<S>(state.vector("velocity").unwrap_or_default());
+        Ok(())
     }
 }
 
 /// Checkpoint state: the velocity v (empty without momentum).
 impl Sgd {
     fn export_state(&self) -> super::OptimizerState {
-        super::OptimizerState::new(SgdConfig::NAME).with_vector("velocity", &self.velocity)
-    }
-
-    fn import_state(&mut self, state: &super::OptimizerState) -> Result<()> {
-        state.expect(SgdConfig::NAME, &[], &["velocity"])?;
-        self.velocity = state.vector("velocity").unwrap_or_default().to_vec();
-        Ok(())
+        super::OptimizerState::new(SgdConfig::NAME).with_vector("velocity", &self.velocity.to_f64())
     }
 }
 
 /// The constants of one momentum step: μ, Nesterov or not, η and the
 /// flushing threshold.
-struct Coefficients {
-    momentum: f64,
+struct Coefficients<S> {
+    momentum: S,
     nesterov: bool,
-    lr: f64,
-    tiny: f64,
+    lr: S,
+    tiny: S,
 }
 
 widest! {
     /// θ ← θ − η·v (or η·(g + μ·v), Nesterov) over the flat vectors (see
     /// [`kernel`]).
-    fn update<S: Scalar>(w: &mut [S], g: &[S], velocity: &mut [f64], k: &Coefficients) => kernel
+    fn update<S: Scalar>(w: &mut [S], g: &[S], velocity: &mut [S], k: &Coefficients<S>) -> bool => kernel
 }
 
-/// The momentum recurrence per parameter, in f64.
+/// The momentum recurrence per parameter, in the network's float type.
 #[inline(always)]
-fn kernel<S: Scalar>(w: &mut [S], g: &[S], velocity: &mut [f64], k: &Coefficients) {
+fn kernel<S: Scalar>(w: &mut [S], g: &[S], velocity: &mut [S], k: &Coefficients<S>) -> bool {
     let Coefficients {
         momentum,
         nesterov,
         lr,
         tiny,
     } = *k;
+    let mut finite = true;
     for ((w, &g), v) in w.iter_mut().zip(g).zip(velocity) {
-        let g = g.wide();
         // Flushed: a unit whose gradient stays 0 decays v into the
         // subnormal range (see `denormal`).
         *v = denormal::flush(momentum * *v + g, tiny);
         let d = if nesterov { g + momentum * *v } else { *v };
-        *w = S::cast(w.wide() - lr * d);
+        *w = *w - lr * d;
+        finite &= w.is_finite();
     }
+    finite
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::simd::samples::{bits, values, values_f32};
+    use crate::simd::samples::{bits, values_f32};
 
     #[test]
     fn dispatched_update_equals_the_baseline_bit_for_bit() {
         let n = 1003;
         for nesterov in [false, true] {
             let k = Coefficients {
-                momentum: 0.9,
+                momentum: 0.9f32,
                 nesterov,
                 lr: 1e-2,
-                tiny: f64::MIN_POSITIVE,
+                tiny: f32::MIN_POSITIVE,
             };
             let g = values_f32(n, 1);
-            let (mut w, mut v) = (values_f32(n, 2), values(n, 3));
+            let (mut w, mut v) = (values_f32(n, 2), values_f32(n, 3));
             let (mut w0, mut v0) = (w.clone(), v.clone());
             for _ in 0..3 {
                 update(&mut w, &g, &mut v, &k);

@@ -140,6 +140,13 @@ impl Monitor {
 /// Stop when the monitored quantity has not improved by more than
 /// `min_delta` for `patience` consecutive epochs (Keras's `EarlyStopping`).
 ///
+/// `min_delta` governs only that count: the best epoch, whose parameters
+/// are restored, is the best seen by any margin (as scikit-learn keeps its
+/// best validation score). With `min_delta` = 10⁻⁴, `patience` = 11,
+/// [`Monitor::TrainLoss`] and no restoring, this is scikit-learn's
+/// `tol`/`n_iter_no_change` rule for stopping (it stops once 10 epochs in
+/// a row have failed, i.e. at the 11th).
+///
 /// ```
 /// use backprop::{EarlyStopping, Monitor, Trainer};
 /// let t = Trainer::new()
@@ -197,16 +204,23 @@ impl<S: Scalar> Callback<S> for EarlyStopper<S> {
     fn on_epoch_end(&mut self, record: &EpochRecord, net: &Network<S>) -> Control {
         let monitor = self.config.monitor;
         let value = monitor.read(record);
-        let improved = match self.best {
-            None => value.is_finite(),
-            Some((_, b)) => monitor.improves(value, b, self.config.min_delta),
+        // Progress by more than min_delta resets the count; the best epoch
+        // moves on any gain, so a run never restores a worse epoch than it saw.
+        let (best, progressed) = match self.best {
+            None => (value.is_finite(), value.is_finite()),
+            Some((_, b)) => (
+                monitor.improves(value, b, 0.0),
+                monitor.improves(value, b, self.config.min_delta),
+            ),
         };
-        if improved {
+        if best {
             self.best = Some((record.epoch, value));
-            self.bad_epochs = 0;
             if let Some(bp) = &mut self.best_params {
                 bp.copy_from_slice(net.params());
             }
+        }
+        if progressed {
+            self.bad_epochs = 0;
             return Control::Continue;
         }
         self.bad_epochs += 1;
@@ -377,6 +391,47 @@ impl<S: Scalar> EarlyStopper<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// With min_delta > 0 the best epoch still moves on smaller gains: the
+    /// metric goes 0.50, 0.70, 0.705 (+0.005 < min_delta), 0.52, 0.51;
+    /// patience 3 stops after the third epoch without a gain above
+    /// min_delta, and the parameters of epoch 2 (0.705) come back, not
+    /// those of epoch 1 (0.70, the last gain above min_delta).
+    #[test]
+    fn min_delta_governs_patience_not_the_best_epoch() {
+        let mut net = Network::<f64>::builder(1)
+            .output(1, crate::Loss::SquaredError)
+            .build()
+            .unwrap();
+        let es = EarlyStopping {
+            monitor: Monitor::ValMetric,
+            patience: 3,
+            min_delta: 0.01,
+            restore_best: true,
+        };
+        let mut stopper = EarlyStopper::new(es, &net);
+        let mut control = Vec::new();
+        for (epoch, r2) in [0.50, 0.70, 0.705, 0.52, 0.51].into_iter().enumerate() {
+            // Epoch e leaves the weight at e.
+            net.params_mut()[0] = epoch as f64;
+            let record = EpochRecord {
+                epoch,
+                train_loss: 1.0,
+                val_loss: Some(1.0),
+                val_metric: Some(r2),
+                learning_rate: 1e-3,
+                seconds: 0.0,
+            };
+            control.push(stopper.on_epoch_end(&record, &net));
+        }
+        use Control::{Continue, Stop};
+        assert_eq!(control, [Continue, Continue, Continue, Continue, Stop]);
+        let mut history = History::new(Monitor::ValMetric, 5);
+        stopper.on_train_end(&mut net, &mut history);
+        assert_eq!(history.best_epoch, Some(2));
+        assert_eq!(history.score, 0.705);
+        assert_eq!(net.params()[0], 2.0);
+    }
 
     #[test]
     fn monitor_directions() {

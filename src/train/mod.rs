@@ -44,7 +44,7 @@ use std::time::Instant;
 pub use callbacks::{Callback, Control, EarlyStopping, Monitor};
 pub use checkpoint::{Checkpoints, RunState};
 pub use history::{EpochRecord, History, Restarts, RunReport};
-pub use trainer::Trainer;
+pub use trainer::{MIN_VALIDATION_SAMPLES, Trainer};
 
 use callbacks::{Callbacks, DivergenceGuard, EarlyStopper};
 use checkpoint::Resume;
@@ -114,11 +114,12 @@ fn epochs<S: Scalar>(
             "epoch {epoch}: train loss {train_loss:.6e}, val loss {val_loss:?}, \
              val metric {val_metric:?}, lr {learning_rate:.3e}"
         );
+        // The schedule counts the last epoch too, for a run that continues.
+        stepper.end_epoch(&record);
         if callbacks.epoch_end(&record, net) == Control::Stop {
             history.stopped_early = epoch + 1 < t.epochs;
             break;
         }
-        stepper.end_epoch(&record);
         callbacks.checkpoint(net, &stepper, &history, &resume.key)?;
     }
     history.score = history.last().map_or(f64::NAN, |r| monitor.read(r));

@@ -17,7 +17,7 @@ use crate::data::{Batcher, Dataset};
 use crate::distributed::{self, Distributed};
 use crate::io::checkpoint::Checkpoint;
 use crate::optim::{LbfgsState, Optimizer, OptimizerState, Outcome};
-use crate::schedule::Scheduler;
+use crate::schedule::{SchedulePosition, Scheduler};
 use crate::{Error, Layout, Network, Result, Scalar, Schedule, Solver, Workspace, check, simd};
 
 use super::{EpochRecord, Trainer};
@@ -89,6 +89,9 @@ pub(crate) enum OptimizerSource<'o, S: Scalar> {
     Solver,
     /// The caller's, with its state.
     Given(&'o mut dyn Optimizer<S>),
+    /// The caller's, with its state, continuing the schedule from where a
+    /// previous run left it (and leaving it where this run ends).
+    Continuing(&'o mut dyn Optimizer<S>, &'o mut SchedulePosition),
     /// Built fresh from the trainer's solver, then given the state saved in
     /// a checkpoint (the run resumes from it).
     Checkpoint(&'o Checkpoint),
@@ -126,8 +129,13 @@ impl<'o, S: Scalar> Stepper<'o, S> {
         train: &Dataset<'_, S>,
         seed: u64,
     ) -> Result<Self> {
+        let mut position = None;
         let optimizer: Box<dyn Optimizer<S> + 'o> = match (source, t.solver.unwrap_or_default()) {
             (OptimizerSource::Given(opt), _) => Box::new(opt),
+            (OptimizerSource::Continuing(opt, at), _) => {
+                position = Some(at);
+                Box::new(opt)
+            }
             (OptimizerSource::Checkpoint(_), Solver::Lbfgs(_)) => return Err(lbfgs_refused()),
             (OptimizerSource::Solver, Solver::Lbfgs(c)) => {
                 if let Some(&p) = net.dropout().iter().find(|&&p| p > 0.0) {
@@ -145,6 +153,8 @@ impl<'o, S: Scalar> Stepper<'o, S> {
                     state: LbfgsState::new(net.n_params(), c.memory),
                     ws,
                     comm: t.distributed.clone(),
+                    evaluations: 0,
+                    max_fun: c.max_fun,
                 }));
             }
             (_, solver) => solver.optimizer()?,
@@ -165,16 +175,22 @@ impl<'o, S: Scalar> Stepper<'o, S> {
             // draws the moves of its own rows.
             batcher.set_augment(a, shuffle_seed(shuffle_seed(seed).rotate_left(32) ^ rank));
         }
+        let mut scheduler = Scheduler::new(t.schedule, eta0)?;
+        if let Some(at) = &position {
+            scheduler.continue_from(at);
+        }
         Ok(Stepper::MiniBatch(MiniBatch {
             optimizer,
             batcher,
-            scheduler: Scheduler::new(t.schedule, eta0)?,
+            scheduler,
             ws,
             clip_norm: t.clip_norm,
             max_norm: t.max_norm,
             shuffle: t.shuffle,
             samples: train.len(),
-            samples_seen: 0,
+            epochs_before: position.as_ref().map_or(0, |at| at.epochs_done),
+            samples_seen: position.as_ref().map_or(0, |at| at.samples_seen),
+            position,
             comm: t.distributed.clone(),
         }))
     }
@@ -211,8 +227,11 @@ impl<'o, S: Scalar> Stepper<'o, S> {
         if let Stepper::MiniBatch(s) = self {
             s.samples_seen += s.samples as u64;
             let plateau_loss = record.val_loss.unwrap_or(record.train_loss);
-            s.scheduler
-                .advance(record.epoch + 1, s.samples_seen, plateau_loss);
+            let done = s.epochs_before + record.epoch + 1;
+            s.scheduler.advance(done, s.samples_seen, plateau_loss);
+            if let Some(at) = &mut s.position {
+                s.scheduler.save_to(at, done, s.samples_seen);
+            }
         }
     }
 }
@@ -228,7 +247,12 @@ pub(crate) struct MiniBatch<'o, S: Scalar> {
     shuffle: bool,
     /// Training samples m.
     samples: usize,
+    /// Epochs done by earlier runs whose schedule this run continues.
+    epochs_before: usize,
     samples_seen: u64,
+    /// Where to leave the schedule's position after each epoch, when the
+    /// run continues one.
+    position: Option<&'o mut SchedulePosition>,
     /// Set for a data-parallel run: each batch's gradient is this rank's
     /// shard's, summed over the ranks.
     comm: Option<Distributed>,
@@ -278,12 +302,14 @@ impl<S: Scalar> MiniBatch<'_, S> {
                 let g = self.ws.gradient_mut().as_mut_slice();
                 g.iter_mut().for_each(|g| *g = *g * f);
             }
-            self.optimizer.step(net, self.ws.gradient(), eta)?;
+            // The max-norm rescaling (by a factor ≤ 1) keeps θ finite.
+            let finite = self.optimizer.step_finite(net, self.ws.gradient(), eta)?;
             if let Some(c) = self.max_norm {
                 net.apply_max_norm(c);
             }
-            if let Some(layer) = first_non_finite_layer(net.layout(), net.params()) {
-                return Err(diverged(layer, "parameters"));
+            if !finite {
+                let layer = first_non_finite_layer(net.layout(), net.params());
+                return Err(diverged(layer.unwrap_or(net.depth() - 1), "parameters"));
             }
             loss_sum += cost.wide() * rows as f64;
             on_step(b);
@@ -354,6 +380,10 @@ pub(crate) struct FullBatch<S: Scalar> {
     ws: Workspace<S>,
     /// Set for a data-parallel run (see [`MiniBatch`]).
     comm: Option<Distributed>,
+    /// Evaluations of J and ∇J so far.
+    evaluations: usize,
+    /// Stop before an iteration once this many evaluations are done.
+    max_fun: Option<usize>,
 }
 
 impl<S: Scalar> FullBatch<S> {
@@ -365,17 +395,29 @@ impl<S: Scalar> FullBatch<S> {
         epoch: usize,
         on_step: &mut dyn FnMut(usize),
     ) -> Result<Step> {
+        if let Some(cap) = self.max_fun.filter(|&cap| self.evaluations >= cap) {
+            log::info!(
+                "L-BFGS: {} function evaluations reached max_fun = {cap} at epoch {epoch}; stopping",
+                self.evaluations
+            );
+            return Ok(Step::Stalled);
+        }
         let ws = &mut self.ws;
         let comm = self.comm.as_ref();
-        let outcome = self.state.iterate(net, |n, g| match comm {
-            None => {
-                let j = n.gradient_unchecked(ws, train.x, &train.y, train.sample_weight, lambda)?;
-                for (gi, v) in g.iter_mut().zip(ws.gradient().as_slice()) {
-                    *gi = v.wide();
+        let evaluations = &mut self.evaluations;
+        let outcome = self.state.iterate(net, |n, g| {
+            *evaluations += 1;
+            match comm {
+                None => {
+                    let j =
+                        n.gradient_unchecked(ws, train.x, &train.y, train.sample_weight, lambda)?;
+                    for (gi, v) in g.iter_mut().zip(ws.gradient().as_slice()) {
+                        *gi = v.wide();
+                    }
+                    Ok(j.wide())
                 }
-                Ok(j.wide())
+                Some(comm) => full_batch_gradient(comm, n, ws, train, lambda, g),
             }
-            Some(comm) => full_batch_gradient(comm, n, ws, train, lambda, g),
         })?;
         match outcome {
             Some(Outcome::Moved { step, cost }) => {

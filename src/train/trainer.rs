@@ -1,15 +1,21 @@
 //! [`Trainer`]: every training setting, checked once, and the ways to run
-//! it (`fit`, `fit_with`, `fit_with_optimizer`, `fit_restarts`).
+//! it (`fit`, `fit_with`, `fit_with_optimizer`, `fit_continuing`,
+//! `fit_restarts`).
 
 use crate::data::{Dataset, ImageAugment, OwnedDataset, holdout_split};
 use crate::distributed::{self, Distributed};
 use crate::{
-    Error, Network, NetworkBuilder, Optimizer, Result, Scalar, Schedule, Solver, check, parallel,
+    Error, Network, NetworkBuilder, Optimizer, Result, Scalar, Schedule, SchedulePosition, Solver,
+    check, parallel,
 };
 
 use super::checkpoint::{Resume, check_resumable, run_key};
 use super::stepper::{self, OptimizerSource, Stepper};
 use super::{Callback, EarlyStopping, History, Monitor, Restarts, RunReport};
+
+/// The smallest hold-out [`Trainer`] takes for
+/// [`validation_fraction`](Trainer#structfield.validation_fraction).
+pub const MIN_VALIDATION_SAMPLES: usize = 2;
 
 /// Trains networks. Every setting is a public field with a documented
 /// default (the builder methods set them one by one) and is checked by
@@ -71,7 +77,8 @@ pub struct Trainer {
     pub clip_norm: Option<f64>,
     /// Hold out this fraction of the training data (stratified for class
     /// targets, seeded by `seed`) when no validation set is passed. Must lie
-    /// in (0, 1). Default `None`.
+    /// in (0, 1) and hold out at least [`MIN_VALIDATION_SAMPLES`] samples
+    /// (else [`Error::ValidationSplit`]). Default `None`.
     pub validation_fraction: Option<f64>,
     /// Early stopping. Default `None`: all epochs run.
     pub early_stopping: Option<EarlyStopping>,
@@ -354,18 +361,50 @@ impl Trainer {
         val: Option<Dataset<'_, S>>,
         callbacks: &mut [&mut dyn Callback<S>],
     ) -> Result<History> {
+        let source = OptimizerSource::Given(optimizer);
+        self.run_given(net, source, train, val, callbacks)
+    }
+
+    /// As [`fit_with_optimizer`](Self::fit_with_optimizer), continuing the
+    /// learning-rate schedule from `position` (where an earlier run left
+    /// it, or [`SchedulePosition::default`] to start one) instead of
+    /// starting again at η₀, and leaving `position` where this run ends:
+    /// epoch-based schedules count the epochs of every run, invscaling the
+    /// samples of every run (scikit-learn's `t_`). With the optimizer's own
+    /// state (Adam's moments and step count t) also carried by `optimizer`,
+    /// a sequence of calls trains as one longer run would, the shuffling
+    /// aside (each call draws permutations from the trainer's seed).
+    ///
+    /// # Errors
+    /// As [`fit_with_optimizer`](Self::fit_with_optimizer).
+    pub fn fit_continuing<S: Scalar>(
+        &self,
+        net: &mut Network<S>,
+        optimizer: &mut dyn Optimizer<S>,
+        position: &mut SchedulePosition,
+        train: Dataset<'_, S>,
+        val: Option<Dataset<'_, S>>,
+        callbacks: &mut [&mut dyn Callback<S>],
+    ) -> Result<History> {
+        let source = OptimizerSource::Continuing(optimizer, position);
+        self.run_given(net, source, train, val, callbacks)
+    }
+
+    /// A run with the caller's optimizer: no solver may be set beside it.
+    fn run_given<S: Scalar>(
+        &self,
+        net: &mut Network<S>,
+        source: OptimizerSource<'_, S>,
+        train: Dataset<'_, S>,
+        val: Option<Dataset<'_, S>>,
+        callbacks: &mut [&mut dyn Callback<S>],
+    ) -> Result<History> {
         if let Some(s) = &self.solver {
-            return Err(Error::InvalidHyperparameter {
-                name: "solver",
-                value: s.name().into(),
-                reason: "fit_with_optimizer steps with the optimizer it is given, which \
-                         would replace the solver; leave the solver unset",
-            });
+            return Err(given_optimizer_with_solver(s));
         }
         self.validate()?;
         let (held_train, held_val) = self.split(Some(&*net), &train, val.as_ref())?;
         let (train, val) = (held_train.view(), held_val.as_ref().map(Held::view));
-        let source = OptimizerSource::Given(optimizer);
         self.run(net, source, train, val, self.seed, callbacks)
     }
 
@@ -441,6 +480,15 @@ impl Trainer {
                     None => train.check("training set")?,
                 }
                 let (t, v) = holdout_split(train, f, self.seed)?;
+                // One sample cannot tell epochs apart (scikit-learn refuses it too).
+                if v.view().len() < MIN_VALIDATION_SAMPLES {
+                    return Err(Error::ValidationSplit {
+                        n_samples: train.len(),
+                        fraction: f,
+                        reason: "a validation set of fewer than 2 samples, too few to judge \
+                                 epochs by",
+                    });
+                }
                 Ok((Held::Owned(t), Some(Held::Owned(v))))
             }
             (None, None) => Ok((Held::Borrowed(train.reborrow()), None)),
@@ -551,6 +599,16 @@ impl Trainer {
         check_resumable(path, &c, &key, self.epochs)?;
         let source = OptimizerSource::Checkpoint(&c);
         self.run(net, source, train, val, self.seed, callbacks)
+    }
+}
+
+/// The error for a solver set beside a given optimizer.
+fn given_optimizer_with_solver(s: &Solver) -> Error {
+    Error::InvalidHyperparameter {
+        name: "solver",
+        value: s.name().into(),
+        reason: "fit_with_optimizer and fit_continuing step with the optimizer they are \
+                 given, which would replace the solver; leave the solver unset",
     }
 }
 

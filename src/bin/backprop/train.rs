@@ -193,14 +193,15 @@ fn trainer(a: &TrainArgs, has_val: bool, loss: Loss) -> Result<(Trainer, String)
 /// Image augmentation: --shift and --flip given, else the recipe's when
 /// the data are images (an IDX or m × h × w NPY file, or --image-shape),
 /// none otherwise; uncovered pixels get the value of a raw 0 after
-/// `scaler`. `None` for L-BFGS (whose flags [`full_batch`] checked).
+/// `scaler`; `data` is (image shape, features, scaler). `None` for L-BFGS
+/// (whose flags [`full_batch`] checked). Describes it at the end of `text`.
 fn augment(
     a: &TrainArgs,
     t: &Trainer,
-    shape: Option<(usize, usize)>,
-    n_in: usize,
-    scaler: Option<&Scaler>,
+    data: (Option<(usize, usize)>, usize, Option<&Scaler>),
+    text: &mut String,
 ) -> Result<Option<ImageAugment>, CliError> {
+    let (shape, n_in, scaler) = data;
     if let Some(Solver::Lbfgs(_)) = t.solver {
         return Ok(None);
     }
@@ -237,6 +238,7 @@ fn augment(
         )));
     }
     g.check(n_in)?;
+    *text += &format!(", augmentation {h}x{w} shift {shift} flip {flip}");
     Ok(Some(g))
 }
 
@@ -457,13 +459,8 @@ pub fn run(a: &TrainArgs) -> Result<(), CliError> {
     let scaler = scale(scaling, &mut train, val.iter_mut().chain(test.iter_mut()))?;
 
     let (mut trainer, mut trainer_text) = trainer(a, val.is_some(), loss)?;
-    trainer.augment = augment(a, &trainer, image_shape, n_in, scaler.as_ref())?;
-    if let Some(g) = &trainer.augment {
-        trainer_text += &format!(
-            ", augmentation {}x{} shift {} flip {}",
-            g.height, g.width, g.max_shift, g.hflip
-        );
-    }
+    let data_shape = (image_shape, n_in, scaler.as_ref());
+    trainer.augment = augment(a, &trainer, data_shape, &mut trainer_text)?;
     let ckpt = checkpoints(a, &trainer)?;
     let (builder, activation, widths) = network(a, &recipe, n_in, (n_out, loss), seed)?;
     let batch = trainer
