@@ -72,8 +72,9 @@ impl Recipe {
 /// | early stopping | none (no validation set); the last epoch's weights are kept |
 /// | seed | 0 (initialization and mini-batch order) |
 ///
-/// Measured with `--threads 1` on a 2-core AMD EPYC (test accuracy, seeds
-/// 0–4): 90.38, 90.33, 90.13, 90.10, 90.12% (median 90.13%), 14 epochs of
+/// Measured on a 2-core AMD EPYC (test accuracy, seeds 0–4): 90.20, 90.39,
+/// 90.05, 90.29, 90.07% with `--threads 2` (median 90.20%), 90.38, 90.33,
+/// 90.13, 90.10, 90.12% with `--threads 1` (median 90.13%), 14 epochs of
 /// 60 000 images (840 000 samples per run). The previous recipe, 15 epochs
 /// of the 54 000 images left by a stratified 10% hold-out (810 000 samples)
 /// with early stopping on it, gave 90.11, 90.14, 89.96, 90.00, 89.97%
