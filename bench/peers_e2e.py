@@ -26,7 +26,9 @@ sides follow one table):
   data        the same gzip IDX files, read with numpy; `--subset N` keeps the
               first N training images (the backprop side gets IDX files cut
               the same way); the test set is always the full 10 000.
-  hold-out    stratified, ceil(0.1·m) rows, per-class quotas by largest
+  hold-out    when the recipe has one (--validation-fraction f > 0; none:
+              every row trained on, no early stopping, the last weights kept):
+              stratified, ceil(f·m) rows, per-class quotas by largest
               remainders as `data::holdout_split` (the same sizes per class; the
               rows drawn differ, numpy's generator is not backprop's ChaCha8).
   scaling     per-pixel mean and population std fitted on the training rows
@@ -45,6 +47,14 @@ sides follow one table):
               Adam's weight_decay (which would be λ·W unscaled by m, and
               coupled through Adam's moments differently). Validation loss
               is the plain cross-entropy, as backprop reports it.
+  augment     with a recipe --shift k or --flip (image data), each training
+              batch's rows seen as 28×28 images after scaling: mirrored
+              left-right with probability ½ (--flip), then shifted by
+              (dy, dx) drawn uniformly from [−k, k]² per sample, pixel (i, j)
+              taking pixel (i − dy, j − dx), uncovered pixels filled with the
+              scaled value of a raw 0 at (i, j), −mean/std; validation and
+              test rows as given (`data::ImageAugment` with
+              `fill_scaled_zero`; the draws come from torch's generator).
   max-norm    with a recipe --max-norm c, every Linear weight row rescaled to
               norm ≤ c after each step (`torch.renorm`), biases untouched.
   optimizer   Adam(β = (0.9, 0.999), ε = 1e-8), η₀ = 1e-3.
@@ -150,8 +160,7 @@ def read_recipe(binary):
         if flag and d and flag not in defaults:
             defaults[flag] = d.group(1).strip()
     need = ("layers", "activation", "scaling", "optimizer", "schedule", "lr", "batch-size",
-            "epochs", "eta-min", "lambda", "validation-fraction", "patience", "seed",
-            "dropout", "label-smoothing")
+            "epochs", "eta-min", "lambda", "seed", "dropout", "label-smoothing")
     missing = [n for n in need if n not in defaults]
     if missing:
         raise ValueError(f"{binary} train --help: no default for --{', --'.join(missing)}")
@@ -160,6 +169,10 @@ def read_recipe(binary):
     for k, v in expect.items():
         if defaults[k] != v:
             raise ValueError(f"the recipe's {k} is {defaults[k]}: the PyTorch side has {v} only")
+    # "--shift 1 (image data)" / "--flip true (image data)": the value is
+    # the first word; both absent from binaries without augmentation.
+    shift = int(defaults.get("shift", "0").split()[0])
+    flip = defaults.get("flip", "false").split()[0] == "true"
     hidden = [int(v) for v in defaults["layers"].split(",")]
     dropout = [float(v) for v in defaults["dropout"].split(",")]
     if len(dropout) == 1:
@@ -171,6 +184,8 @@ def read_recipe(binary):
         "hidden": hidden,
         "dropout": dropout,
         "label_smoothing": float(defaults["label-smoothing"]),
+        "shift": shift,
+        "flip": flip,
         "max_norm": float(defaults["max-norm"]) if "max-norm" in defaults else None,
         "activation": "relu",
         "scaling": "standard",
@@ -179,8 +194,10 @@ def read_recipe(binary):
         "epochs": int(defaults["epochs"]),
         "eta_min": float(defaults["eta-min"]),
         "lambda": float(defaults["lambda"]),
-        "validation_fraction": float(defaults["validation-fraction"]),
-        "patience": int(defaults["patience"]),
+        # A recipe without a hold-out shows neither: train on every row, no
+        # early stopping, keep the last epoch's weights.
+        "validation_fraction": float(defaults.get("validation-fraction", "0")),
+        "patience": int(defaults["patience"]) if "patience" in defaults else None,
         "seed": int(defaults["seed"]),
         "adam_betas": list(ADAM_BETAS),
         "adam_epsilon": ADAM_EPSILON,
@@ -273,13 +290,44 @@ def load_data(data_dir, subset, recipe, seed, np):
     xt = read_idx(data_dir / FILES["test_images"], np)
     xt = xt.reshape(len(xt), -1).astype(np.float32)
     yt = read_idx(data_dir / FILES["test_labels"], np).astype(np.int64)
-    tr, va = holdout_split(y, recipe["validation_fraction"], np.random.default_rng(seed), np)
+    if recipe["validation_fraction"] > 0:
+        tr, va = holdout_split(y, recipe["validation_fraction"], np.random.default_rng(seed), np)
+    else:
+        tr, va = np.arange(len(y)), np.arange(0)
     x_tr, x_va = x[tr], x[va]
     mean = x_tr.astype(np.float64).mean(axis=0)
     std = x_tr.astype(np.float64).std(axis=0)  # population, as `Scaler`
     std[~(std > 0)] = 1.0
     scale = lambda a: ((a - mean) / std).astype(np.float32)  # noqa: E731
-    return scale(x_tr), y[tr], scale(x_va), y[va], scale(xt), yt
+    # What a raw 0 pixel becomes after scaling: augmentation's fill.
+    fill = (-mean / std).astype(np.float32)
+    return scale(x_tr), y[tr], scale(x_va), y[va], scale(xt), yt, fill
+
+
+def augment_batch(xb, shape, k, flip, fill, gen, torch):
+    """The rows of `xb` mirrored (with probability ½ each, when `flip`) and
+    shifted by (dy, dx) uniform in [−k, k]² per row, as
+    `data::ImageAugment`: out(i, j) = img(i − dy, j − dx), `fill`(i, j)
+    where that falls outside."""
+    h, w = shape
+    n = xb.shape[0]
+    img = xb.view(n, h, w)
+    if flip:
+        f = torch.rand(n, generator=gen) < 0.5
+        img = torch.where(f[:, None, None], img.flip(2), img)
+    if k == 0:
+        return img.reshape(n, h * w)
+    out = fill.view(1, h, w).expand(n, h, w).clone()
+    dy = torch.randint(-k, k + 1, (n,), generator=gen)
+    dx = torch.randint(-k, k + 1, (n,), generator=gen)
+    for a in range(-k, k + 1):
+        for c in range(-k, k + 1):
+            sel = ((dy == a) & (dx == c)).nonzero().squeeze(1)
+            if len(sel) == 0:
+                continue
+            out[sel, max(0, a):h + min(0, a), max(0, c):w + min(0, c)] = \
+                img[sel, max(0, -a):h + min(0, -a), max(0, -c):w + min(0, -c)]
+    return out.reshape(n, h * w)
 
 
 def torch_model(sizes, dropout, torch):
@@ -310,6 +358,12 @@ def train_torch(model, data, recipe, epochs, seed, torch, np):
     opt = torch.optim.Adam(model.parameters(), lr=recipe["learning_rate"],
                            betas=tuple(recipe["adam_betas"]), eps=recipe["adam_epsilon"])
     m, b = len(y_tr), recipe["batch_size"]
+    shift, flip = recipe["shift"], recipe["flip"]
+    fill = torch.from_numpy(data[6])
+    side = math.isqrt(x_tr.shape[1])
+    if (shift or flip) and side * side != x_tr.shape[1]:
+        raise ValueError(f"augmentation needs square images, the rows have {x_tr.shape[1]} pixels")
+    gen = torch.Generator().manual_seed(seed + 2)
     lam, smoothing, max_norm = recipe["lambda"], recipe["label_smoothing"], recipe["max_norm"]
     rng = np.random.default_rng(seed + 1)
     best, best_state, bad, records = None, None, 0, []
@@ -325,6 +379,8 @@ def train_torch(model, data, recipe, epochs, seed, torch, np):
         for s in range(0, m, b):
             idx = perm[s:s + b]
             xb, yb = x_tr[idx], y_tr[idx]
+            if shift or flip:
+                xb = augment_batch(xb, (side, side), shift, flip, fill, gen, torch)
             rows = len(idx)
             # J = mean cross-entropy + (λ/2m)·ΣW², m = this batch's rows.
             loss = F.cross_entropy(model(xb), yb, label_smoothing=smoothing)
@@ -338,6 +394,11 @@ def train_torch(model, data, recipe, epochs, seed, torch, np):
                         w.copy_(torch.renorm(w, 2, 0, max_norm))
             loss_sum += loss.item() * rows
         model.eval()
+        if len(y_va) == 0:
+            records.append({"epoch": epoch, "train_loss": loss_sum / m, "val_loss": None,
+                            "val_metric": None, "learning_rate": eta,
+                            "seconds": time.perf_counter() - t0})
+            continue
         with torch.no_grad():
             logits = model(x_va)
             val_loss = F.cross_entropy(logits, y_va).item()
@@ -350,7 +411,7 @@ def train_torch(model, data, recipe, epochs, seed, torch, np):
             best_state = [p.detach().clone() for p in model.parameters()]
         else:
             bad += 1
-            if bad >= recipe["patience"]:
+            if recipe["patience"] is not None and bad >= recipe["patience"]:
                 break
     if best_state is not None:
         with torch.no_grad():
@@ -515,13 +576,18 @@ def fmt(v, spec, none="—"):
 
 def render_markdown(doc):
     s = doc["settings"]
+    r = doc.get("recipe") or {}
+    held = (f"{r['validation_fraction']:.0%} held out" if r.get("validation_fraction")
+            else "no hold-out")
+    if r.get("shift") or r.get("flip"):
+        held += f"; augmentation: shift {r.get('shift', 0)}, flip {r.get('flip', False)}"
     lines = ["### backprop vs PyTorch, end to end (Fashion-MNIST recipe, float32)", ""]
     lines.append(
         f"Command: `{doc['command']}` — {s['runs']} alternating run(s) per seed "
         f"({', '.join(map(str, s['seeds']))}) and thread count, each "
         f"in its own process; up to {s['epochs']} epoch(s), "
         f"{'the first ' + format(s['subset'], ',') if s['subset'] else 'all 60,000'} training "
-        "images (10% held out); cells are medians over runs. Training s = sum of the epochs' "
+        f"images ({held}); cells are medians over runs. Training s = sum of the epochs' "
         "wall times (batches + validation).")
     lines.append("")
     lines.append("| impl | threads | runs | epochs | training s | samples/s | first epoch s "

@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use backprop::data::{Dataset, OwnedTargets, holdout_split};
+use backprop::data::{OwnedDataset, OwnedTargets};
 use backprop::io::{read_idx_features, read_idx_labels};
 use backprop::preprocess::Scaler;
 use backprop::{Loss, metrics, recipes};
@@ -31,33 +31,44 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let y_test = read_idx_labels(dir.join("t10k-labels-idx1-ubyte.gz"))?;
 
     let recipe = recipes::fashion_mnist();
-    // A stratified hold-out for validation and early stopping.
-    let fraction = recipe.validation_fraction.unwrap_or(0.1);
-    let (mut train, mut val) = holdout_split(&Dataset::new(x.view(), &y), fraction, recipe.seed)?;
-    drop(x);
+    // A stratified hold-out for validation, when the recipe has one.
+    let all = OwnedDataset {
+        x,
+        y: OwnedTargets::Classes(y),
+        sample_weight: None,
+    };
+    let (mut train, mut val) = match recipe.validation_fraction {
+        Some(f) => {
+            let (t, v) = all.split_holdout(f, recipe.seed)?;
+            (t, Some(v))
+        }
+        None => (all, None),
+    };
 
     // Scaling fitted on the training rows only, applied to every set.
+    let mut trainer = recipe.trainer.clone();
     if let Some(scaling) = recipe.scaling {
         let scaler = Scaler::fit(scaling, train.x.view())?;
-        for x in [&mut train.x, &mut val.x, &mut x_test] {
+        let val_x = val.as_mut().map(|v| &mut v.x);
+        for x in [Some(&mut train.x), val_x, Some(&mut x_test)]
+            .into_iter()
+            .flatten()
+        {
             scaler.transform_in_place(x.view_mut())?;
         }
+        // Image augmentation, if any, fills with a raw 0 pixel's scaled value.
+        trainer.augment = trainer.augment.map(|a| a.fill_scaled_zero(&scaler));
     }
 
     let mut net = recipe
         .builder::<f32>(784, 10, Loss::CategoricalCrossEntropy)
         .build()?;
     let start = Instant::now();
-    let history = recipe
-        .trainer
-        .fit(&mut net, train.view(), Some(val.view()))?;
+    let history = trainer.fit(&mut net, train.view(), val.as_ref().map(OwnedDataset::view))?;
     let seconds = start.elapsed().as_secs_f64();
 
     let accuracy = |x: &ndarray::Array2<f32>, y: &[usize]| -> backprop::Result<f64> {
         metrics::accuracy(&net.predict_classes(x.view())?, y, None)
-    };
-    let OwnedTargets::Classes(val_y) = &val.y else {
-        unreachable!("class labels in, class labels out")
     };
     let samples = (history.epochs.len() * train.x.nrows()) as f64;
     println!(
@@ -65,10 +76,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         history.epochs.len(),
         samples / seconds
     );
-    println!(
-        "validation accuracy {:.2}%",
-        100.0 * accuracy(&val.x, val_y)?
-    );
+    if let Some(val) = &val {
+        let OwnedTargets::Classes(val_y) = &val.y else {
+            unreachable!("class labels in, class labels out")
+        };
+        println!(
+            "validation accuracy {:.2}%",
+            100.0 * accuracy(&val.x, val_y)?
+        );
+    }
     println!(
         "test accuracy       {:.2}%",
         100.0 * accuracy(&x_test, &y_test)?

@@ -8,10 +8,23 @@
 //! full-batch gradient descent, B = 1 plain stochastic gradient descent.
 //! Rows are gathered into buffers allocated once, before the first epoch, so
 //! visiting batches allocates nothing.
+//!
+//! # Image augmentation
+//! With an [`ImageAugment`] set on the [`Trainer`](crate::Trainer), each row
+//! is read as an h × w image (row-major) while it is gathered into the
+//! batch, mirrored left–right with probability ½ (when asked for) and moved
+//! by a random whole-pixel shift (dy, dx) ∈ [−k, k]², drawn per sample:
+//! pixel (i, j) of the batch row is pixel (i − dy, j − dx) of the (mirrored)
+//! image, and a pixel the shift uncovers gets the fill value of (i, j). The
+//! draws come from their own seeded stream, one sample after another in
+//! batch order, so a run is the same whatever the thread count. Only the
+//! training batches are augmented; validation, evaluation, prediction and
+//! gradient checks see the rows as given.
 
 use std::borrow::Cow;
 
 use ndarray::{Array2, ArrayBase, ArrayView2, AsArray, Axis, Data, Ix1, Ix2};
+use rand::Rng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
@@ -365,6 +378,184 @@ fn keep_entries<T: Copy>(mut v: Vec<T>, keep: &[usize]) -> Vec<T> {
     v
 }
 
+/// Random shifts and mirrors of image rows in the training batches (see the
+/// [module docs](self#image-augmentation)).
+///
+/// # What "zero" fill means after scaling
+/// The rows the trainer sees are usually scaled per pixel (x′ⱼ = (xⱼ −
+/// shiftⱼ) / scaleⱼ). A shift then moves the scaled values as they are and
+/// fills each uncovered pixel j with [`fill`](Self#structfield.fill)ⱼ; with
+/// [`fill_scaled_zero`](Self::fill_scaled_zero) that is −shiftⱼ / scaleⱼ,
+/// the value a raw 0 (background) pixel has at j after scaling. Re-scaling
+/// the moved values exactly (x′ᵢ·scaleᵢ/scaleⱼ + …) would instead multiply
+/// them by the ratio of two pixels' spreads, which near the border, where
+/// a pixel is almost always 0 and its std almost 0, turns a moved stroke
+/// into inputs in the hundreds; neighbouring pixels' statistics differ
+/// little over a shift of a few pixels, so moving the scaled values keeps
+/// every input in the range the network trains on. A scaling that commutes
+/// with shifts (none, or one shift and scale for every pixel) makes the
+/// two the same.
+///
+/// ```
+/// use backprop::data::ImageAugment;
+/// let a = ImageAugment::new(28, 28).max_shift(2).hflip(true);
+/// a.check(784)?;
+/// assert!(a.check(785).is_err());
+/// # Ok::<(), backprop::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ImageAugment {
+    /// Image height h (rows of pixels, ≥ 1).
+    pub height: usize,
+    /// Image width w (pixels per row, ≥ 1); h·w must equal the features.
+    pub width: usize,
+    /// Largest shift k in each direction, in pixels (k < h and k < w).
+    /// Default 0: no shift.
+    pub max_shift: usize,
+    /// Mirror each image left–right with probability ½. Default false.
+    pub hflip: bool,
+    /// Value of each uncovered pixel, row-major (h·w finite values), or
+    /// empty for 0 everywhere. Default empty.
+    pub fill: Vec<f64>,
+}
+
+impl ImageAugment {
+    /// No shift, no mirror, zero fill, for h × w images.
+    pub fn new(height: usize, width: usize) -> Self {
+        ImageAugment {
+            height,
+            width,
+            max_shift: 0,
+            hflip: false,
+            fill: Vec::new(),
+        }
+    }
+
+    /// Sets [`max_shift`](Self#structfield.max_shift) k.
+    pub fn max_shift(mut self, k: usize) -> Self {
+        self.max_shift = k;
+        self
+    }
+
+    /// Sets [`hflip`](Self#structfield.hflip).
+    pub fn hflip(mut self, on: bool) -> Self {
+        self.hflip = on;
+        self
+    }
+
+    /// Sets [`fill`](Self#structfield.fill): one value per pixel, row-major.
+    pub fn fill(mut self, values: Vec<f64>) -> Self {
+        self.fill = values;
+        self
+    }
+
+    /// Fills each uncovered pixel j with −shiftⱼ / scaleⱼ, a raw 0 after
+    /// `scaler` (see the [type docs](Self#what-zero-fill-means-after-scaling)).
+    pub fn fill_scaled_zero(mut self, scaler: &crate::preprocess::Scaler) -> Self {
+        self.fill = (scaler.shift().iter().zip(scaler.scale()))
+            .map(|(s, c)| -s / c)
+            .collect();
+        self
+    }
+
+    /// Checks the settings against rows of `n_features`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidHyperparameter`] naming `augment` when h or w is 0,
+    /// h·w ≠ `n_features`, k ≥ h or k ≥ w, or the fill has neither 0 nor
+    /// h·w finite values.
+    pub fn check(&self, n_features: usize) -> Result<()> {
+        let (h, w, k) = (self.height, self.width, self.max_shift);
+        let bad = |value: String, reason| {
+            Err(Error::InvalidHyperparameter {
+                name: "augment",
+                value,
+                reason,
+            })
+        };
+        if h == 0 || w == 0 {
+            return bad(
+                format!("{h}x{w} image"),
+                "an image needs at least one pixel each way",
+            );
+        }
+        if h.checked_mul(w) != Some(n_features) {
+            return bad(
+                format!("{h}x{w} image for rows of {n_features} features"),
+                "the image's height times width must equal the number of features",
+            );
+        }
+        if k >= h.min(w) {
+            return bad(
+                format!("shift {k} on a {h}x{w} image"),
+                "the largest shift must be smaller than the image's height and width",
+            );
+        }
+        if !(self.fill.is_empty() || self.fill.len() == n_features) {
+            return bad(
+                format!("{} fill values for {n_features} pixels", self.fill.len()),
+                "give no fill values (zero fill) or one per pixel",
+            );
+        }
+        if let Some(v) = self.fill.iter().find(|v| !v.is_finite()) {
+            return bad(format!("fill value {v}"), "fill values must be finite");
+        }
+        Ok(())
+    }
+}
+
+/// An [`ImageAugment`] at work: its settings, the fill in the data's scalar
+/// type, a row of scratch and its seeded stream.
+#[derive(Debug, Clone)]
+struct Augmenter<S> {
+    spec: ImageAugment,
+    fill: Vec<S>,
+    scratch: Vec<S>,
+    rng: ChaCha8Rng,
+}
+
+impl<S: Scalar> Augmenter<S> {
+    /// Draws one sample's move: (dy, dx) ∈ [−k, k]² and the mirror.
+    fn draw(&mut self) -> (isize, isize, bool) {
+        let k = self.spec.max_shift;
+        let (mut dy, mut dx) = (0, 0);
+        if k > 0 {
+            // Lemire's multiply-shift: an index in 0..n from 32 random bits
+            // (bias below n / 2³², immaterial for a few pixels).
+            let n = (2 * k + 1) as u64;
+            let u = self.rng.next_u64();
+            dy = (((u & 0xFFFF_FFFF) * n) >> 32) as isize - k as isize;
+            dx = (((u >> 32) * n) >> 32) as isize - k as isize;
+        }
+        let flip = self.spec.hflip && self.rng.next_u32() & 1 == 1;
+        (dy, dx, flip)
+    }
+
+    /// Writes `src` moved by one draw into `dst` (both h·w long).
+    fn apply(&mut self, src: &[S], dst: &mut [S]) {
+        let (dy, dx, flip) = self.draw();
+        let (h, w) = (self.spec.height, self.spec.width);
+        for (i, d_row) in dst.chunks_exact_mut(w).enumerate() {
+            let si = i as isize - dy;
+            let fill = self.fill.get(i * w..(i + 1) * w);
+            for (j, d) in d_row.iter_mut().enumerate() {
+                let sj = j as isize - dx;
+                *d = if (0..h as isize).contains(&si) && (0..w as isize).contains(&sj) {
+                    let c = if flip {
+                        w - 1 - sj as usize
+                    } else {
+                        sj as usize
+                    };
+                    src[si as usize * w + c]
+                } else {
+                    fill.map_or(S::zero(), |f| f[j])
+                };
+            }
+        }
+    }
+}
+
 /// Gathers seeded mini-batches into buffers allocated once.
 #[derive(Debug, Clone)]
 pub(crate) struct Batcher<S> {
@@ -375,6 +566,7 @@ pub(crate) struct Batcher<S> {
     y_classes: Vec<usize>,
     w: Vec<S>,
     rng: ChaCha8Rng,
+    augment: Option<Augmenter<S>>,
 }
 
 impl<S: Scalar> Batcher<S> {
@@ -415,7 +607,20 @@ impl<S: Scalar> Batcher<S> {
                 Vec::new()
             },
             rng: crate::init::rng(seed),
+            augment: None,
         })
+    }
+
+    /// Augments every row gathered from now on with `spec` (checked against
+    /// the rows' width by the caller), drawing from a stream seeded by
+    /// `seed`.
+    pub(crate) fn set_augment(&mut self, spec: &ImageAugment, seed: u64) {
+        self.augment = Some(Augmenter {
+            spec: spec.clone(),
+            fill: spec.fill.iter().map(|&v| S::cast(v)).collect(),
+            scratch: vec![S::zero(); self.x.ncols()],
+            rng: crate::init::rng(seed),
+        });
     }
 
     /// ⌈m/B⌉.
@@ -479,7 +684,19 @@ impl<S: Scalar> Batcher<S> {
         let idx = &self.order[start + part.start..start + part.end];
         let n = idx.len();
         for (r, &i) in idx.iter().enumerate() {
-            self.x.row_mut(r).assign(&data.x.row(i));
+            let mut row = self.x.row_mut(r);
+            match &mut self.augment {
+                None => row.assign(&data.x.row(i)),
+                Some(a) => {
+                    for (s, &v) in a.scratch.iter_mut().zip(&data.x.row(i)) {
+                        *s = v;
+                    }
+                    let scratch = std::mem::take(&mut a.scratch);
+                    let dst = row.as_slice_mut().expect("the batch buffer is row-major");
+                    a.apply(&scratch, dst);
+                    a.scratch = scratch;
+                }
+            }
         }
         let y = match data.y {
             Targets::Dense(y) => {
@@ -515,12 +732,162 @@ impl<S> Batcher<S> {
     pub(crate) fn set_stream_position(&mut self, position: u128) {
         self.rng.set_word_pos(position);
     }
+
+    /// The augmentation stream's position (0 without augmentation).
+    pub(crate) fn augment_stream_position(&self) -> u128 {
+        self.augment.as_ref().map_or(0, |a| a.rng.get_word_pos())
+    }
+
+    pub(crate) fn set_augment_stream_position(&mut self, position: u128) {
+        if let Some(a) = &mut self.augment {
+            a.rng.set_word_pos(position);
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use ndarray::{Array2, ShapeBuilder};
+
+    /// A batcher of `m` distinct 3 × 4 images (pixel value 100·sample + 10·i
+    /// + j + 1, so every value names its sample and place) with `spec`.
+    fn image_batcher(m: usize, spec: &ImageAugment) -> (Array2<f64>, Vec<usize>, Batcher<f64>) {
+        let x = Array2::from_shape_fn((m, 12), |(s, p)| {
+            (100 * s + 10 * (p / 4) + p % 4 + 1) as f64
+        });
+        let labels = vec![0; m];
+        let mut b = Batcher::new(&Dataset::new(x.view(), &labels), m, 5).unwrap();
+        b.set_augment(spec, 9);
+        (x, labels, b)
+    }
+
+    /// Where pixel (i, j) of an augmented row came from: Some((i′, j′)) of
+    /// the same sample, or None for fill.
+    fn source_of(v: f64, sample: usize) -> Option<(usize, usize)> {
+        let local = v as i64 - 100 * sample as i64 - 1;
+        (0..34)
+            .contains(&local)
+            .then_some(((local / 10) as usize, (local % 10) as usize))
+    }
+
+    #[test]
+    fn shifts_move_pixels_within_range_and_fill_what_they_uncover() {
+        let fill: Vec<f64> = (0..12).map(|p| -1000.0 - p as f64).collect();
+        let spec = ImageAugment {
+            fill,
+            ..ImageAugment::new(3, 4).max_shift(1)
+        };
+        let (x, labels, mut b) = image_batcher(200, &spec);
+        let data = Dataset::new(x.view(), &labels);
+        let (xb, _, _) = b.gather(&data, 0);
+        let mut moves = std::collections::BTreeSet::new();
+        for (s, row) in xb.rows().into_iter().enumerate() {
+            // One (dy, dx) per sample: every copied pixel agrees on it.
+            let mut shift = None;
+            for (p, &v) in row.iter().enumerate() {
+                let (i, j) = (p / 4, p % 4);
+                match source_of(v, s) {
+                    Some((si, sj)) => {
+                        let d = (i as i64 - si as i64, j as i64 - sj as i64);
+                        assert!(d.0.abs() <= 1 && d.1.abs() <= 1, "{d:?}");
+                        assert_eq!(*shift.get_or_insert(d), d, "sample {s}");
+                    }
+                    None => assert_eq!(v, -1000.0 - p as f64, "fill of pixel {p}"),
+                }
+            }
+            let (dy, dx) = shift.expect("a shift of 1 keeps most pixels");
+            // Exactly the pixels the shift uncovers are filled.
+            for (p, &v) in row.iter().enumerate() {
+                let (si, sj) = ((p / 4) as i64 - dy, (p % 4) as i64 - dx);
+                let inside = (0..3).contains(&si) && (0..4).contains(&sj);
+                assert_eq!(source_of(v, s).is_some(), inside, "sample {s} pixel {p}");
+            }
+            moves.insert((dy, dx));
+        }
+        assert_eq!(moves.len(), 9, "every shift in [-1, 1]^2 drawn: {moves:?}");
+    }
+
+    #[test]
+    fn flips_mirror_rows_and_zero_fill_is_zero() {
+        let (x, labels, mut b) = image_batcher(64, &ImageAugment::new(3, 4).hflip(true));
+        let data = Dataset::new(x.view(), &labels);
+        let (xb, _, _) = b.gather(&data, 0);
+        let mut flipped = 0;
+        for (s, row) in xb.rows().into_iter().enumerate() {
+            let same = row == x.row(s);
+            let mirrored = (0..12).all(|p| row[p] == x[[s, p / 4 * 4 + 3 - p % 4]]);
+            assert!(same ^ mirrored, "sample {s}: as given or mirrored");
+            flipped += usize::from(mirrored);
+        }
+        assert!((20..=44).contains(&flipped), "{flipped} of 64 mirrored");
+
+        // A shift of 2 on a 3 x 4 image with zero fill: uncovered pixels are 0.
+        let (x, labels, mut b) = image_batcher(50, &ImageAugment::new(3, 4).max_shift(2));
+        let (xb, _, _) = b.gather(&Dataset::new(x.view(), &labels), 0);
+        assert!(xb.iter().any(|&v| v == 0.0));
+        for (s, row) in xb.rows().into_iter().enumerate() {
+            assert!(row.iter().all(|&v| v == 0.0 || source_of(v, s).is_some()));
+        }
+    }
+
+    #[test]
+    fn augmentation_follows_its_seed_and_resumes_from_its_position() {
+        let spec = ImageAugment::new(3, 4).max_shift(1).hflip(true);
+        let (x, labels, mut a) = image_batcher(30, &spec);
+        let data = Dataset::new(x.view(), &labels);
+        let first = a.gather(&data, 0).0.to_owned();
+        let at = a.augment_stream_position();
+        let second = a.gather(&data, 0).0.to_owned();
+        assert_ne!(first, second, "each gather draws new moves");
+        let (_, _, mut b) = image_batcher(30, &spec);
+        assert_eq!(b.gather(&data, 0).0, first, "same seed, same moves");
+        let (_, _, mut c) = image_batcher(30, &spec);
+        c.set_augment_stream_position(at);
+        assert_eq!(
+            c.gather(&data, 0).0,
+            second,
+            "restored position, same moves"
+        );
+        let mut d = image_batcher(30, &spec).2;
+        d.set_augment(&spec, 10);
+        assert_ne!(d.gather(&data, 0).0, first, "another seed, other moves");
+    }
+
+    #[test]
+    fn augment_settings_are_checked() {
+        let e = |a: ImageAugment, n| a.check(n).unwrap_err().to_string();
+        assert!(e(ImageAugment::new(28, 28), 785).contains("height times width"));
+        assert!(e(ImageAugment::new(0, 28), 0).contains("at least one pixel"));
+        assert!(e(ImageAugment::new(3, 4).max_shift(3), 12).contains("smaller"));
+        let short = ImageAugment {
+            fill: vec![0.0; 5],
+            ..ImageAugment::new(3, 4)
+        };
+        assert!(e(short, 12).contains("one per pixel"));
+        let nan = ImageAugment {
+            fill: vec![f64::NAN; 12],
+            ..ImageAugment::new(3, 4)
+        };
+        assert!(e(nan, 12).contains("finite"));
+        ImageAugment::new(3, 4)
+            .max_shift(2)
+            .hflip(true)
+            .check(12)
+            .unwrap();
+    }
+
+    #[test]
+    fn fill_scaled_zero_is_a_raw_zero_after_scaling() {
+        use crate::preprocess::{Scaler, Scaling};
+        let raw = ndarray::array![[0.0f64, 2.0, 4.0, 1.0], [2.0, 6.0, 4.0, 3.0]];
+        let scaler = Scaler::fit(Scaling::Standard, raw.view()).unwrap();
+        let a = ImageAugment::new(2, 2).fill_scaled_zero(&scaler);
+        let zero = scaler
+            .transform(Array2::<f64>::zeros((1, 4)).view())
+            .unwrap();
+        assert_eq!(a.fill, zero.row(0).to_vec());
+    }
 
     #[test]
     fn split_in_place_equals_the_copying_split() {

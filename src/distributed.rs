@@ -28,7 +28,10 @@
 //!
 //! Results match one process to rounding, not bitwise: the gradient is the
 //! same sum, taken in a different order (per-shard GEMMs, then the
-//! all-reduce's own order).
+//! all-reduce's own order). With dropout or image augmentation
+//! ([`Trainer::augment`](crate::Trainer::augment)) they do not match it at
+//! all draw for draw: each rank draws the masks and the moves of its own
+//! rows from a stream seeded with its rank mixed in.
 //!
 //! The [`Communicator`] trait is what the loop needs from a message-passing
 //! library; the feature `mpi` provides it over MPI (`backprop::mpi`,

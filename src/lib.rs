@@ -85,7 +85,7 @@ pub mod train;
 pub use ndarray;
 
 pub use activation::Activation;
-pub use data::{AsLabels, Dataset};
+pub use data::{AsLabels, Dataset, ImageAugment};
 pub use error::{Error, Result};
 pub use estimator::{ClassWeight, Classifier, MultiLabelClassifier, Regressor};
 pub use gradcheck::{GradCheck, GradCheckReport, LayerCheck, check_gradient, check_gradient_in};

@@ -5,7 +5,7 @@
 //! caller's and the elementwise pool's) by `common/counting_alloc.rs`; the
 //! file runs without libtest, so nothing else runs.
 
-use backprop::data::Dataset;
+use backprop::data::{Dataset, ImageAugment};
 use backprop::{
     Activation, AdamConfig, Dense, EarlyStopping, Loss, Network, SgdConfig, Solver, Trainer,
 };
@@ -15,12 +15,13 @@ use ndarray::Array2;
 mod counting_alloc;
 
 fn allocations_for(epochs: usize, solver: Solver) -> u64 {
-    allocations_with(epochs, solver, 0.0)
+    allocations_with(epochs, solver, 0.0, false)
 }
 
 /// As [`allocations_for`], with dropout rate `p` on the hidden layer and,
-/// when `p` > 0, label smoothing and a max-norm constraint.
-fn allocations_with(epochs: usize, solver: Solver, p: f64) -> u64 {
+/// when `p` > 0, label smoothing and a max-norm constraint; with `augment`,
+/// each row mirrored at random as a 1 x 3 image.
+fn allocations_with(epochs: usize, solver: Solver, p: f64, augment: bool) -> u64 {
     let x = Array2::from_shape_fn((50, 3), |(i, j)| ((i * 7 + j) % 11) as f32 / 5.0 - 1.0);
     let labels: Vec<usize> = (0..50).map(|i| i % 3).collect();
     let w: Vec<f32> = (0..50).map(|i| 1.0 + (i % 2) as f32).collect();
@@ -44,6 +45,12 @@ fn allocations_with(epochs: usize, solver: Solver, p: f64) -> u64 {
     if p > 0.0 {
         trainer = trainer.label_smoothing(0.1).max_norm(2.0);
     }
+    if augment {
+        // A 1 x 3 image has no room for a shift; the mirror takes the
+        // same path through the batcher.
+        let a = ImageAugment::new(1, 3).hflip(true);
+        trainer = trainer.augment(a.fill(vec![-0.5, 0.25, 1.0]));
+    }
     let data = Dataset::new(x.view(), &labels).with_sample_weight(&w);
     let (h, count) = counting_alloc::allocations_in(|| trainer.fit(&mut net, data, None).unwrap());
     assert_eq!(h.epochs.len(), epochs);
@@ -65,9 +72,14 @@ fn epochs_allocate_nothing() {
     }
     let adam = Solver::Adam(AdamConfig::default());
     assert_eq!(
-        allocations_with(2, adam, 0.4),
-        allocations_with(12, adam, 0.4),
+        allocations_with(2, adam, 0.4, false),
+        allocations_with(12, adam, 0.4, false),
         "dropout, label smoothing, max-norm: per-epoch allocations"
+    );
+    assert_eq!(
+        allocations_with(2, adam, 0.0, true),
+        allocations_with(12, adam, 0.0, true),
+        "image augmentation: per-epoch allocations"
     );
     // Two threads, every elementwise pass sent to the pool.
     backprop::parallel::set_num_threads(2).unwrap();

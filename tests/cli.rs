@@ -575,7 +575,6 @@ fn train_help_shows_the_recipe_defaults() {
         lines.next().unwrap_or_default().to_string()
     };
     let t = &r.trainer;
-    let es = t.early_stopping.unwrap();
     let layers: Vec<String> = r.hidden.iter().map(|d| d.units.to_string()).collect();
     let rates: Vec<String> = r.hidden.iter().map(|d| d.dropout.to_string()).collect();
     let expect = [
@@ -584,10 +583,9 @@ fn train_help_shows_the_recipe_defaults() {
         ("--batch-size", t.batch_size.unwrap().to_string()),
         ("--lambda", t.lambda.to_string()),
         ("--seed", t.seed.to_string()),
-        ("--patience", es.patience.to_string()),
         (
             "--validation-fraction",
-            r.validation_fraction.unwrap().to_string(),
+            r.validation_fraction.unwrap_or(0.0).to_string(),
         ),
         ("--layers", layers.join(",")),
         ("--activation", r.hidden[0].activation.to_string()),
@@ -595,7 +593,10 @@ fn train_help_shows_the_recipe_defaults() {
         ("--dropout", rates.join(",")),
         ("--label-smoothing", t.label_smoothing.to_string()),
     ];
-    for (flag, value) in expect {
+    let patience = t
+        .early_stopping
+        .map(|es| ("--patience", es.patience.to_string()));
+    for (flag, value) in expect.into_iter().chain(patience) {
         let text = line(flag);
         assert!(
             text.contains(&format!("[default: {value}]")),
@@ -682,6 +683,68 @@ fn dropout_label_smoothing_and_max_norm_flags() {
         "--no-progress",
     ]);
     assert!(e.contains("cross-entropy"), "{e}");
+}
+
+#[test]
+fn augmentation_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let (xi, yi) = tiny_idx(dir.path(), "x-idx3-ubyte", "y-idx1-ubyte", 40);
+    let model = dir.path().join("m.safetensors");
+    let idx = [
+        "train",
+        "--train",
+        s(&xi),
+        "--train-targets",
+        s(&yi),
+        "-o",
+        s(&model),
+    ];
+    fn with<'a>(base: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
+        let mut a = base.to_vec();
+        a.extend_from_slice(SMALL);
+        a.extend_from_slice(extra);
+        a
+    }
+    // The IDX file gives the 4 x 4 shape.
+    let out = ok(&with(&idx, &["--shift", "1", "--flip"]));
+    assert!(out.contains("augmentation 4x4 shift 1 flip true"), "{out}");
+    assert!(table_value(&out, "train", 3) >= 90.0, "{out}");
+    let out = ok(&with(&idx, &["--shift", "0", "--flip", "false"]));
+    assert!(!out.contains("augmentation"), "{out}");
+    let e = user_error(&with(&idx, &["--shift", "4"]));
+    assert!(e.contains("--shift 4") && e.contains("at most 3"), "{e}");
+    let e = user_error(&with(&idx, &["--shift", "1", "--image-shape", "2x4"]));
+    assert!(
+        e.contains("2x4 has 8 pixels, the data has 16 features"),
+        "{e}"
+    );
+    let e = user_error(&with(&idx, &["--image-shape", "4by4"]));
+    assert!(e.contains("not an image shape"), "{e}");
+    let e = user_error(&[
+        "train",
+        "--train",
+        s(&xi),
+        "--train-targets",
+        s(&yi),
+        "--optimizer",
+        "lbfgs",
+        "--flip",
+    ]);
+    assert!(e.contains("--flip does not apply"), "{e}");
+
+    // CSV rows have no shape of their own: augmentation needs --image-shape.
+    let csv = dir.path().join("blobs.csv");
+    blobs_csv(&csv, 60, 0);
+    let base = ["train", "--train", s(&csv), "-o", s(&model)];
+    let out = ok(&with(&base, &[]));
+    assert!(
+        !out.contains("augmentation"),
+        "the recipe's is for images: {out}"
+    );
+    let e = user_error(&with(&base, &["--shift", "1"]));
+    assert!(e.contains("--image-shape"), "{e}");
+    let out = ok(&with(&base, &["--image-shape", "1x2", "--flip"]));
+    assert!(out.contains("augmentation 1x2 shift 0 flip true"), "{out}");
 }
 
 /// The binary16 encoding of `v`, which must be exact in binary16 (a few

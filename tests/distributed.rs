@@ -10,6 +10,7 @@
 
 use std::sync::{Arc, Barrier, Mutex};
 
+use backprop::ImageAugment;
 use backprop::distributed::{Communicator, Distributed};
 use backprop::scalar::SliceMut;
 use backprop::{
@@ -200,4 +201,30 @@ fn validation_and_early_stopping_decide_alike() {
         .early_stopping(backprop::EarlyStopping::default())
         .seed(4);
     check(t, false);
+}
+
+#[test]
+fn augmented_runs_keep_every_rank_in_step() {
+    // Each rank draws the moves of its own rows from its own stream (the
+    // rank mixed into the seed, as for dropout masks), so the run is not the
+    // one-process run draw for draw; the summed gradient still keeps every
+    // rank's parameters equal.
+    backprop::parallel::set_num_threads(1).unwrap();
+    let t = Trainer::new()
+        .batch_size(20)
+        .epochs(3)
+        .augment(ImageAugment::new(2, 2).max_shift(1).hflip(true))
+        .seed(2);
+    for ranks in [2, 3] {
+        let runs = run(&t, ranks, false);
+        for (r, (params, losses)) in runs.iter().enumerate() {
+            assert_eq!(params, &runs[0].0, "rank {r} of {ranks}");
+            assert_eq!(losses, &runs[0].1, "rank {r} of {ranks}");
+        }
+        assert_ne!(
+            runs[0].0,
+            network(1).params(),
+            "training moved the parameters"
+        );
+    }
 }

@@ -17,8 +17,8 @@
 //! `format_version` = `1`, `run` (a JSON object of the settings the run
 //! must share with the one that resumes it: layer sizes, activations, loss,
 //! solver, data rows, seed, ...) and `state` (JSON: epochs done, samples
-//! seen, the schedule's η and plateau window, the shuffling and dropout-mask
-//! streams' word positions, the optimizer's counters, the early-stopping state and the
+//! seen, the schedule's η and plateau window, the shuffling, dropout-mask
+//! and (when set) augmentation streams' word positions, the optimizer's counters, the early-stopping state and the
 //! history). Floats in the JSON are stored as their IEEE 754 bit patterns
 //! (`f64::to_bits`), so every value comes back exactly, NaN included.
 
@@ -76,6 +76,8 @@ pub(crate) struct Checkpoint {
     pub(crate) stream_position: u128,
     /// Word position of the dropout-mask stream (ChaCha8).
     pub(crate) mask_position: u128,
+    /// Word position of the augmentation stream (ChaCha8; 0 without one).
+    pub(crate) augment_position: u128,
     /// Early stopping's state, when the run stops early.
     pub(crate) early: Option<EarlyState>,
     /// The records of the epochs done.
@@ -92,6 +94,9 @@ struct State {
     recent: Vec<u64>,
     stream_position: String,
     mask_position: String,
+    /// Absent in checkpoints of runs without augmentation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    augment_position: Option<String>,
     optimizer: String,
     counters: Vec<(String, u64)>,
     /// Every vector of the optimizer's state, with its length (empty ones
@@ -153,6 +158,8 @@ impl Checkpoint {
             recent: self.recent.iter().map(|v| v.to_bits()).collect(),
             stream_position: self.stream_position.to_string(),
             mask_position: self.mask_position.to_string(),
+            augment_position: (self.augment_position != 0)
+                .then(|| self.augment_position.to_string()),
             optimizer: self.optimizer.optimizer.clone(),
             counters: self.optimizer.counters.clone(),
             vectors: (self.optimizer.vectors.iter())
@@ -288,6 +295,12 @@ fn from_parts(
             state.mask_position
         ))
     })?;
+    let augment_position = match &state.augment_position {
+        None => 0,
+        Some(p) => {
+            (p.parse()).map_err(|e| bad(format!("augmentation stream position {p:?}: {e}")))?
+        }
+    };
     let float = f64::from_bits;
     Ok(Checkpoint {
         run,
@@ -299,6 +312,7 @@ fn from_parts(
         recent: state.recent.into_iter().map(float).collect(),
         stream_position,
         mask_position,
+        augment_position,
         early: state.early.map(|e| EarlyState {
             best: e.best.map(|(epoch, v)| (epoch, float(v))),
             bad_epochs: e.bad_epochs,
@@ -337,6 +351,7 @@ mod tests {
             recent: vec![f64::NAN, 1.5],
             stream_position: u128::MAX - 3,
             mask_position: 1 << 70,
+            augment_position: (1 << 90) + 5,
             early: Some(EarlyState {
                 best: Some((1, 0.25)),
                 bad_epochs: 1,
@@ -366,6 +381,13 @@ mod tests {
         a.recent.clear();
         b.recent.clear();
         assert_eq!(a, b);
+        // Without augmentation the position is not written, and reads as 0.
+        let c = Checkpoint {
+            augment_position: 0,
+            ..sample()
+        };
+        c.save(&p).unwrap();
+        assert_eq!(Checkpoint::load(&p).unwrap().augment_position, 0);
     }
 
     #[test]

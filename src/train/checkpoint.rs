@@ -56,8 +56,8 @@ impl<S: Scalar> RunState<'_, S> {
     /// cannot be saved ([`Optimizer::state`](crate::Optimizer::state));
     /// [`Error::Io`] when the file cannot be written.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
-        let (optimizer, (eta, recent), (stream_position, mask_position), samples_seen) =
-            self.stepper.position()?;
+        let (optimizer, (eta, recent), streams, samples_seen) = self.stepper.position()?;
+        let [stream_position, mask_position, augment_position] = streams;
         Checkpoint {
             run: self.key.clone(),
             epochs_done: self.epochs_done(),
@@ -68,6 +68,7 @@ impl<S: Scalar> RunState<'_, S> {
             recent,
             stream_position,
             mask_position,
+            augment_position,
             early: self.early.map(EarlyStopper::export),
             history: self.history.epochs.clone(),
         }
@@ -180,8 +181,12 @@ pub(super) fn run_key<S: Scalar>(
         ("seed", t.seed.to_string()),
         ("shuffle", t.shuffle.to_string()),
     ];
+    // Recorded only when set, so checkpoints of runs without augmentation
+    // written before it existed still resume.
+    let augment = t.augment.as_ref().map(|a| ("augment", format!("{a:?}")));
     entries
         .into_iter()
+        .chain(augment)
         .map(|(k, v)| (k.to_string(), v))
         .collect()
 }
@@ -213,6 +218,13 @@ pub(super) fn check_resumable(
                 )));
             }
         }
+    }
+    // A setting recorded only when set (augmentation) that this run lacks.
+    if let Some((name, had)) = c.run.iter().find(|(name, _)| !key.contains_key(*name)) {
+        return Err(mismatch(format!(
+            "the checkpoint was written by a run with {name} {had}, this run has none; \
+             resume with the settings and data of the checkpointed run"
+        )));
     }
     if c.epochs_done >= epochs {
         return Err(mismatch(format!(

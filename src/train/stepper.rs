@@ -53,6 +53,14 @@ pub(crate) fn check_settings(t: &Trainer) -> Result<()> {
         if let Some(c) = t.clip_norm {
             return Err(unused("clip_norm", c.to_string()));
         }
+        if let Some(a) = &t.augment {
+            return Err(Error::InvalidHyperparameter {
+                name: "augment",
+                value: format!("{a:?}"),
+                reason: "augmentation draws new rows for every mini-batch, and L-BFGS works \
+                         on one fixed full batch; use a step-wise solver to augment",
+            });
+        }
         if let Some(c) = t.max_norm {
             return Err(Error::InvalidHyperparameter {
                 name: "max_norm",
@@ -161,13 +169,19 @@ impl<'o, S: Scalar> Stepper<'o, S> {
         // one-process run bit for bit when dropout is on).
         let rank = t.distributed.as_ref().map_or(0, |d| d.rank() as u64);
         ws.seed_dropout(shuffle_seed(shuffle_seed(seed) ^ rank));
+        let mut batcher = Batcher::new(train, batch, shuffle_seed(seed))?;
+        if let Some(a) = &t.augment {
+            // Its own stream, rank mixed in as for the masks: each rank
+            // draws the moves of its own rows.
+            batcher.set_augment(a, shuffle_seed(shuffle_seed(seed).rotate_left(32) ^ rank));
+        }
         let mut scheduler = Scheduler::new(t.schedule, eta0)?;
         if let Some(at) = &position {
             scheduler.continue_from(at);
         }
         Ok(Stepper::MiniBatch(MiniBatch {
             optimizer,
-            batcher: Batcher::new(train, batch, shuffle_seed(seed))?,
+            batcher,
             scheduler,
             ws,
             clip_norm: t.clip_norm,
@@ -499,9 +513,9 @@ fn first_non_finite_layer<S: Scalar>(layout: &Layout, flat: &[S]) -> Option<usiz
 }
 
 /// What a checkpoint saves of the stepping: the optimizer's state, the
-/// schedule's position (η, plateau window), the positions of the shuffling
-/// and the dropout-mask streams, and the samples seen.
-pub(crate) type Position = (OptimizerState, (f64, Vec<f64>), (u128, u128), u64);
+/// schedule's position (η, plateau window), the positions of the shuffling,
+/// dropout-mask and augmentation streams, and the samples seen.
+pub(crate) type Position = (OptimizerState, (f64, Vec<f64>), [u128; 3], u64);
 
 impl<S: Scalar> Stepper<'_, S> {
     /// The stepping's state after an epoch.
@@ -513,7 +527,11 @@ impl<S: Scalar> Stepper<'_, S> {
             Stepper::MiniBatch(s) => Ok((
                 s.optimizer.state()?,
                 s.scheduler.position(),
-                (s.batcher.stream_position(), s.ws.dropout_stream_position()),
+                [
+                    s.batcher.stream_position(),
+                    s.ws.dropout_stream_position(),
+                    s.batcher.augment_stream_position(),
+                ],
                 s.samples_seen,
             )),
             Stepper::FullBatch(_) => Err(lbfgs_refused()),
@@ -531,6 +549,7 @@ impl<S: Scalar> Stepper<'_, S> {
                 s.scheduler.set_position(c.eta, &c.recent);
                 s.batcher.set_stream_position(c.stream_position);
                 s.ws.set_dropout_stream_position(c.mask_position);
+                s.batcher.set_augment_stream_position(c.augment_position);
                 s.samples_seen = c.samples_seen;
                 Ok(())
             }

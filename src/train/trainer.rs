@@ -2,7 +2,7 @@
 //! it (`fit`, `fit_with`, `fit_with_optimizer`, `fit_continuing`,
 //! `fit_restarts`).
 
-use crate::data::{Dataset, OwnedDataset, holdout_split};
+use crate::data::{Dataset, ImageAugment, OwnedDataset, holdout_split};
 use crate::distributed::{self, Distributed};
 use crate::{
     Error, Network, NetworkBuilder, Optimizer, Result, Scalar, Schedule, SchedulePosition, Solver,
@@ -112,6 +112,11 @@ pub struct Trainer {
     /// to norm c ([`Network::apply_max_norm`]). Default `None`: no
     /// constraint. Mini-batch only.
     pub max_norm: Option<f64>,
+    /// Random shifts and mirrors of image rows in the training batches
+    /// ([`ImageAugment`], checked against the network's inputs), drawn from
+    /// a stream seeded by [`seed`](Trainer#structfield.seed). Default
+    /// `None`. Mini-batch only.
+    pub augment: Option<ImageAugment>,
 }
 
 impl Default for Trainer {
@@ -140,6 +145,7 @@ impl Trainer {
             distributed: None,
             label_smoothing: 0.0,
             max_norm: None,
+            augment: None,
         }
     }
 
@@ -241,6 +247,12 @@ impl Trainer {
     /// Sets [`max_norm`](Trainer#structfield.max_norm) c.
     pub fn max_norm(mut self, c: f64) -> Self {
         self.max_norm = Some(c);
+        self
+    }
+
+    /// Sets [`augment`](Trainer#structfield.augment).
+    pub fn augment(mut self, augment: ImageAugment) -> Self {
+        self.augment = Some(augment);
         self
     }
 
@@ -509,6 +521,9 @@ impl Trainer {
                 });
             }
             net.loss().check_label_smoothing(self.label_smoothing)?;
+            if let Some(a) = &self.augment {
+                a.check(net.n_inputs())?;
+            }
             let monitor = self.monitor(val.is_some())?;
             if let Some(comm) = &self.distributed {
                 distributed::start(comm, net, &train)?;

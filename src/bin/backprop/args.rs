@@ -111,12 +111,18 @@ fn recipe_defaults(r: &Recipe) -> Vec<(&'static str, String)> {
             format!("{eta_min}, or 0 when --lr is at or below it"),
         ));
     }
-    if let Some(f) = r.validation_fraction {
-        out.push(("validation_fraction", f.to_string()));
-    }
+    let fraction = r.validation_fraction.unwrap_or(0.0);
+    out.push(("validation_fraction", fraction.to_string()));
     let rates: Vec<String> = r.hidden.iter().map(|d| d.dropout.to_string()).collect();
     out.push(("dropout", rates.join(",")));
     out.push(("label_smoothing", t.label_smoothing.to_string()));
+    // The recipe's augmentation applies to image data only (see
+    // `train::augment`); the value comes first, for scripts that read it.
+    let shift = t.augment.as_ref().map_or(0, |a| a.max_shift);
+    let flip = t.augment.as_ref().is_some_and(|a| a.hflip);
+    let images = |on: bool| if on { " on image data" } else { "" };
+    out.push(("shift", format!("{shift}{}", images(shift > 0))));
+    out.push(("flip", format!("{flip}{}", images(flip))));
     if let Some(c) = t.max_norm {
         out.push(("max_norm", c.to_string()));
     }
@@ -386,6 +392,19 @@ pub struct TrainArgs {
     /// weights to at most this norm (mini-batch optimizers).
     #[arg(long, value_name = "C")]
     pub max_norm: Option<f64>,
+    /// Image augmentation: shift each training image by up to this many
+    /// pixels each way, uncovered pixels filled with a scaled raw 0
+    /// (mini-batch optimizers; needs an image shape; 0 for none).
+    #[arg(long, value_name = "PIXELS")]
+    pub shift: Option<usize>,
+    /// Image augmentation: mirror each training image left-right with
+    /// probability 1/2 (`--flip` or `--flip true`; `--flip false` for none).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub flip: Option<bool>,
+    /// Shape of each sample as an image, HxW (e.g. 28x28), for CSV and
+    /// flat NPY data; IDX and m x h x w NPY files give it themselves.
+    #[arg(long, value_name = "HxW", value_parser = parse_image_shape)]
+    pub image_shape: Option<(usize, usize)>,
     /// Seed of initialization, batch order and hold-out split.
     #[arg(long)]
     pub seed: Option<u64>,
@@ -590,6 +609,22 @@ impl Layers {
     }
 }
 
+/// `--image-shape HxW`: two whole numbers ≥ 1.
+fn parse_image_shape(s: &str) -> Result<(usize, usize), String> {
+    let bad = || format!("`{s}` is not an image shape; expected HEIGHTxWIDTH, e.g. 28x28");
+    let (h, w) = s.trim().split_once(['x', 'X']).ok_or_else(bad)?;
+    let (h, w): (usize, usize) = (
+        h.trim().parse().map_err(|_| bad())?,
+        w.trim().parse().map_err(|_| bad())?,
+    );
+    if h == 0 || w == 0 {
+        return Err(format!(
+            "image shape {s}: height and width must be at least 1"
+        ));
+    }
+    Ok((h, w))
+}
+
 /// `--dropout`: one rate for every hidden layer, or one per layer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dropout(pub Vec<f64>);
@@ -698,6 +733,15 @@ mod tests {
             Activations(vec![Activation::Tanh, Activation::Logistic])
         );
         assert!(parse_activations("relu,gelu").is_err());
+    }
+
+    #[test]
+    fn image_shapes_parse() {
+        assert_eq!(parse_image_shape("28x28").unwrap(), (28, 28));
+        assert_eq!(parse_image_shape(" 3X5 ").unwrap(), (3, 5));
+        for bad in ["28", "0x4", "4x0", "ax4", "4x", "-1x4"] {
+            assert!(parse_image_shape(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -69,6 +69,9 @@ pub struct Data {
     pub feature_names: Option<Vec<String>>,
     /// The target column's name, from a CSV header.
     pub target_name: Option<String>,
+    /// (height, width) of each sample, when the file stores samples as
+    /// images (an m × h × w IDX or NPY array).
+    pub image_shape: Option<(usize, usize)>,
 }
 
 impl Data {
@@ -78,8 +81,35 @@ impl Data {
             y,
             feature_names: None,
             target_name: None,
+            image_shape: None,
         }
     }
+}
+
+/// (h, w) of an m × h × w array; `None` for any other shape.
+fn image_shape(dims: &[usize]) -> Option<(usize, usize)> {
+    match dims {
+        &[_, h, w] => Some((h, w)),
+        _ => None,
+    }
+}
+
+/// (height, width) of an image.
+type Shape = (usize, usize);
+
+/// An IDX feature file as m × n, with its image shape (see [`image_shape`]).
+fn read_idx_images(path: &Path) -> Result<(Array2<f32>, Option<Shape>), CliError> {
+    let a = backprop::io::read_idx::<f32>(path)?;
+    if a.ndim() < 2 {
+        return Err(CliError(format!(
+            "{}: expected samples of at least one dimension, found a 1-D IDX file of shape \
+             {:?} (labels?)",
+            path.display(),
+            a.shape()
+        )));
+    }
+    let shape = image_shape(a.shape());
+    Ok((flatten(a, path)?, shape))
 }
 
 /// Which half of Fashion-MNIST.
@@ -114,7 +144,7 @@ pub fn fashion_mnist(dir: &Path, split: Split) -> Result<Data, CliError> {
             )));
         }
     }
-    let x = backprop::io::read_idx_features::<f32>(dir.join(images))?;
+    let (x, shape) = read_idx_images(&dir.join(images))?;
     let labels = backprop::io::read_idx_labels(dir.join(labels))?;
     check_count(&x, labels.len(), &dir.join(images))?;
     let k = labels.iter().copied().max().map_or(0, |m| m + 1);
@@ -126,7 +156,10 @@ pub fn fashion_mnist(dir: &Path, split: Split) -> Result<Data, CliError> {
     } else {
         (0..k).map(|c| c.to_string()).collect()
     };
-    Ok(Data::unnamed(x, Targets::Classes { labels, names }))
+    Ok(Data {
+        image_shape: shape,
+        ..Data::unnamed(x, Targets::Classes { labels, names })
+    })
 }
 
 /// Class names are Fashion-MNIST's unless the directory is named like
@@ -221,14 +254,17 @@ pub fn load(
             load_csv(path, opts, spec)
         }
         f => {
-            let x = if f == Format::Npz {
+            let (x, shape) = if f == Format::Npz {
                 let name = npz_member(path, &NPZ_FEATURES, "features")?;
-                flatten(backprop::io::read_npz::<f32>(path, &name)?, path)?
+                let a = backprop::io::read_npz::<f32>(path, &name)?;
+                let shape = image_shape(a.shape());
+                (flatten(a, path)?, shape)
             } else if f == Format::Npy {
                 let a: ArrayD<f32> = backprop::io::read_npy::<f32, IxDyn>(path)?;
-                flatten(a, path)?
+                let shape = image_shape(a.shape());
+                (flatten(a, path)?, shape)
             } else {
-                backprop::io::read_idx_features::<f32>(path)?
+                read_idx_images(path)?
             };
             check_finite(x.view(), path)?;
             let npz_targets = (f == Format::Npz && targets.is_none()).then_some(path);
@@ -245,7 +281,10 @@ pub fn load(
                     check_finite(v.view(), t_path(targets))?;
                 }
             }
-            Ok(Data::unnamed(x, y))
+            Ok(Data {
+                image_shape: shape,
+                ..Data::unnamed(x, y)
+            })
         }
     }
 }
@@ -495,6 +534,7 @@ fn load_csv(path: &Path, opts: &DataOptions, spec: &TargetSpec<'_>) -> Result<Da
         y,
         feature_names: (!opts.no_header).then_some(data.feature_names),
         target_name: data.target_name.filter(|_| !opts.no_header),
+        image_shape: None,
     })
 }
 

@@ -6,7 +6,7 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use backprop::data::{Dataset, OwnedDataset, OwnedTargets};
+use backprop::data::{Dataset, ImageAugment, OwnedDataset, OwnedTargets};
 use backprop::io::{SavedModel, TargetColumn};
 use backprop::preprocess::{Scaler, Scaling};
 use backprop::recipes::{self, Recipe};
@@ -164,6 +164,8 @@ fn trainer(a: &TrainArgs, has_val: bool, loss: Loss) -> Result<(Trainer, String)
         (None, Loss::SquaredError) => 0.0,
         (None, _) => t.label_smoothing,
     };
+    // Set from the data's image shape once it is read (see `augment`).
+    t.augment = None;
     t.progress = !a.no_progress && std::io::stderr().is_terminal() && cluster::is_root();
     t.distributed = cluster::distributed();
     let steps = match solver {
@@ -188,6 +190,58 @@ fn trainer(a: &TrainArgs, has_val: bool, loss: Loss) -> Result<(Trainer, String)
     Ok((t, text))
 }
 
+/// Image augmentation: --shift and --flip given, else the recipe's when
+/// the data are images (an IDX or m × h × w NPY file, or --image-shape),
+/// none otherwise; uncovered pixels get the value of a raw 0 after
+/// `scaler`; `data` is (image shape, features, scaler). `None` for L-BFGS
+/// (whose flags [`full_batch`] checked). Describes it at the end of `text`.
+fn augment(
+    a: &TrainArgs,
+    t: &Trainer,
+    data: (Option<(usize, usize)>, usize, Option<&Scaler>),
+    text: &mut String,
+) -> Result<Option<ImageAugment>, CliError> {
+    let (shape, n_in, scaler) = data;
+    if let Some(Solver::Lbfgs(_)) = t.solver {
+        return Ok(None);
+    }
+    let recipe = recipes::fashion_mnist().trainer.augment;
+    let recipe = recipe.filter(|_| shape.is_some());
+    let shift = a
+        .shift
+        .unwrap_or(recipe.as_ref().map_or(0, |r| r.max_shift));
+    let flip = a.flip.unwrap_or(recipe.as_ref().is_some_and(|r| r.hflip));
+    if shift == 0 && !flip {
+        return Ok(None);
+    }
+    let Some((h, w)) = shape else {
+        return Err(CliError(
+            "--shift and --flip augment images and need their shape: give --image-shape HxW \
+             (IDX files and m x h x w NPY arrays give it themselves)"
+                .into(),
+        ));
+    };
+    if h * w != n_in {
+        return Err(CliError(format!(
+            "--image-shape {h}x{w} has {} pixels, the data has {n_in} features",
+            h * w
+        )));
+    }
+    let mut g = ImageAugment::new(h, w).max_shift(shift).hflip(flip);
+    if let Some(s) = scaler {
+        g = g.fill_scaled_zero(s);
+    }
+    if shift >= h.min(w) {
+        return Err(CliError(format!(
+            "--shift {shift} moves a whole {h}x{w} image out; use at most {}",
+            h.min(w) - 1
+        )));
+    }
+    g.check(n_in)?;
+    *text += &format!(", augmentation {h}x{w} shift {shift} flip {flip}");
+    Ok(Some(g))
+}
+
 /// L-BFGS: no mini-batch option may be given, and the recipe's do not
 /// apply.
 fn full_batch(a: &TrainArgs, t: &mut Trainer) -> Result<String, CliError> {
@@ -197,13 +251,15 @@ fn full_batch(a: &TrainArgs, t: &mut Trainer) -> Result<String, CliError> {
         "schedule",
         "clip_norm",
         "max_norm",
+        "shift",
+        "flip",
     ];
     let schedules = ScheduleName::value_variants().iter();
     let mut options = mini_batch.iter().chain(schedules.flat_map(|s| s.options()));
     if let Some(id) = options.find(|id| a.given(id)) {
         return Err(CliError(format!(
             "{} does not apply to --optimizer lbfgs, which works on the full batch \
-             (no batch size, learning rate, schedule, clipping or max-norm)",
+             (no batch size, learning rate, schedule, clipping, max-norm or augmentation)",
             flag(id)
         )));
     }
@@ -389,6 +445,7 @@ pub fn run(a: &TrainArgs) -> Result<(), CliError> {
     );
     let n_in = train_data.x.ncols();
     let m_all = train_data.x.nrows();
+    let image_shape = a.image_shape.or(train_data.image_shape);
     let train_all = prepare(train_data, n_out, loss)?;
     let mut test = prepare_test(test_data, n_out, loss, n_in, a.test.as_deref())?;
 
@@ -401,7 +458,9 @@ pub fn run(a: &TrainArgs) -> Result<(), CliError> {
     };
     let scaler = scale(scaling, &mut train, val.iter_mut().chain(test.iter_mut()))?;
 
-    let (trainer, trainer_text) = trainer(a, val.is_some(), loss)?;
+    let (mut trainer, mut trainer_text) = trainer(a, val.is_some(), loss)?;
+    let data_shape = (image_shape, n_in, scaler.as_ref());
+    trainer.augment = augment(a, &trainer, data_shape, &mut trainer_text)?;
     let ckpt = checkpoints(a, &trainer)?;
     let (builder, activation, widths) = network(a, &recipe, n_in, (n_out, loss), seed)?;
     let batch = trainer
