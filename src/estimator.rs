@@ -50,7 +50,7 @@
 //! - **L-BFGS** stops on scipy's relative decrease of J (`factr`), on
 //!   [`max_fun`](Classifier::max_fun) and on the epochs, but not on the
 //!   gradient norm (scikit-learn's `tol` as `gtol`); see
-//!   [`LbfgsConfig`](crate::LbfgsConfig).
+//!   [`LbfgsConfig`].
 //! - **Small hold-outs** are refused with [`Error::ValidationSplit`]: fewer
 //!   than [`MIN_VALIDATION_SAMPLES`](crate::train::MIN_VALIDATION_SAMPLES)
 //!   validation samples, and for a classifier a class with a single sample

@@ -433,11 +433,7 @@ pub fn run(a: &TrainArgs) -> Result<(), CliError> {
     let (train_data, test_data, source) = load(a)?;
     let load_seconds = t0.elapsed().as_secs_f64();
 
-    let from = match &train_data.target_name {
-        Some(t) => format!("{source}, target column {t:?}"),
-        None => source.clone(),
-    };
-    let (n_out, loss) = head(&train_data.y, a.loss, &from)?;
+    let (n_out, loss) = head(&train_data.y, a.loss, &with_target(&source, &train_data))?;
     let class_names = train_data.y.class_names().map(<[String]>::to_vec);
     let columns = (
         train_data.feature_names.clone(),
@@ -470,31 +466,20 @@ pub fn run(a: &TrainArgs) -> Result<(), CliError> {
     crate::limits::check_network(&widths, batch, std::mem::size_of::<f32>())?;
     let probe = builder.build()?;
     let root = cluster::is_root();
-    root.then(|| println!(
-        "data: {source}: {} samples ({} train, {} validation{}), {n_in} features, {}; loaded in {load_seconds:.1} s",
-        m_all,
-        train.x.nrows(),
-        val.as_ref().map_or(0, |v| v.x.nrows()),
-        test.as_ref()
-            .map_or(String::new(), |t| format!(", {} test", t.x.nrows())),
-        class_names
-            .as_ref()
-            .map_or(format!("{n_out} target value(s)"), |c| format!(
-                "{} classes",
-                c.len()
-            )),
-    ));
-    root.then(|| {
-        println!(
-            "network: {}, {activation}, {loss} ({} output), {} parameters; scaling {}",
-            sizes(&probe),
-            loss.output_activation(),
-            probe.n_params(),
-            scaler.as_ref().map_or("none", |s| s.scaling().name()),
-        );
-        println!("training: {trainer_text}");
-        let _ = std::io::stdout().flush();
-    });
+    if root {
+        let rows = |d: Option<&Prepared>| d.map_or(0, |d| d.x.nrows());
+        let counts = [
+            m_all,
+            train.x.nrows(),
+            rows(val.as_ref()),
+            rows(test.as_ref()),
+        ];
+        let classes = class_names.as_ref().map(Vec::len);
+        let data = data_line(&source, counts, n_in, classes, n_out);
+        let scaling = scaler.as_ref().map_or("none", |s| s.scaling().name());
+        let what = (activation, loss, scaling);
+        print_setup(&data, load_seconds, &probe, what, &trainer_text);
+    }
 
     let val_set = val.as_ref().map(|v| v.dataset());
     let start = Instant::now();
@@ -512,6 +497,56 @@ pub fn run(a: &TrainArgs) -> Result<(), CliError> {
 
     let model = model(net, scaler, class_names, columns)?;
     save(&targets, &model, &history, loss)
+}
+
+/// `source`, naming the target column when the data has one.
+fn with_target(source: &str, data: &Data) -> String {
+    match &data.target_name {
+        Some(t) => format!("{source}, target column {t:?}"),
+        None => source.to_owned(),
+    }
+}
+
+/// The lines that say what is about to be trained, flushed before training.
+fn print_setup(
+    data: &str,
+    load_seconds: f64,
+    probe: &Network<f32>,
+    (activation, loss, scaling): (Activation, Loss, &str),
+    trainer_text: &str,
+) {
+    println!("{data}; loaded in {load_seconds:.1} s");
+    println!(
+        "network: {}, {activation}, {loss} ({} output), {} parameters; scaling {scaling}",
+        sizes(probe),
+        loss.output_activation(),
+        probe.n_params(),
+    );
+    println!("training: {trainer_text}");
+    let _ = std::io::stdout().flush();
+}
+
+/// The `data:` line: the source, the samples (`counts`: all, train,
+/// validation, test), the features and the classes or target values.
+fn data_line(
+    source: &str,
+    [all, train, val, test]: [usize; 4],
+    n_in: usize,
+    classes: Option<usize>,
+    n_out: usize,
+) -> String {
+    let test = match test {
+        0 => String::new(),
+        t => format!(", {t} test"),
+    };
+    let targets = match classes {
+        Some(c) => format!("{c} classes"),
+        None => format!("{n_out} target value(s)"),
+    };
+    format!(
+        "data: {source}: {all} samples ({train} train, {val} validation{test}), {n_in} features, \
+         {targets}"
+    )
 }
 
 /// The test data, if any, prepared as the training data and checked to
