@@ -215,6 +215,12 @@ fn defaults_fit_easy_blobs_like_scikit_learn() {
 /// learning_rate="invscaling", power_t=p, learning_rate_init=1e-3)`,
 /// `_optimizer.learning_rate` before each of four `partial_fit` calls on 4
 /// samples.
+/// η of every epoch the regressor has trained, in order.
+fn learning_rates<S: backprop::Scalar>(reg: &Regressor<S>) -> Vec<f64> {
+    let history = reg.history().expect("fitted");
+    history.epochs.iter().map(|r| r.learning_rate).collect()
+}
+
 #[test]
 fn partial_fit_continues_the_schedule_as_scikit_learn() {
     let x = array![[0.0f64], [1.0], [2.0], [3.0]];
@@ -247,13 +253,7 @@ fn partial_fit_continues_the_schedule_as_scikit_learn() {
         for _ in 0..4 {
             reg.partial_fit(x.view(), y.view(), None).unwrap();
         }
-        let got: Vec<f64> = reg
-            .history()
-            .unwrap()
-            .epochs
-            .iter()
-            .map(|r| r.learning_rate)
-            .collect();
+        let got = learning_rates(&reg);
         for (k, (&g, &want)) in got.iter().zip(&etas).enumerate() {
             // The formula in f64: a few ulps of powf.
             assert!(
@@ -475,12 +475,6 @@ fn partial_fit_continues_epoch_schedules() {
     for _ in 0..5 {
         reg.partial_fit(x.view(), x.view(), None).unwrap();
     }
-    let etas: Vec<f64> = reg
-        .history()
-        .unwrap()
-        .epochs
-        .iter()
-        .map(|r| r.learning_rate)
-        .collect();
+    let etas = learning_rates(&reg);
     assert_eq!(etas, [0.01, 0.01, 0.005, 0.005, 0.0025]);
 }
