@@ -31,8 +31,11 @@ sides follow one table):
               stratified, ceil(f·m) rows, per-class quotas by largest
               remainders as `data::holdout_split` (the same sizes per class; the
               rows drawn differ, numpy's generator is not backprop's ChaCha8).
-  scaling     per-pixel mean and population std fitted on the training rows
-              (after the hold-out), std 0 -> 1; applied to validation and test.
+  scaling     with the recipe's --standardize-samples true, each image first to
+              mean 0 and population std 1 over its own pixels (float64, a
+              constant image to zeros); then per-pixel mean and population
+              std fitted on the training rows (after the hold-out), std 0 -> 1;
+              applied to validation and test.
   network     784-512-256-10, ReLU, each hidden layer followed by
               `nn.Dropout(p)` at the recipe's --dropout rate (none where it is
               0; active in `train()` mode, off in `eval()` for validation and
@@ -173,6 +176,10 @@ def read_recipe(binary):
     # the first word; both absent from binaries without augmentation.
     shift = int(defaults.get("shift", "0").split()[0])
     flip = defaults.get("flip", "false").split()[0] == "true"
+    # "--standardize-samples true on image data"; absent from older binaries.
+    samples = defaults.get("standardize-samples", "false").split()[0] == "true"
+    if samples and shift > 0:
+        raise ValueError("the recipe shifts standardized images: backprop refuses that")
     hidden = [int(v) for v in defaults["layers"].split(",")]
     dropout = [float(v) for v in defaults["dropout"].split(",")]
     if len(dropout) == 1:
@@ -189,6 +196,7 @@ def read_recipe(binary):
         "max_norm": float(defaults["max-norm"]) if "max-norm" in defaults else None,
         "activation": "relu",
         "scaling": "standard",
+        "standardize_samples": samples,
         "learning_rate": float(defaults["lr"]),
         "batch_size": int(defaults["batch-size"]),
         "epochs": int(defaults["epochs"]),
@@ -294,6 +302,8 @@ def load_data(data_dir, subset, recipe, seed, np):
         tr, va = holdout_split(y, recipe["validation_fraction"], np.random.default_rng(seed), np)
     else:
         tr, va = np.arange(len(y)), np.arange(0)
+    if recipe["standardize_samples"]:
+        x, xt = standardize_samples(x, np), standardize_samples(xt, np)
     x_tr, x_va = x[tr], x[va]
     mean = x_tr.astype(np.float64).mean(axis=0)
     std = x_tr.astype(np.float64).std(axis=0)  # population, as `Scaler`
@@ -302,6 +312,16 @@ def load_data(data_dir, subset, recipe, seed, np):
     # What a raw 0 pixel becomes after scaling: augmentation's fill.
     fill = (-mean / std).astype(np.float32)
     return scale(x_tr), y[tr], scale(x_va), y[va], scale(xt), yt, fill
+
+
+def standardize_samples(x, np):
+    """Each row to mean 0 and population std 1 in float64, a constant row to
+    zeros, as `preprocess::standardize_samples` (rounded to f32 here, where
+    backprop goes on in f64 into its per-pixel map)."""
+    x = x.astype(np.float64)
+    c = x - x.mean(axis=1, keepdims=True)
+    sd = np.sqrt((c * c).mean(axis=1, keepdims=True))
+    return (c / np.where(sd > 0, sd, 1.0)).astype(np.float32)
 
 
 def augment_batch(xb, shape, k, flip, fill, gen, torch):

@@ -10,7 +10,6 @@ use std::time::Instant;
 
 use backprop::data::{OwnedDataset, OwnedTargets};
 use backprop::io::{read_idx_features, read_idx_labels};
-use backprop::preprocess::Scaler;
 use backprop::{Loss, metrics, recipes};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -47,8 +46,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Scaling fitted on the training rows only, applied to every set.
     let mut trainer = recipe.trainer.clone();
-    if let Some(scaling) = recipe.scaling {
-        let scaler = Scaler::fit(scaling, train.x.view())?;
+    if let Some(scaler) = recipe.fit_scaler(train.x.view())? {
         let val_x = val.as_mut().map(|v| &mut v.x);
         for x in [Some(&mut train.x), val_x, Some(&mut x_test)]
             .into_iter()

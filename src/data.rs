@@ -452,6 +452,10 @@ impl ImageAugment {
 
     /// Fills each uncovered pixel j with −shiftⱼ / scaleⱼ, a raw 0 after
     /// `scaler` (see the [type docs](Self#what-zero-fill-means-after-scaling)).
+    /// A scaler that [standardizes samples](crate::preprocess::Scaler::standardizes_samples)
+    /// maps a raw 0 to a value that depends on each image's own mean and
+    /// std; this fill is then that of a standardized 0 (an image's mean),
+    /// not its background: the command line refuses shifts on such data.
     pub fn fill_scaled_zero(mut self, scaler: &crate::preprocess::Scaler) -> Self {
         self.fill = (scaler.shift().iter().zip(scaler.scale()))
             .map(|(s, c)| -s / c)

@@ -11,6 +11,14 @@
 //!
 //! A constant column (zero range or zero variance) gets scaleⱼ = 1, so it maps
 //! to 0 instead of dividing by zero. Statistics are accumulated in f64.
+//!
+//! A scaler can also standardize each sample first
+//! ([`Scaler::fit_standardized_samples`], [`standardize_samples`]): row i
+//! becomes rᵢ = (xᵢ − μᵢ) / σᵢ, with μᵢ and σᵢ the mean and population
+//! standard deviation of the sample's own n₀ features (a constant row maps to
+//! zeros), and the per-feature map is fitted on, and applied to, those rows.
+//! On images this removes each picture's brightness and contrast, which say
+//! little about the class, before the per-pixel map.
 
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, AsArray, Axis, Ix2};
 
@@ -71,6 +79,8 @@ pub struct Scaler {
     scaling: Scaling,
     shift: Vec<f64>,
     scale: Vec<f64>,
+    /// Whether each sample is standardized before the per-feature map.
+    samples: bool,
 }
 
 impl Scaler {
@@ -80,7 +90,35 @@ impl Scaler {
     /// [`Error::Empty`] for no rows or no columns, [`Error::NonFinite`] for a
     /// NaN or infinity in `x`.
     pub fn fit<'x, S: Scalar>(scaling: Scaling, x: impl AsArray<'x, S, Ix2>) -> Result<Self> {
-        let x: ArrayView2<'x, S> = x.into();
+        Self::fit_rows(scaling, x.into(), false)
+    }
+
+    /// Fits `scaling` on the rows of `x` after standardizing each row (see
+    /// the [module docs](self)); [`transform`](Self::transform) then
+    /// standardizes each row before the per-feature map, as here.
+    ///
+    /// ```
+    /// use backprop::preprocess::{Scaler, Scaling};
+    /// use ndarray::array;
+    /// // The same picture twice, the second one brighter and with more contrast.
+    /// let x = array![[0.0f32, 1.0, 2.0], [10.0, 30.0, 50.0]];
+    /// let s = Scaler::fit_standardized_samples(Scaling::Standard, x.view())?;
+    /// let t = s.transform(x.view())?;
+    /// assert_eq!(t.row(0), t.row(1));
+    /// # Ok::<(), backprop::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`fit`](Self::fit).
+    pub fn fit_standardized_samples<'x, S: Scalar>(
+        scaling: Scaling,
+        x: impl AsArray<'x, S, Ix2>,
+    ) -> Result<Self> {
+        Self::fit_rows(scaling, x.into(), true)
+    }
+
+    /// Fits on the rows of `x`, each standardized first when `samples`.
+    fn fit_rows<S: Scalar>(scaling: Scaling, x: ArrayView2<'_, S>, samples: bool) -> Result<Self> {
         if x.nrows() == 0 || x.ncols() == 0 {
             return Err(Error::Empty {
                 what: "data to fit the scaler on",
@@ -88,16 +126,29 @@ impl Scaler {
         }
         crate::check::finite("input", x)?;
         let n = x.ncols();
+        // Visits row i in f64, standardized when `samples`.
+        let mut buf = vec![0.0f64; n];
+        let mut each_row = |visit: &mut dyn FnMut(&[f64])| {
+            for row in x.rows() {
+                for (b, &v) in buf.iter_mut().zip(row) {
+                    *b = v.wide();
+                }
+                if samples {
+                    standardize_row(&mut buf);
+                }
+                visit(&buf);
+            }
+        };
         let (shift, scale) = match scaling {
             Scaling::MinMax => {
                 let mut lo = vec![f64::INFINITY; n];
                 let mut hi = vec![f64::NEG_INFINITY; n];
-                for row in x.rows() {
+                each_row(&mut |row| {
                     for ((l, h), &v) in lo.iter_mut().zip(&mut hi).zip(row) {
-                        *l = l.min(v.wide());
-                        *h = h.max(v.wide());
+                        *l = l.min(v);
+                        *h = h.max(v);
                     }
-                }
+                });
                 let range: Vec<f64> = lo.iter().zip(&hi).map(|(l, h)| h - l).collect();
                 (lo, range)
             }
@@ -105,14 +156,15 @@ impl Scaler {
                 // Welford's update: stable for large means and many rows.
                 let mut mean = vec![0.0f64; n];
                 let mut m2 = vec![0.0f64; n];
-                for (i, row) in x.rows().into_iter().enumerate() {
-                    let k = (i + 1) as f64;
+                let mut k = 0.0f64;
+                each_row(&mut |row| {
+                    k += 1.0;
                     for ((m, s), &v) in mean.iter_mut().zip(&mut m2).zip(row) {
-                        let d = v.wide() - *m;
+                        let d = v - *m;
                         *m += d / k;
-                        *s += d * (v.wide() - *m);
+                        *s += d * (v - *m);
                     }
-                }
+                });
                 let m = x.nrows() as f64;
                 let std: Vec<f64> = m2.iter().map(|s| (s / m).sqrt()).collect();
                 (mean, std)
@@ -126,6 +178,7 @@ impl Scaler {
             scaling,
             shift,
             scale,
+            samples,
         })
     }
 
@@ -155,7 +208,21 @@ impl Scaler {
             scaling,
             shift,
             scale,
+            samples: false,
         })
+    }
+
+    /// The same scaler, applied to standardized samples when `on` (the
+    /// statistics are taken as fitted on such rows, as
+    /// [`fit_standardized_samples`](Self::fit_standardized_samples) does).
+    pub fn with_standardized_samples(mut self, on: bool) -> Self {
+        self.samples = on;
+        self
+    }
+
+    /// Whether each sample is standardized before the per-feature map.
+    pub fn standardizes_samples(&self) -> bool {
+        self.samples
     }
 
     /// The scaling this scaler applies.
@@ -178,7 +245,8 @@ impl Scaler {
         &self.scale
     }
 
-    /// Applies x′ⱼ = (xⱼ − shiftⱼ) / scaleⱼ in place.
+    /// Applies x′ⱼ = (xⱼ − shiftⱼ) / scaleⱼ in place, each row standardized
+    /// first when [`standardizes_samples`](Self::standardizes_samples).
     ///
     /// # Errors
     /// [`Error::InputWidth`] when `x` has a different number of columns than
@@ -191,9 +259,16 @@ impl Scaler {
             });
         }
         let inv: Vec<f64> = self.scale.iter().map(|s| 1.0 / s).collect();
+        let mut buf = vec![0.0f64; x.ncols()];
         for mut row in x.axis_iter_mut(Axis(0)) {
-            for ((v, &s), &i) in row.iter_mut().zip(&self.shift).zip(&inv) {
-                *v = S::cast((v.wide() - s) * i);
+            for (b, v) in buf.iter_mut().zip(row.iter()) {
+                *b = v.wide();
+            }
+            if self.samples {
+                standardize_row(&mut buf);
+            }
+            for (((v, &b), &s), &i) in row.iter_mut().zip(&buf).zip(&self.shift).zip(&inv) {
+                *v = S::cast((b - s) * i);
             }
         }
         Ok(())
@@ -208,6 +283,42 @@ impl Scaler {
         let mut out = x.to_owned();
         self.transform_in_place(out.view_mut())?;
         Ok(out)
+    }
+}
+
+/// Standardizes each row of `x` in place: rᵢ = (xᵢ − μᵢ) / σᵢ with μᵢ and σᵢ
+/// the mean and population standard deviation of the row (in f64); a
+/// constant row becomes zeros.
+///
+/// ```
+/// use ndarray::array;
+/// let mut x = array![[1.0f64, 3.0], [5.0, 5.0]];
+/// backprop::preprocess::standardize_samples(x.view_mut());
+/// assert_eq!(x, array![[-1.0, 1.0], [0.0, 0.0]]);
+/// ```
+pub fn standardize_samples<S: Scalar>(mut x: ArrayViewMut2<'_, S>) {
+    let mut buf = vec![0.0f64; x.ncols()];
+    for mut row in x.axis_iter_mut(Axis(0)) {
+        for (b, v) in buf.iter_mut().zip(row.iter()) {
+            *b = v.wide();
+        }
+        standardize_row(&mut buf);
+        for (v, &b) in row.iter_mut().zip(&buf) {
+            *v = S::cast(b);
+        }
+    }
+}
+
+/// One row to mean 0 and population standard deviation 1 (all zeros when
+/// constant).
+fn standardize_row(row: &mut [f64]) {
+    let n = row.len() as f64;
+    let mean = row.iter().sum::<f64>() / n;
+    let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
+    let std = var.sqrt();
+    let inv = if std > 0.0 { 1.0 / std } else { 0.0 };
+    for v in row.iter_mut() {
+        *v = (*v - mean) * inv;
     }
 }
 
@@ -291,6 +402,61 @@ mod tests {
         ));
         assert!(Scaler::from_parts(Scaling::MinMax, vec![0.0], vec![0.0]).is_err());
         assert!(one_hot::<f32>(&[3], 3).is_err());
+    }
+
+    #[test]
+    fn standardized_samples_have_mean_zero_std_one_and_constant_rows_are_zero() {
+        let mut x = array![
+            [1.0f64, 2.0, 6.0, 7.0],
+            [4.0, 4.0, 4.0, 4.0],
+            [-3.0, 0.0, 0.0, 3.0]
+        ];
+        standardize_samples(x.view_mut());
+        for (i, row) in x.rows().into_iter().enumerate().filter(|&(i, _)| i != 1) {
+            assert!(row.sum().abs() < TOL, "row {i} mean");
+            assert!(
+                (row.mapv(|v| v * v).sum() / 4.0 - 1.0).abs() < TOL,
+                "row {i} std"
+            );
+        }
+        assert!(x.row(1).iter().all(|&v| v == 0.0));
+        // Row 0: mean 4, population std sqrt(6.5).
+        assert!((x[[0, 0]] - (-3.0 / 6.5f64.sqrt())).abs() < TOL);
+    }
+
+    #[test]
+    fn sample_standardizing_scaler_fits_and_applies_on_standardized_rows() {
+        let x = array![
+            [0.0f64, 1.0, 5.0],
+            [2.0, 2.0, 2.0],
+            [10.0, 40.0, 10.0],
+            [1.0, 0.0, 3.0]
+        ];
+        let mut rows = x.clone();
+        standardize_samples(rows.view_mut());
+        for scaling in [Scaling::MinMax, Scaling::Standard] {
+            let s = Scaler::fit_standardized_samples(scaling, x.view()).unwrap();
+            assert!(s.standardizes_samples());
+            let plain = Scaler::fit(scaling, rows.view()).unwrap();
+            assert!(!plain.standardizes_samples());
+            assert_eq!((s.shift(), s.scale()), (plain.shift(), plain.scale()));
+            assert_eq!(
+                s.transform(x.view()).unwrap(),
+                plain.transform(rows.view()).unwrap()
+            );
+            let back = Scaler::from_parts(scaling, s.shift().to_vec(), s.scale().to_vec())
+                .unwrap()
+                .with_standardized_samples(true);
+            assert_eq!(back, s);
+        }
+        // Brightness and contrast are gone: x and 3x + 7 map alike.
+        let s = Scaler::fit_standardized_samples(Scaling::Standard, x.view()).unwrap();
+        let moved = x.mapv(|v| 3.0 * v + 7.0);
+        let (a, b) = (
+            s.transform(x.view()).unwrap(),
+            s.transform(moved.view()).unwrap(),
+        );
+        assert!(a.iter().zip(&b).all(|(p, q)| (p - q).abs() < 1e-5));
     }
 
     #[test]

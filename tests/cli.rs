@@ -592,6 +592,10 @@ fn train_help_shows_the_recipe_defaults() {
         ("--optimizer", t.solver.unwrap().name().to_string()),
         ("--dropout", rates.join(",")),
         ("--label-smoothing", t.label_smoothing.to_string()),
+        (
+            "--standardize-samples",
+            format!("{} on image data", r.standardize_samples),
+        ),
     ];
     let patience = t
         .early_stopping
@@ -603,8 +607,8 @@ fn train_help_shows_the_recipe_defaults() {
             "{flag}: `{text}` does not show the recipe's {value}"
         );
     }
-    assert_eq!(t.lambda, 0.05, "the help test reads the real λ");
-    assert!(line("--lambda").contains("[default: 0.05]"));
+    assert_eq!(t.lambda, 0.02, "the help test reads the real λ");
+    assert!(line("--lambda").contains("[default: 0.02]"));
 }
 
 #[test]
@@ -705,15 +709,30 @@ fn augmentation_flags() {
         a.extend_from_slice(extra);
         a
     }
-    // The IDX file gives the 4 x 4 shape.
-    let out = ok(&with(&idx, &["--shift", "1", "--flip"]));
+    // The IDX file gives the 4 x 4 shape, and with it the recipe's sample
+    // standardization, whose per-image statistics a shift's fill cannot
+    // follow.
+    let e = user_error(&with(&idx, &["--shift", "1"]));
+    assert!(e.contains("--standardize-samples false"), "{e}");
+    let no_samples = [&idx[..], &["--standardize-samples", "false"]].concat();
+    let out = ok(&with(&no_samples, &["--shift", "1", "--flip"]));
     assert!(out.contains("augmentation 4x4 shift 1 flip true"), "{out}");
+    assert!(out.contains("scaling standard\n"), "{out}");
     assert!(table_value(&out, "train", 3) >= 90.0, "{out}");
+    let out = ok(&with(&idx, &["--shift", "0", "--flip"]));
+    assert!(out.contains("augmentation 4x4 shift 0 flip true"), "{out}");
+    assert!(
+        out.contains("scaling standard after standardizing each sample"),
+        "{out}"
+    );
     let out = ok(&with(&idx, &["--shift", "0", "--flip", "false"]));
     assert!(!out.contains("augmentation"), "{out}");
-    let e = user_error(&with(&idx, &["--shift", "4"]));
+    let e = user_error(&with(&no_samples, &["--shift", "4"]));
     assert!(e.contains("--shift 4") && e.contains("at most 3"), "{e}");
-    let e = user_error(&with(&idx, &["--shift", "1", "--image-shape", "2x4"]));
+    let e = user_error(&with(
+        &no_samples,
+        &["--shift", "1", "--image-shape", "2x4"],
+    ));
     assert!(
         e.contains("2x4 has 8 pixels, the data has 16 features"),
         "{e}"
@@ -738,9 +757,16 @@ fn augmentation_flags() {
     let base = ["train", "--train", s(&csv), "-o", s(&model)];
     let out = ok(&with(&base, &[]));
     assert!(
-        !out.contains("augmentation"),
-        "the recipe's is for images: {out}"
+        !out.contains("augmentation") && !out.contains("each sample"),
+        "the recipe's are for images: {out}"
     );
+    let out = ok(&with(&base, &["--standardize-samples"]));
+    assert!(out.contains("after standardizing each sample"), "{out}");
+    let e = user_error(&with(
+        &base,
+        &["--standardize-samples", "--scaling", "none"],
+    ));
+    assert!(e.contains("give --scaling standard or min-max"), "{e}");
     let e = user_error(&with(&base, &["--shift", "1"]));
     assert!(e.contains("--image-shape"), "{e}");
     let out = ok(&with(&base, &["--image-shape", "1x2", "--flip"]));

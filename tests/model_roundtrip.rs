@@ -117,7 +117,9 @@ fn random_model<S: Scalar>(rng: &mut impl Rng) -> SavedModel<S> {
         let scale = (0..n_in)
             .map(|_| rng.random_range(1e-3..1e3) * if rng.random_bool(0.5) { 1.0 } else { 1e-20 })
             .collect();
-        let scaler = Scaler::from_parts(scaling, shift, scale).expect("valid scaler");
+        let scaler = Scaler::from_parts(scaling, shift, scale)
+            .expect("valid scaler")
+            .with_standardized_samples(rng.random_bool(0.5));
         model = model.with_scaler(scaler).expect("widths agree");
     }
     let classes = match loss {
@@ -158,9 +160,10 @@ fn check_safetensors<S: Scalar>(model: &SavedModel<S>, dir: &Path, case: usize) 
         "case {case}"
     );
     let scaler_bits = |m: &SavedModel<S>| {
-        m.scaler
-            .as_ref()
-            .map(|s| (bits(s.shift()), bits(s.scale()), s.scaling()))
+        m.scaler.as_ref().map(|s| {
+            let samples = s.standardizes_samples();
+            (bits(s.shift()), bits(s.scale()), s.scaling(), samples)
+        })
     };
     assert_eq!(scaler_bits(&back), scaler_bits(model), "case {case}");
     back.save(&b).unwrap();
@@ -188,7 +191,18 @@ fn raw<S: Scalar>(values: impl IntoIterator<Item = f64>) -> Vec<u8> {
 fn expected_ops<S: Scalar>(model: &SavedModel<S>) -> Vec<&'static str> {
     let net = &model.network;
     let mut ops = Vec::new();
-    if model.scaler.is_some() {
+    if let Some(s) = &model.scaler {
+        if s.standardizes_samples() {
+            ops.extend([
+                "ReduceMean",
+                "Sub",
+                "Mul",
+                "ReduceMean",
+                "Sqrt",
+                "Max",
+                "Div",
+            ]);
+        }
         ops.extend(["Sub", "Div"]);
     }
     for l in 0..net.depth() {
@@ -242,6 +256,15 @@ fn check_onnx<S: Scalar>(model: &SavedModel<S>, dir: &Path, case: usize) {
             "scaler.scale".into(),
             (vec![n], raw::<S>(s.scale().to_vec())),
         );
+        if s.standardizes_samples() {
+            // The floor of a sample's std: the smallest positive normal.
+            let tiny = if S::NAME == "f32" {
+                f32::MIN_POSITIVE as f64
+            } else {
+                f64::MIN_POSITIVE
+            };
+            expected.insert("samples.tiny".into(), (vec![], raw::<S>([tiny])));
+        }
     }
     assert_eq!(init.len(), expected.len(), "case {case}: initializers");
     for (name, (dims, bytes)) in &expected {
@@ -254,8 +277,13 @@ fn check_onnx<S: Scalar>(model: &SavedModel<S>, dir: &Path, case: usize) {
     }
     let ops: Vec<&str> = graph.node.iter().map(|n| n.op_type.as_str()).collect();
     assert_eq!(ops, expected_ops(model), "case {case}");
-    // Every parameter tensor feeds the graph.
-    let used: Vec<&String> = graph.node.iter().flat_map(|n| &n.input[1..]).collect();
+    // Every parameter tensor feeds the graph, once.
+    let used: Vec<&String> = graph
+        .node
+        .iter()
+        .flat_map(|n| &n.input)
+        .filter(|i| init.contains_key(i.as_str()))
+        .collect();
     assert_eq!(used.len(), expected.len(), "case {case}");
     // The metadata properties repeat the safetensors metadata.
     let st = dir.join("meta.safetensors");

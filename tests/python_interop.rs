@@ -98,10 +98,12 @@ fn assert_close<S: Scalar>(got: ArrayView2<'_, S>, want: ArrayView2<'_, S>, tol:
 }
 
 /// One network per head, with every hidden activation on the way, and a
-/// scaler; inputs of odd size and some negative values.
+/// scaler (the third one standardizing each sample first); inputs of odd
+/// size and some negative values, the last row constant.
 fn models<S: Scalar>() -> Vec<(SavedModel<S>, Array2<S>)> {
     let x = Array2::from_shape_fn((13, 5), |(i, j)| {
-        S::cast(((i * 7 + j * 3) % 11) as f64 - 4.0)
+        let v = if i == 12 { 3 } else { (i * 7 + j * 3) % 11 };
+        S::cast(v as f64 - 4.0)
     });
     Loss::ALL
         .iter()
@@ -131,9 +133,12 @@ fn models<S: Scalar>() -> Vec<(SavedModel<S>, Array2<S>)> {
                 } else {
                     Scaling::MinMax
                 };
-                model = model
-                    .with_scaler(Scaler::fit(scaling, x.view()).unwrap())
-                    .unwrap();
+                let scaler = if k == 2 {
+                    Scaler::fit_standardized_samples(scaling, x.view())
+                } else {
+                    Scaler::fit(scaling, x.view())
+                };
+                model = model.with_scaler(scaler.unwrap()).unwrap();
             }
             (model, x.clone())
         })
@@ -154,6 +159,10 @@ acts = json.loads(meta["activations"])
 a = np.load(xpath).astype(np.float64)
 if "scaler" in meta:
     s = json.loads(meta["scaler"])
+    if s.get("standardize_samples", False):
+        c = a - a.mean(axis=1, keepdims=True)
+        sd = np.sqrt((c * c).mean(axis=1, keepdims=True))
+        a = c / np.where(sd > 0, sd, 1)
     a = (a - np.array(s["shift"])) / np.array(s["scale"])
 g = {"relu": lambda z: np.maximum(z, 0), "tanh": np.tanh,
      "logistic": lambda z: 1 / (1 + np.exp(-z)), "identity": lambda z: z}
@@ -319,6 +328,10 @@ net.load_state_dict(load_file(path))  # strict: every name and shape must match
 x = torch.from_numpy(np.load(xpath)).float()
 if "scaler" in meta:
     s = json.loads(meta["scaler"])
+    if s.get("standardize_samples", False):
+        c = x - x.mean(dim=1, keepdim=True)
+        sd = c.pow(2).mean(dim=1, keepdim=True).sqrt()
+        x = c / torch.where(sd > 0, sd, torch.ones_like(sd))
     x = (x - torch.tensor(s["shift"])) / torch.tensor(s["scale"])
 with torch.no_grad():
     z = net(x)

@@ -40,8 +40,8 @@
 //! | `output_activation` | `identity`, `logistic` or `softmax` |
 //! | `torch_modules` | JSON array describing the equivalent `nn.Sequential`, e.g. `["Linear(784, 256)", "ReLU()", "Linear(256, 10)", "Softmax(dim=1)"]`; with dropout, `"Dropout(p=0.2)"` after the hidden layer's activation |
 //! | `dropout` | only with dropout: JSON array of the hidden layers' rates, e.g. `[0.2,0.0]` (training only: inference drops nothing); a file without it has none |
-//! | `scaler` | only with a scaler: JSON `{"scaling": "min-max" or "standard", "shift": [...], "scale": [...]}` |
-//! | `scaler_formula` | only with a scaler: `(x - shift) / scale`, the transform applied to each raw feature column before the network (`scale` divides: it is not scikit-learn's `MinMaxScaler.scale_`, which multiplies) |
+//! | `scaler` | only with a scaler: JSON `{"scaling": "min-max" or "standard", "shift": [...], "scale": [...]}`, with `"standardize_samples": true` when each sample is standardized first |
+//! | `scaler_formula` | only with a scaler: `(x - shift) / scale` ([`SCALER_FORMULA`]), the transform applied to each raw feature column before the network (`scale` divides: it is not scikit-learn's `MinMaxScaler.scale_`, which multiplies); with sample standardization, [`SAMPLE_SCALER_FORMULA`] |
 //! | `class_labels` | only with class labels: JSON array of strings |
 //! | `feature_names` | only when known (a CSV header): JSON array of the n₀ input column names, in input order |
 //! | `target_column` | only when known: the name of the column the targets were read from |
@@ -78,6 +78,10 @@ const FORMAT_NAME: &str = "backprop-mlp";
 const FORMAT_VERSION: &str = "1";
 /// Metadata `scaler_formula`: what [`Scaler`] does to a raw feature x.
 pub const SCALER_FORMULA: &str = "(x - shift) / scale";
+/// Metadata `scaler_formula` of a [`Scaler`] that standardizes each sample
+/// first ([`Scaler::standardizes_samples`]).
+pub const SAMPLE_SCALER_FORMULA: &str = "(r - shift) / scale, r = (x - mean(x)) / std(x) over \
+     the sample's features (population std; r = 0 for a constant sample)";
 
 /// A network with what it needs to be used on raw data: the [`Scaler`]
 /// fitted on the training features and the names of the classes.
@@ -302,12 +306,14 @@ impl<S: Scalar> SavedModel<S> {
             put("dropout", json!(net.dropout()).to_string());
         }
         if let Some(s) = &self.scaler {
-            put(
-                "scaler",
-                json!({"scaling": s.scaling().name(), "shift": s.shift(), "scale": s.scale()})
-                    .to_string(),
-            );
-            put("scaler_formula", SCALER_FORMULA.into());
+            let mut v =
+                json!({"scaling": s.scaling().name(), "shift": s.shift(), "scale": s.scale()});
+            // Only when on, so that other files are written as before.
+            if s.standardizes_samples() {
+                v["standardize_samples"] = json!(true);
+            }
+            put("scaler", v.to_string());
+            put("scaler_formula", scaler_formula(s).into());
         }
         if let Some(c) = &self.class_labels {
             put("class_labels", json!(c).to_string());
@@ -369,13 +375,14 @@ impl<S: Scalar> SavedModel<S> {
             Some(s) => Some(parse_scaler(&file, s)?),
             None => None,
         };
-        if let Some(f) = meta.get("scaler_formula")
-            && f != SCALER_FORMULA
-        {
-            return Err(file.bad(
-                FilePosition::Byte(8),
-                format!("metadata scaler_formula {f:?} is not {SCALER_FORMULA:?}, the only one supported"),
-            ));
+        if let Some(f) = meta.get("scaler_formula") {
+            let expected = scaler.as_ref().map_or(SCALER_FORMULA, scaler_formula);
+            if f != expected {
+                return Err(file.bad(
+                    FilePosition::Byte(8),
+                    format!("metadata scaler_formula {f:?} is not {expected:?}, the one this scaler applies"),
+                ));
+            }
         }
         let class_labels: Option<Vec<String>> = match meta.get("class_labels") {
             Some(s) => Some(parse_meta(&file, "class_labels", s)?),
@@ -654,8 +661,24 @@ fn parse_scaler(file: &Reader, text: &str) -> Result<Scaler> {
         serde_json::from_value(v[key].clone())
             .map_err(|e| bad(format!("\"{key}\" is not an array of numbers: {e}")))
     };
+    let samples = match v.get("standardize_samples") {
+        None => false,
+        Some(b) => b
+            .as_bool()
+            .ok_or_else(|| bad(format!("\"standardize_samples\" is {b}, not true or false")))?,
+    };
     Scaler::from_parts(scaling, numbers("shift")?, numbers("scale")?)
+        .map(|s| s.with_standardized_samples(samples))
         .map_err(|e| bad(e.to_string()))
+}
+
+/// The `scaler_formula` metadata of `s`.
+fn scaler_formula(s: &Scaler) -> &'static str {
+    if s.standardizes_samples() {
+        SAMPLE_SCALER_FORMULA
+    } else {
+        SCALER_FORMULA
+    }
 }
 
 /// A weight/bias pair forming one Linear layer: indices into the file's
@@ -1167,5 +1190,46 @@ mod tests {
         std::fs::write(&p, &bytes).unwrap();
         let err = SavedModel::<f32>::load(&p).unwrap_err();
         assert!(err.to_string().contains("scaler_formula"), "{err}");
+    }
+
+    #[test]
+    fn sample_standardization_is_saved_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m.safetensors");
+        let x = array![[0.0f32, 1.0, 5.0], [4.0, 5.0, 9.0], [1.0, 1.0, 2.0]];
+        let scaler = Scaler::fit_standardized_samples(Scaling::Standard, x.view()).unwrap();
+        let m = SavedModel::new(net::<f32>()).with_scaler(scaler).unwrap();
+        let meta = m.metadata();
+        assert_eq!(meta["scaler_formula"], json!(SAMPLE_SCALER_FORMULA));
+        let v: Value = serde_json::from_str(meta["scaler"].as_str().unwrap()).unwrap();
+        assert_eq!(v["standardize_samples"], json!(true));
+        m.save(&p).unwrap();
+        let back = SavedModel::<f32>::load(&p).unwrap();
+        assert_eq!(back, m);
+        assert!(back.scaler.as_ref().unwrap().standardizes_samples());
+        assert_eq!(
+            back.predict(x.view()).unwrap(),
+            m.predict(x.view()).unwrap()
+        );
+
+        // The flag and the formula must agree, and the flag be a boolean.
+        let bytes = std::fs::read(&p).unwrap();
+        let edit = |from: &[u8], to: &[u8]| {
+            let at = bytes.windows(from.len()).position(|w| w == from).unwrap();
+            let mut b = bytes.clone();
+            b[at..at + from.len()].copy_from_slice(to);
+            std::fs::write(&p, &b).unwrap();
+            SavedModel::<f32>::load(&p).unwrap_err().to_string()
+        };
+        let err = edit(
+            br#"\"standardize_samples\":true"#,
+            br#"\"standardize_samples\":1234"#,
+        );
+        assert!(err.contains("not true or false"), "{err}");
+        let err = edit(
+            br#"\"standardize_samples\":true"#,
+            br#"\"standardize_sample_\":true"#,
+        );
+        assert!(err.contains("scaler_formula"), "{err}");
     }
 }

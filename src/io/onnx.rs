@@ -4,7 +4,8 @@
 //!
 //! | part of the model | nodes (opset [`ONNX_OPSET`]) |
 //! |---|---|
-//! | scaler | `Sub(input, scaler.shift)`, `Div(·, scaler.scale)` |
+//! | sample standardization (when the scaler has it) | r = `Div(Sub(input, μ), Max(Sqrt(ReduceMean(Sub(input, μ)²)), tiny))` with μ = `ReduceMean(input, axes = [1])`: each row to mean 0, population std 1 (a constant row to zeros) |
+//! | scaler | `Sub(·, scaler.shift)`, `Div(·, scaler.scale)` |
 //! | layer `l` | `Gemm(·, {2l}.weight, {2l}.bias)` with `transB = 1`: Y = X·Wᵀ + b |
 //! | hidden activation | `Relu`, `Sigmoid`, `Tanh`, or nothing for identity |
 //! | output head | `Softmax(axis = 1)` for categorical cross-entropy, `Sigmoid` for binary cross-entropy, nothing for squared error |
@@ -38,6 +39,8 @@ const DOUBLE: i32 = 11;
 
 /// `AttributeProto.AttributeType.INT`.
 const ATTR_INT: i32 = 2;
+/// `AttributeProto.AttributeType.INTS`.
+const ATTR_INTS: i32 = 7;
 
 #[derive(Clone, PartialEq, prost::Message)]
 struct ModelProto {
@@ -107,6 +110,8 @@ struct AttributeProto {
     name: String,
     #[prost(int64, tag = "3")]
     i: i64,
+    #[prost(int64, repeated, tag = "8")]
+    ints: Vec<i64>,
     #[prost(int32, tag = "20")]
     r#type: i32,
 }
@@ -225,6 +230,51 @@ impl Graph {
         });
         self.last = out;
     }
+
+    /// A node with explicit inputs and one output named `out`, which
+    /// becomes the last result.
+    fn node(&mut self, op: &str, input: &[&str], out: &str, attribute: Vec<AttributeProto>) {
+        self.nodes.push(NodeProto {
+            input: input.iter().map(|s| s.to_string()).collect(),
+            output: vec![out.into()],
+            name: out.into(),
+            op_type: op.into(),
+            attribute,
+        });
+        self.last = out.into();
+    }
+
+    /// Each row of the last result to mean 0 and population std 1 over its
+    /// features, as `preprocess::standardize_samples`; `tiny` names a scalar
+    /// initializer that floors the std, so that a constant row (numerator 0)
+    /// gives 0.
+    fn standardize_rows(&mut self, tiny: &str) {
+        let x = self.last.clone();
+        let mean = || {
+            vec![
+                AttributeProto {
+                    name: "axes".into(),
+                    ints: vec![1],
+                    r#type: ATTR_INTS,
+                    ..Default::default()
+                },
+                int_attr("keepdims", 1),
+            ]
+        };
+        self.node("ReduceMean", &[&x], "samples.mean", mean());
+        self.node("Sub", &[&x, "samples.mean"], "samples.centered", vec![]);
+        let c = "samples.centered";
+        self.node("Mul", &[c, c], "samples.squared", vec![]);
+        self.node("ReduceMean", &["samples.squared"], "samples.var", mean());
+        self.node("Sqrt", &["samples.var"], "samples.std", vec![]);
+        self.node("Max", &["samples.std", tiny], "samples.std_floored", vec![]);
+        self.node(
+            "Div",
+            &[c, "samples.std_floored"],
+            "samples.standardized",
+            vec![],
+        );
+    }
 }
 
 fn int_attr(name: &str, i: i64) -> AttributeProto {
@@ -232,6 +282,7 @@ fn int_attr(name: &str, i: i64) -> AttributeProto {
         name: name.into(),
         i,
         r#type: ATTR_INT,
+        ..Default::default()
     }
 }
 
@@ -244,6 +295,16 @@ fn encode<S: Scalar>(model: &SavedModel<S>) -> Vec<u8> {
         last: "input".into(),
     };
     if let Some(s) = &model.scaler {
+        if s.standardizes_samples() {
+            // The smallest positive normal number of the element type.
+            let tiny = S::cast(if S::NAME == "f32" {
+                f32::MIN_POSITIVE as f64
+            } else {
+                f64::MIN_POSITIVE
+            });
+            initializer.push(tensor("samples.tiny", &[], &[tiny]));
+            g.standardize_rows("samples.tiny");
+        }
         let shift: Vec<S> = s.shift().iter().map(|&v| S::cast(v)).collect();
         let scale: Vec<S> = s.scale().iter().map(|&v| S::cast(v)).collect();
         initializer.push(tensor("scaler.shift", &[shift.len()], &shift));

@@ -137,6 +137,11 @@ fn recipe_defaults(r: &Recipe) -> Vec<(&'static str, String)> {
         "scaling",
         name(ScalingName::of(r.scaling).to_possible_value()),
     ));
+    let samples = r.standardize_samples;
+    out.push((
+        "standardize_samples",
+        format!("{samples}{}", images(samples)),
+    ));
     out
 }
 
@@ -427,6 +432,13 @@ pub struct TrainArgs {
     /// Feature scaling, fitted on the training rows.
     #[arg(long, value_enum)]
     pub scaling: Option<ScalingName>,
+    /// Standardize each sample (mean 0, std 1 over its own features) before
+    /// --scaling's per-feature map, in training and whenever the model is
+    /// used: removes each image's brightness and contrast
+    /// (`--standardize-samples` or `--standardize-samples true`; `false` for
+    /// none).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub standardize_samples: Option<bool>,
 
     /// Where to write the model (safetensors); the history (.history.csv) and
     /// learning curves (.curves.svg) go next to it.

@@ -50,7 +50,11 @@ fn describe(model: &SavedModel<f32>) {
             "scaling:     {} over {} features, x' = {}",
             s.scaling(),
             s.n_features(),
-            backprop::io::model::SCALER_FORMULA
+            if s.standardizes_samples() {
+                backprop::io::model::SAMPLE_SCALER_FORMULA
+            } else {
+                backprop::io::model::SCALER_FORMULA
+            }
         ),
         None => println!("scaling:     none"),
     }

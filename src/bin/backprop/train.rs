@@ -229,6 +229,14 @@ fn augment(
     }
     let mut g = ImageAugment::new(h, w).max_shift(shift).hflip(flip);
     if let Some(s) = scaler {
+        if shift > 0 && s.standardizes_samples() {
+            return Err(CliError(
+                "--shift fills uncovered pixels with a scaled raw 0, which depends on each \
+                 image's own statistics once samples are standardized: give \
+                 --standardize-samples false to shift images"
+                    .into(),
+            ));
+        }
         g = g.fill_scaled_zero(s);
     }
     if shift >= h.min(w) {
@@ -452,7 +460,15 @@ pub fn run(a: &TrainArgs) -> Result<(), CliError> {
         None => recipe.scaling,
         Some(name) => name.scaling(),
     };
-    let scaler = scale(scaling, &mut train, val.iter_mut().chain(test.iter_mut()))?;
+    // The recipe's sample standardization is for images, as its augmentation.
+    let samples = a
+        .standardize_samples
+        .unwrap_or(recipe.standardize_samples && image_shape.is_some());
+    let scaler = scale(
+        (scaling, samples),
+        &mut train,
+        val.iter_mut().chain(test.iter_mut()),
+    )?;
 
     let (mut trainer, mut trainer_text) = trainer(a, val.is_some(), loss)?;
     let data_shape = (image_shape, n_in, scaler.as_ref());
@@ -476,8 +492,14 @@ pub fn run(a: &TrainArgs) -> Result<(), CliError> {
         ];
         let classes = class_names.as_ref().map(Vec::len);
         let data = data_line(&source, counts, n_in, classes, n_out);
-        let scaling = scaler.as_ref().map_or("none", |s| s.scaling().name());
-        let what = (activation, loss, scaling);
+        let scaling = match &scaler {
+            None => "none".to_string(),
+            Some(s) if s.standardizes_samples() => {
+                format!("{} after standardizing each sample", s.scaling())
+            }
+            Some(s) => s.scaling().to_string(),
+        };
+        let what = (activation, loss, scaling.as_str());
         print_setup(&data, load_seconds, &probe, what, &trainer_text);
     }
 
@@ -725,16 +747,28 @@ fn holdout(
     Ok((part(t), Some(part(v))))
 }
 
-/// Fits the scaling on the training rows and applies it to every set.
+/// Fits the scaling (on standardized samples when `samples`) on the
+/// training rows and applies it to every set.
 fn scale<'a>(
-    scaling: Option<Scaling>,
+    (scaling, samples): (Option<Scaling>, bool),
     train: &mut Prepared,
     others: impl Iterator<Item = &'a mut Prepared>,
 ) -> Result<Option<Scaler>, CliError> {
     let Some(s) = scaling else {
+        if samples {
+            return Err(CliError(
+                "--standardize-samples comes before the per-feature map of --scaling and is \
+                 saved with it: give --scaling standard or min-max, or --standardize-samples false"
+                    .into(),
+            ));
+        }
         return Ok(None);
     };
-    let sc = Scaler::fit(s, train.x.view())?;
+    let sc = if samples {
+        Scaler::fit_standardized_samples(s, train.x.view())?
+    } else {
+        Scaler::fit(s, train.x.view())?
+    };
     sc.transform_in_place(train.x.view_mut())?;
     for p in others {
         sc.transform_in_place(p.x.view_mut())?;
