@@ -24,6 +24,7 @@ use std::path::Path;
 
 use super::SavedModel;
 use super::write_atomic;
+use crate::preprocess::Scaler;
 use crate::{Activation, Loss, Scalar};
 
 /// The ONNX operator set the exported graphs declare (ONNX 1.8 and later;
@@ -286,6 +287,27 @@ fn int_attr(name: &str, i: i64) -> AttributeProto {
     }
 }
 
+/// The scaler's nodes and initializers: sample standardization when it has
+/// it, then `Sub` shift and `Div` scale.
+fn scaler_nodes<S: Scalar>(s: &Scaler, g: &mut Graph, initializer: &mut Vec<TensorProto>) {
+    if s.standardizes_samples() {
+        // The smallest positive normal number of the element type.
+        let tiny = S::cast(if S::NAME == "f32" {
+            f32::MIN_POSITIVE as f64
+        } else {
+            f64::MIN_POSITIVE
+        });
+        initializer.push(tensor("samples.tiny", &[], &[tiny]));
+        g.standardize_rows("samples.tiny");
+    }
+    let shift: Vec<S> = s.shift().iter().map(|&v| S::cast(v)).collect();
+    let scale: Vec<S> = s.scale().iter().map(|&v| S::cast(v)).collect();
+    initializer.push(tensor("scaler.shift", &[shift.len()], &shift));
+    initializer.push(tensor("scaler.scale", &[scale.len()], &scale));
+    g.push("Sub", &["scaler.shift".into()], vec![]);
+    g.push("Div", &["scaler.scale".into()], vec![]);
+}
+
 fn encode<S: Scalar>(model: &SavedModel<S>) -> Vec<u8> {
     let net = &model.network;
     let elem = if S::NAME == "f32" { FLOAT } else { DOUBLE };
@@ -295,22 +317,7 @@ fn encode<S: Scalar>(model: &SavedModel<S>) -> Vec<u8> {
         last: "input".into(),
     };
     if let Some(s) = &model.scaler {
-        if s.standardizes_samples() {
-            // The smallest positive normal number of the element type.
-            let tiny = S::cast(if S::NAME == "f32" {
-                f32::MIN_POSITIVE as f64
-            } else {
-                f64::MIN_POSITIVE
-            });
-            initializer.push(tensor("samples.tiny", &[], &[tiny]));
-            g.standardize_rows("samples.tiny");
-        }
-        let shift: Vec<S> = s.shift().iter().map(|&v| S::cast(v)).collect();
-        let scale: Vec<S> = s.scale().iter().map(|&v| S::cast(v)).collect();
-        initializer.push(tensor("scaler.shift", &[shift.len()], &shift));
-        initializer.push(tensor("scaler.scale", &[scale.len()], &scale));
-        g.push("Sub", &["scaler.shift".into()], vec![]);
-        g.push("Div", &["scaler.scale".into()], vec![]);
+        scaler_nodes::<S>(s, &mut g, &mut initializer);
     }
     for l in 0..net.depth() {
         let (w, b) = (format!("{}.weight", 2 * l), format!("{}.bias", 2 * l));

@@ -456,16 +456,8 @@ pub fn run(a: &TrainArgs) -> Result<(), CliError> {
     let seed = a.seed.unwrap_or(recipe.trainer.seed);
     let (mut train, mut val) = holdout(train_all, fraction, seed)?;
 
-    let scaling = match a.scaling {
-        None => recipe.scaling,
-        Some(name) => name.scaling(),
-    };
-    // The recipe's sample standardization is for images, as its augmentation.
-    let samples = a
-        .standardize_samples
-        .unwrap_or(recipe.standardize_samples && image_shape.is_some());
     let scaler = scale(
-        (scaling, samples),
+        scaling_of(a, &recipe, image_shape.is_some()),
         &mut train,
         val.iter_mut().chain(test.iter_mut()),
     )?;
@@ -745,6 +737,20 @@ fn holdout(
         y: d.y,
     };
     Ok((part(t), Some(part(v))))
+}
+
+/// The per-feature scaling and whether samples are standardized first: the
+/// flags', else the recipe's (whose sample standardization, as its
+/// augmentation, is for images).
+fn scaling_of(a: &TrainArgs, recipe: &Recipe, images: bool) -> (Option<Scaling>, bool) {
+    let scaling = match a.scaling {
+        None => recipe.scaling,
+        Some(name) => name.scaling(),
+    };
+    let samples = a
+        .standardize_samples
+        .unwrap_or(recipe.standardize_samples && images);
+    (scaling, samples)
 }
 
 /// Fits the scaling (on standardized samples when `samples`) on the
