@@ -31,7 +31,8 @@ sides follow one table):
               stratified, ceil(f·m) rows, per-class quotas by largest
               remainders as `data::holdout_split` (the same sizes per class; the
               rows drawn differ, numpy's generator is not backprop's ChaCha8).
-  scaling     with the recipe's --standardize-samples true, each image first to
+  scaling     with the recipe's --input-power p (not 1), each pixel first to
+              x^p (float64); with its --standardize-samples true, each image to
               mean 0 and population std 1 over its own pixels (float64, a
               constant image to zeros); then per-pixel mean and population
               std fitted on the training rows (after the hold-out), std 0 -> 1;
@@ -180,6 +181,9 @@ def read_recipe(binary):
     samples = defaults.get("standardize-samples", "false").split()[0] == "true"
     if samples and shift > 0:
         raise ValueError("the recipe shifts standardized images: backprop refuses that")
+    # "--input-power 0.6 on image data with no negative values, else 1";
+    # absent from older binaries (no power).
+    power = float(defaults.get("input-power", "1").split()[0])
     hidden = [int(v) for v in defaults["layers"].split(",")]
     dropout = [float(v) for v in defaults["dropout"].split(",")]
     if len(dropout) == 1:
@@ -197,6 +201,7 @@ def read_recipe(binary):
         "activation": "relu",
         "scaling": "standard",
         "standardize_samples": samples,
+        "input_power": power,
         "learning_rate": float(defaults["lr"]),
         "batch_size": int(defaults["batch-size"]),
         "epochs": int(defaults["epochs"]),
@@ -302,6 +307,11 @@ def load_data(data_dir, subset, recipe, seed, np):
         tr, va = holdout_split(y, recipe["validation_fraction"], np.random.default_rng(seed), np)
     else:
         tr, va = np.arange(len(y)), np.arange(0)
+    if recipe.get("input_power", 1.0) != 1.0:
+        # Fashion-MNIST pixels are >= 0: x^p as `Scaler::power`, in float64.
+        p = recipe["input_power"]
+        x = (x.astype(np.float64) ** p).astype(np.float32)
+        xt = (xt.astype(np.float64) ** p).astype(np.float32)
     if recipe["standardize_samples"]:
         x, xt = standardize_samples(x, np), standardize_samples(xt, np)
     x_tr, x_va = x[tr], x[va]

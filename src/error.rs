@@ -130,6 +130,23 @@ pub enum Error {
         value: f64,
     },
 
+    /// A feature value outside the domain of a transform applied to it,
+    /// such as a negative value given to a scaler's power transform
+    /// ([`Scaler::power`](crate::preprocess::Scaler::power)).
+    #[error("{what} holds {value} at row {row}, column {col}: {reason}")]
+    OutOfDomain {
+        /// Which array ("input", ...).
+        what: &'static str,
+        /// Row (sample) index.
+        row: usize,
+        /// Column index.
+        col: usize,
+        /// The offending value, as f64.
+        value: f64,
+        /// What the transform accepts.
+        reason: &'static str,
+    },
+
     /// A class label that does not name an output unit.
     #[error("label {label} at sample {index} is out of range: the network has {n_classes} classes")]
     LabelOutOfRange {

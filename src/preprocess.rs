@@ -19,6 +19,25 @@
 //! zeros), and the per-feature map is fitted on, and applied to, those rows.
 //! On images this removes each picture's brightness and contrast, which say
 //! little about the class, before the per-pixel map.
+//!
+//! Before both, a scaler can raise each feature to a fixed power p > 0
+//! ([`ScalerBuilder::power`]): xⱼ ↦ xⱼᵖ, for features ≥ 0. On pixel
+//! intensities this is a gamma correction: p < 1 lifts faint strokes and
+//! compresses the bright range, so that a garment's shape weighs more than
+//! how brightly its texture is printed. The full map of a scaler with every
+//! step is x ↦ ((standardize(xᵖ))ⱼ − shiftⱼ) / scaleⱼ, fitted on, and
+//! applied to, the same pipeline:
+//!
+//! ```
+//! use backprop::preprocess::{Scaler, Scaling};
+//! use ndarray::array;
+//! let x = array![[0.0f32, 1.0, 4.0], [9.0, 16.0, 25.0]];
+//! let s = Scaler::builder(Scaling::MinMax).power(0.5).fit(x.view())?;
+//! assert_eq!(s.power(), Some(0.5));
+//! // sqrt first: [0, 1, 2] and [3, 4, 5], then each column to [0, 1].
+//! assert_eq!(s.transform(x.view())?, array![[0.0, 0.0, 0.0], [1.0, 1.0, 1.0]]);
+//! # Ok::<(), backprop::Error>(())
+//! ```
 
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, AsArray, Axis, Ix2};
 
@@ -81,6 +100,77 @@ pub struct Scaler {
     scale: Vec<f64>,
     /// Whether each sample is standardized before the per-feature map.
     samples: bool,
+    /// The power each raw feature is raised to first, if any.
+    power: Option<f64>,
+}
+
+/// Settings of a [`Scaler`] to fit: its per-feature [`Scaling`], and what is
+/// done to each sample before it (a power transform, sample
+/// standardization). Made by [`Scaler::builder`].
+///
+/// ```
+/// use backprop::preprocess::{Scaler, Scaling};
+/// use ndarray::array;
+/// let x = array![[0.0f32, 4.0, 16.0], [1.0, 1.0, 9.0]];
+/// let s = Scaler::builder(Scaling::Standard)
+///     .power(0.5)
+///     .standardize_samples(true)
+///     .fit(x.view())?;
+/// assert!(s.standardizes_samples());
+/// // Row 0 is [0, 2, 4] after the square root, row 1 [1, 1, 3]: standardized,
+/// // both are affine images of their own pattern.
+/// let t = s.transform(x.view())?;
+/// assert_eq!(t.dim(), (2, 3));
+/// # Ok::<(), backprop::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScalerBuilder {
+    scaling: Scaling,
+    power: Option<f64>,
+    samples: bool,
+}
+
+impl ScalerBuilder {
+    /// Raises each raw feature to the power `p` first (see the
+    /// [module docs](self)); p = 1 is no transform. Checked by
+    /// [`fit`](Self::fit): p must be finite and > 0.
+    pub fn power(mut self, p: f64) -> Self {
+        self.power = Some(p);
+        self
+    }
+
+    /// Standardizes each sample (after the power transform, if any) before
+    /// the per-feature map, as [`Scaler::fit_standardized_samples`].
+    pub fn standardize_samples(mut self, on: bool) -> Self {
+        self.samples = on;
+        self
+    }
+
+    /// Fits the per-feature map on the rows of `x` after the steps before
+    /// it.
+    ///
+    /// # Errors
+    /// As [`Scaler::fit`]; [`Error::InvalidHyperparameter`] naming `power`
+    /// for a power that is not finite and > 0; [`Error::OutOfDomain`] for a
+    /// negative feature with a power set.
+    pub fn fit<'x, S: Scalar>(self, x: impl AsArray<'x, S, Ix2>) -> Result<Scaler> {
+        let power = checked_power(self.power)?;
+        Scaler::fit_rows(self.scaling, x.into(), power, self.samples)
+    }
+}
+
+/// A power as a scaler keeps it: `None` for none or 1.
+fn checked_power(p: Option<f64>) -> Result<Option<f64>> {
+    match p {
+        None => Ok(None),
+        Some(p) if !(p.is_finite() && p > 0.0) => Err(Error::InvalidHyperparameter {
+            name: "power",
+            value: p.to_string(),
+            reason: "a scaler's power must be finite and > 0",
+        }),
+        Some(1.0) => Ok(None),
+        Some(p) => Ok(Some(p)),
+    }
 }
 
 impl Scaler {
@@ -90,7 +180,18 @@ impl Scaler {
     /// [`Error::Empty`] for no rows or no columns, [`Error::NonFinite`] for a
     /// NaN or infinity in `x`.
     pub fn fit<'x, S: Scalar>(scaling: Scaling, x: impl AsArray<'x, S, Ix2>) -> Result<Self> {
-        Self::fit_rows(scaling, x.into(), false)
+        Self::fit_rows(scaling, x.into(), None, false)
+    }
+
+    /// Settings for a scaler with steps before its per-feature map (see
+    /// [`ScalerBuilder`]); with none, `builder(scaling).fit(x)` is
+    /// [`fit`](Self::fit)`(scaling, x)`.
+    pub fn builder(scaling: Scaling) -> ScalerBuilder {
+        ScalerBuilder {
+            scaling,
+            power: None,
+            samples: false,
+        }
     }
 
     /// Fits `scaling` on the rows of `x` after standardizing each row (see
@@ -114,28 +215,31 @@ impl Scaler {
         scaling: Scaling,
         x: impl AsArray<'x, S, Ix2>,
     ) -> Result<Self> {
-        Self::fit_rows(scaling, x.into(), true)
+        Self::fit_rows(scaling, x.into(), None, true)
     }
 
-    /// Fits on the rows of `x`, each standardized first when `samples`.
-    fn fit_rows<S: Scalar>(scaling: Scaling, x: ArrayView2<'_, S>, samples: bool) -> Result<Self> {
+    /// Fits on the rows of `x`, each raised to `power` and standardized
+    /// first as asked.
+    fn fit_rows<S: Scalar>(
+        scaling: Scaling,
+        x: ArrayView2<'_, S>,
+        power: Option<f64>,
+        samples: bool,
+    ) -> Result<Self> {
         if x.nrows() == 0 || x.ncols() == 0 {
             return Err(Error::Empty {
                 what: "data to fit the scaler on",
             });
         }
         crate::check::finite("input", x)?;
+        let steps = RowSteps::new(power, samples);
+        steps.check_domain(x)?;
         let n = x.ncols();
-        // Visits row i in f64, standardized when `samples`.
+        // Visits row i in f64, after the steps before the per-feature map.
         let mut buf = vec![0.0f64; n];
         let mut each_row = |visit: &mut dyn FnMut(&[f64])| {
             for row in x.rows() {
-                for (b, &v) in buf.iter_mut().zip(row) {
-                    *b = v.wide();
-                }
-                if samples {
-                    standardize_row(&mut buf);
-                }
+                steps.apply(row.iter().copied(), &mut buf);
                 visit(&buf);
             }
         };
@@ -179,6 +283,7 @@ impl Scaler {
             shift,
             scale,
             samples,
+            power,
         })
     }
 
@@ -209,7 +314,26 @@ impl Scaler {
             shift,
             scale,
             samples: false,
+            power: None,
         })
+    }
+
+    /// The same scaler, raising each raw feature to the power `p` first
+    /// (the statistics are taken as fitted after that, as
+    /// [`ScalerBuilder::power`] does); `None` or 1 for no power.
+    ///
+    /// # Errors
+    /// [`Error::InvalidHyperparameter`] naming `power` for a power that is
+    /// not finite and > 0.
+    pub fn with_power(mut self, p: Option<f64>) -> Result<Self> {
+        self.power = checked_power(p)?;
+        Ok(self)
+    }
+
+    /// The power each raw feature is raised to before the other steps, if
+    /// any (never 1).
+    pub fn power(&self) -> Option<f64> {
+        self.power
     }
 
     /// The same scaler, applied to standardized samples when `on` (the
@@ -245,12 +369,14 @@ impl Scaler {
         &self.scale
     }
 
-    /// Applies x′ⱼ = (xⱼ − shiftⱼ) / scaleⱼ in place, each row standardized
-    /// first when [`standardizes_samples`](Self::standardizes_samples).
+    /// Applies x′ⱼ = (xⱼ − shiftⱼ) / scaleⱼ in place, each row raised to
+    /// the [`power`](Self::power) and standardized first as the scaler
+    /// does.
     ///
     /// # Errors
     /// [`Error::InputWidth`] when `x` has a different number of columns than
-    /// the data the scaler was fitted on.
+    /// the data the scaler was fitted on; with a power, [`Error::OutOfDomain`]
+    /// for a negative feature (checked before anything is written).
     pub fn transform_in_place<S: Scalar>(&self, mut x: ArrayViewMut2<'_, S>) -> Result<()> {
         if x.ncols() != self.n_features() {
             return Err(Error::InputWidth {
@@ -258,15 +384,12 @@ impl Scaler {
                 expected: self.n_features(),
             });
         }
+        let steps = RowSteps::new(self.power, self.samples);
+        steps.check_domain(x.view())?;
         let inv: Vec<f64> = self.scale.iter().map(|s| 1.0 / s).collect();
         let mut buf = vec![0.0f64; x.ncols()];
         for mut row in x.axis_iter_mut(Axis(0)) {
-            for (b, v) in buf.iter_mut().zip(row.iter()) {
-                *b = v.wide();
-            }
-            if self.samples {
-                standardize_row(&mut buf);
-            }
+            steps.apply(row.iter().copied(), &mut buf);
             for (((v, &b), &s), &i) in row.iter_mut().zip(&buf).zip(&self.shift).zip(&inv) {
                 *v = S::cast((b - s) * i);
             }
@@ -309,9 +432,74 @@ pub fn standardize_samples<S: Scalar>(mut x: ArrayViewMut2<'_, S>) {
     }
 }
 
+/// What a scaler does to a row before its per-feature map, in f64.
+struct RowSteps {
+    /// The power, with a table of xᵖ for the integers 0..=255 (8-bit
+    /// pixels, looked up instead of computed).
+    power: Option<(f64, Box<[f64; 256]>)>,
+    samples: bool,
+}
+
+impl RowSteps {
+    fn new(power: Option<f64>, samples: bool) -> Self {
+        let power = power.map(|p| {
+            let mut table = Box::new([0.0f64; 256]);
+            for (k, t) in table.iter_mut().enumerate() {
+                *t = (k as f64).powf(p);
+            }
+            (p, table)
+        });
+        RowSteps { power, samples }
+    }
+
+    /// [`Error::OutOfDomain`] for the first negative value when there is
+    /// a power (NaN and infinities are the caller's to check).
+    fn check_domain<S: Scalar>(&self, x: ArrayView2<'_, S>) -> Result<()> {
+        if self.power.is_none() {
+            return Ok(());
+        }
+        for (row, r) in x.rows().into_iter().enumerate() {
+            if let Some(col) = r.iter().position(|v| v.wide() < 0.0) {
+                return Err(Error::OutOfDomain {
+                    what: "input",
+                    row,
+                    col,
+                    value: r[col].wide(),
+                    reason: "a scaler with a power transform needs features >= 0",
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the row's values, after the steps, into `out`.
+    fn apply<S: Scalar>(&self, row: impl Iterator<Item = S>, out: &mut [f64]) {
+        match &self.power {
+            None => out.iter_mut().zip(row).for_each(|(o, v)| *o = v.wide()),
+            Some((p, table)) => out.iter_mut().zip(row).for_each(|(o, v)| {
+                let v = v.wide();
+                // Exact for integers up to 255: the table holds powf's value.
+                *o = if v <= 255.0 && v.fract() == 0.0 {
+                    table[v as usize]
+                } else {
+                    v.powf(*p)
+                };
+            }),
+        }
+        if self.samples {
+            standardize_row(out);
+        }
+    }
+}
+
 /// One row to mean 0 and population standard deviation 1 (all zeros when
 /// constant).
 fn standardize_row(row: &mut [f64]) {
+    // Exactly constant rows first: their mean may round off the value.
+    if row.iter().all(|&v| v == row[0]) {
+        row.fill(0.0);
+        return;
+    }
     let n = row.len() as f64;
     let mean = row.iter().sum::<f64>() / n;
     let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
@@ -457,6 +645,103 @@ mod tests {
             s.transform(moved.view()).unwrap(),
         );
         assert!(a.iter().zip(&b).all(|(p, q)| (p - q).abs() < 1e-5));
+    }
+
+    #[test]
+    fn power_comes_first_and_is_fitted_on_and_applied_alike() {
+        // Integers (looked up) and fractions (computed) side by side.
+        let x = array![
+            [0.0f64, 1.0, 255.0, 2.5],
+            [16.0, 81.0, 100.0, 0.5],
+            [4.0, 0.0, 9.0, 300.0]
+        ];
+        let p = 0.6;
+        let powered = x.mapv(|v| v.powf(p));
+        for samples in [false, true] {
+            for scaling in [Scaling::MinMax, Scaling::Standard] {
+                let s = Scaler::builder(scaling)
+                    .power(p)
+                    .standardize_samples(samples)
+                    .fit(x.view())
+                    .unwrap();
+                assert_eq!((s.power(), s.standardizes_samples()), (Some(p), samples));
+                let plain = Scaler::builder(scaling)
+                    .standardize_samples(samples)
+                    .fit(powered.view())
+                    .unwrap();
+                assert_eq!((s.shift(), s.scale()), (plain.shift(), plain.scale()));
+                assert_eq!(
+                    s.transform(x.view()).unwrap(),
+                    plain.transform(powered.view()).unwrap()
+                );
+                let back = Scaler::from_parts(scaling, s.shift().to_vec(), s.scale().to_vec())
+                    .unwrap()
+                    .with_standardized_samples(samples)
+                    .with_power(Some(p))
+                    .unwrap();
+                assert_eq!(back, s);
+            }
+        }
+        // The f32 path agrees with powf on the same values.
+        let s = Scaler::builder(Scaling::Standard)
+            .power(p)
+            .fit(x.view())
+            .unwrap();
+        let t32 = s.transform(x.mapv(|v| v as f32).view()).unwrap();
+        let t64 = s.transform(x.view()).unwrap();
+        assert!(
+            t32.iter()
+                .zip(&t64)
+                .all(|(a, b)| (f64::from(*a) - b).abs() < 1e-5)
+        );
+    }
+
+    #[test]
+    fn power_errors_and_the_identity_power() {
+        let x = array![[0.0f32, 2.0], [1.0, 3.0]];
+        for p in [0.0, -0.5, f64::NAN, f64::INFINITY] {
+            let err = Scaler::builder(Scaling::Standard).power(p).fit(x.view());
+            assert!(
+                matches!(err, Err(Error::InvalidHyperparameter { name: "power", .. })),
+                "{p}: {err:?}"
+            );
+        }
+        // p = 1 is no power: the scaler equals a plain one.
+        let one = Scaler::builder(Scaling::Standard)
+            .power(1.0)
+            .fit(x.view())
+            .unwrap();
+        assert_eq!(one.power(), None);
+        assert_eq!(one, Scaler::fit(Scaling::Standard, x.view()).unwrap());
+        // Negative features are refused, at fit and at transform, before
+        // anything is written.
+        let neg = array![[0.0f32, 2.0], [1.0, -3.0]];
+        let err = Scaler::builder(Scaling::MinMax)
+            .power(0.5)
+            .fit(neg.view())
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::OutOfDomain {
+                    row: 1,
+                    col: 1,
+                    value: -3.0,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        let s = Scaler::builder(Scaling::MinMax)
+            .power(0.5)
+            .fit(x.view())
+            .unwrap();
+        let mut y = neg.clone();
+        let err = s.transform_in_place(y.view_mut()).unwrap_err();
+        assert!(err.to_string().contains(">= 0"), "{err}");
+        assert_eq!(y, neg);
+        // Without a power, negative features are fine.
+        assert!(Scaler::fit(Scaling::MinMax, neg.view()).is_ok());
     }
 
     #[test]

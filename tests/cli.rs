@@ -596,6 +596,13 @@ fn train_help_shows_the_recipe_defaults() {
             "--standardize-samples",
             format!("{} on image data", r.standardize_samples),
         ),
+        (
+            "--input-power",
+            format!(
+                "{} on image data with no negative values, else 1",
+                r.input_power.unwrap()
+            ),
+        ),
     ];
     let patience = t
         .early_stopping
@@ -717,7 +724,7 @@ fn augmentation_flags() {
     let no_samples = [&idx[..], &["--standardize-samples", "false"]].concat();
     let out = ok(&with(&no_samples, &["--shift", "1", "--flip"]));
     assert!(out.contains("augmentation 4x4 shift 1 flip true"), "{out}");
-    assert!(out.contains("scaling standard\n"), "{out}");
+    assert!(out.contains("scaling standard of x^0.6\n"), "{out}");
     assert!(table_value(&out, "train", 3) >= 90.0, "{out}");
     let out = ok(&with(&idx, &["--shift", "0", "--flip"]));
     assert!(out.contains("augmentation 4x4 shift 0 flip true"), "{out}");
@@ -771,6 +778,87 @@ fn augmentation_flags() {
     assert!(e.contains("--image-shape"), "{e}");
     let out = ok(&with(&base, &["--image-shape", "1x2", "--flip"]));
     assert!(out.contains("augmentation 1x2 shift 0 flip true"), "{out}");
+}
+
+#[test]
+fn input_power_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let (xi, yi) = tiny_idx(dir.path(), "x-idx3-ubyte", "y-idx1-ubyte", 40);
+    let model = dir.path().join("m.safetensors");
+    let idx = [
+        "train",
+        "--train",
+        s(&xi),
+        "--train-targets",
+        s(&yi),
+        "-o",
+        s(&model),
+    ];
+    fn with<'a>(base: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
+        let mut a = base.to_vec();
+        a.extend_from_slice(SMALL);
+        a.extend_from_slice(extra);
+        a
+    }
+    // The recipe's power is for image data, saved with the model and shown.
+    let r = backprop::recipes::fashion_mnist();
+    let p = r.input_power.unwrap();
+    let out = ok(&with(&idx, &[]));
+    let text = format!("scaling standard after standardizing each sample of x^{p}\n");
+    assert!(out.contains(&text), "{out}");
+    let info = ok(&["info", s(&model)]);
+    assert!(info.contains(&format!("x = raw^{p} (raw >= 0)")), "{info}");
+    let eval = ok(&["eval", s(&model), s(&xi), "--targets", s(&yi)]);
+    assert_eq!(
+        table_value(&eval, "data", 3),
+        table_value(&out, "train", 3),
+        "eval applies the saved power as training did:\n{eval}\n{out}"
+    );
+    let out = ok(&with(&idx, &["--input-power", "1"]));
+    assert!(
+        out.contains("scaling standard after standardizing each sample\n"),
+        "{out}"
+    );
+    let out = ok(&with(
+        &idx,
+        &["--input-power", "0.5", "--scaling", "minmax"],
+    ));
+    assert!(
+        out.contains("min-max after standardizing each sample of x^0.5"),
+        "{out}"
+    );
+    for bad in ["0", "-1", "nan", "inf"] {
+        let e = user_error(&with(&idx, &["--input-power", bad]));
+        assert!(e.contains("finite and > 0"), "{bad}: {e}");
+    }
+    let e = user_error(&with(
+        &idx,
+        &["--scaling", "none", "--standardize-samples", "false"],
+    ));
+    assert!(e.contains("or --input-power 1"), "{e}");
+    let out = ok(&with(
+        &idx,
+        &[
+            "--scaling",
+            "none",
+            "--standardize-samples",
+            "false",
+            "--input-power",
+            "1",
+        ],
+    ));
+    assert!(out.contains("scaling none"), "{out}");
+
+    // Not by default on other data; negative features cannot take a power.
+    let csv = dir.path().join("blobs.csv");
+    blobs_csv(&csv, 60, 0);
+    let base = ["train", "--train", s(&csv), "-o", s(&model)];
+    let out = ok(&with(&base, &[]));
+    assert!(!out.contains("x^"), "{out}");
+    let out = ok(&with(&base, &["--image-shape", "1x2"]));
+    assert!(!out.contains("x^"), "not intensities: {out}");
+    let e = user_error(&with(&base, &["--input-power", "0.5"]));
+    assert!(e.contains(">= 0"), "{e}");
 }
 
 /// The binary16 encoding of `v`, which must be exact in binary16 (a few

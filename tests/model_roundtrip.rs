@@ -119,7 +119,9 @@ fn random_model<S: Scalar>(rng: &mut impl Rng) -> SavedModel<S> {
             .collect();
         let scaler = Scaler::from_parts(scaling, shift, scale)
             .expect("valid scaler")
-            .with_standardized_samples(rng.random_bool(0.5));
+            .with_standardized_samples(rng.random_bool(0.5))
+            .with_power(rng.random_bool(0.5).then(|| rng.random_range(0.05..4.0)))
+            .expect("a valid power");
         model = model.with_scaler(scaler).expect("widths agree");
     }
     let classes = match loss {
@@ -161,8 +163,8 @@ fn check_safetensors<S: Scalar>(model: &SavedModel<S>, dir: &Path, case: usize) 
     );
     let scaler_bits = |m: &SavedModel<S>| {
         m.scaler.as_ref().map(|s| {
-            let samples = s.standardizes_samples();
-            (bits(s.shift()), bits(s.scale()), s.scaling(), samples)
+            let steps = (s.standardizes_samples(), s.power().map(f64::to_bits));
+            (bits(s.shift()), bits(s.scale()), s.scaling(), steps)
         })
     };
     assert_eq!(scaler_bits(&back), scaler_bits(model), "case {case}");
@@ -192,6 +194,9 @@ fn expected_ops<S: Scalar>(model: &SavedModel<S>) -> Vec<&'static str> {
     let net = &model.network;
     let mut ops = Vec::new();
     if let Some(s) = &model.scaler {
+        if s.power().is_some() {
+            ops.push("Pow");
+        }
         if s.standardizes_samples() {
             ops.extend([
                 "ReduceMean",
@@ -264,6 +269,9 @@ fn check_onnx<S: Scalar>(model: &SavedModel<S>, dir: &Path, case: usize) {
                 f64::MIN_POSITIVE
             };
             expected.insert("samples.tiny".into(), (vec![], raw::<S>([tiny])));
+        }
+        if let Some(p) = s.power() {
+            expected.insert("scaler.power".into(), (vec![], raw::<S>([p])));
         }
     }
     assert_eq!(init.len(), expected.len(), "case {case}: initializers");

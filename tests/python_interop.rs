@@ -99,7 +99,9 @@ fn assert_close<S: Scalar>(got: ArrayView2<'_, S>, want: ArrayView2<'_, S>, tol:
 
 /// One network per head, with every hidden activation on the way, and a
 /// scaler (the third one standardizing each sample first); inputs of odd
-/// size and some negative values, the last row constant.
+/// size and some negative values, the last row constant. Then a softmax
+/// network whose scaler has every step: a power, sample standardization
+/// and the per-feature map, on inputs ≥ 0 (zeros among them).
 fn models<S: Scalar>() -> Vec<(SavedModel<S>, Array2<S>)> {
     let x = Array2::from_shape_fn((13, 5), |(i, j)| {
         let v = if i == 12 { 3 } else { (i * 7 + j * 3) % 11 };
@@ -142,7 +144,33 @@ fn models<S: Scalar>() -> Vec<(SavedModel<S>, Array2<S>)> {
             }
             (model, x.clone())
         })
+        .chain(std::iter::once(powered_model()))
         .collect()
+}
+
+fn powered_model<S: Scalar>() -> (SavedModel<S>, Array2<S>) {
+    let x = Array2::from_shape_fn((13, 5), |(i, j)| {
+        // The constant row is 1, whose power is exact in every library.
+        let v = if i == 12 {
+            1.0
+        } else {
+            ((i * 7 + j * 3) % 11) as f64 * 1.5
+        };
+        S::cast(v)
+    });
+    let net = Network::<S>::builder(5)
+        .hidden(6, Activation::Relu)
+        .output(3, Loss::CategoricalCrossEntropy)
+        .bias_init(backprop::BiasInit::Gaussian)
+        .seed(20)
+        .build()
+        .unwrap();
+    let scaler = Scaler::builder(Scaling::Standard)
+        .power(0.6)
+        .standardize_samples(true)
+        .fit(x.view())
+        .unwrap();
+    (SavedModel::new(net).with_scaler(scaler).unwrap(), x)
 }
 
 const NUMPY_FORWARD: &str = r#"
@@ -159,6 +187,8 @@ acts = json.loads(meta["activations"])
 a = np.load(xpath).astype(np.float64)
 if "scaler" in meta:
     s = json.loads(meta["scaler"])
+    if "power" in s:
+        a = a ** s["power"]
     if s.get("standardize_samples", False):
         c = a - a.mean(axis=1, keepdims=True)
         sd = np.sqrt((c * c).mean(axis=1, keepdims=True))
@@ -328,6 +358,8 @@ net.load_state_dict(load_file(path))  # strict: every name and shape must match
 x = torch.from_numpy(np.load(xpath)).float()
 if "scaler" in meta:
     s = json.loads(meta["scaler"])
+    if "power" in s:
+        x = x ** s["power"]
     if s.get("standardize_samples", False):
         c = x - x.mean(dim=1, keepdim=True)
         sd = c.pow(2).mean(dim=1, keepdim=True).sqrt()

@@ -312,8 +312,11 @@ impl<S: Scalar> SavedModel<S> {
             if s.standardizes_samples() {
                 v["standardize_samples"] = json!(true);
             }
+            if let Some(p) = s.power() {
+                v["power"] = json!(p);
+            }
             put("scaler", v.to_string());
-            put("scaler_formula", scaler_formula(s).into());
+            put("scaler_formula", scaler_formula(s));
         }
         if let Some(c) = &self.class_labels {
             put("class_labels", json!(c).to_string());
@@ -376,8 +379,10 @@ impl<S: Scalar> SavedModel<S> {
             None => None,
         };
         if let Some(f) = meta.get("scaler_formula") {
-            let expected = scaler.as_ref().map_or(SCALER_FORMULA, scaler_formula);
-            if f != expected {
+            let expected = scaler
+                .as_ref()
+                .map_or_else(|| SCALER_FORMULA.to_string(), scaler_formula);
+            if *f != expected {
                 return Err(file.bad(
                     FilePosition::Byte(8),
                     format!("metadata scaler_formula {f:?} is not {expected:?}, the one this scaler applies"),
@@ -667,17 +672,39 @@ fn parse_scaler(file: &Reader, text: &str) -> Result<Scaler> {
             .as_bool()
             .ok_or_else(|| bad(format!("\"standardize_samples\" is {b}, not true or false")))?,
     };
+    let power = match v.get("power") {
+        None => None,
+        Some(p) => Some(
+            p.as_f64()
+                .ok_or_else(|| bad(format!("\"power\" is {p}, not a number")))?,
+        ),
+    };
     Scaler::from_parts(scaling, numbers("shift")?, numbers("scale")?)
-        .map(|s| s.with_standardized_samples(samples))
+        .and_then(|s| s.with_standardized_samples(samples).with_power(power))
         .map_err(|e| bad(e.to_string()))
 }
 
-/// The `scaler_formula` metadata of `s`.
-fn scaler_formula(s: &Scaler) -> &'static str {
-    if s.standardizes_samples() {
+/// The `scaler_formula` metadata of `s`: [`SCALER_FORMULA`], or
+/// [`SAMPLE_SCALER_FORMULA`] when it standardizes samples, followed by
+/// `, x = raw^p (raw >= 0)` when it raises features to a power p.
+///
+/// ```
+/// use backprop::io::model::scaler_formula;
+/// use backprop::preprocess::{Scaler, Scaling};
+/// let x = ndarray::array![[0.0f32, 1.0], [4.0, 9.0]];
+/// let s = Scaler::builder(Scaling::Standard).power(0.6).fit(x.view())?;
+/// assert_eq!(scaler_formula(&s), "(x - shift) / scale, x = raw^0.6 (raw >= 0)");
+/// # Ok::<(), backprop::Error>(())
+/// ```
+pub fn scaler_formula(s: &Scaler) -> String {
+    let base = if s.standardizes_samples() {
         SAMPLE_SCALER_FORMULA
     } else {
         SCALER_FORMULA
+    };
+    match s.power() {
+        None => base.to_string(),
+        Some(p) => format!("{base}, x = raw^{p} (raw >= 0)"),
     }
 }
 
@@ -1230,6 +1257,57 @@ mod tests {
             br#"\"standardize_samples\":true"#,
             br#"\"standardize_sample_\":true"#,
         );
+        assert!(err.contains("scaler_formula"), "{err}");
+    }
+
+    #[test]
+    fn power_is_saved_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m.safetensors");
+        let x = array![[0.0f32, 1.0, 5.0], [4.0, 5.0, 9.0], [1.0, 1.0, 2.0]];
+        let scaler = Scaler::builder(Scaling::Standard)
+            .power(0.6)
+            .standardize_samples(true)
+            .fit(x.view())
+            .unwrap();
+        let m = SavedModel::new(net::<f32>()).with_scaler(scaler).unwrap();
+        let meta = m.metadata();
+        assert_eq!(
+            meta["scaler_formula"],
+            json!(format!("{SAMPLE_SCALER_FORMULA}, x = raw^0.6 (raw >= 0)"))
+        );
+        let v: Value = serde_json::from_str(meta["scaler"].as_str().unwrap()).unwrap();
+        assert_eq!(v["power"], json!(0.6));
+        m.save(&p).unwrap();
+        let back = SavedModel::<f32>::load(&p).unwrap();
+        assert_eq!(back, m);
+        assert_eq!(back.scaler.as_ref().unwrap().power(), Some(0.6));
+        assert_eq!(
+            back.predict(x.view()).unwrap(),
+            m.predict(x.view()).unwrap()
+        );
+        // predict refuses what the power cannot take.
+        let err = back
+            .predict(array![[0.0f32, -1.0, 2.0]].view())
+            .unwrap_err();
+        assert!(matches!(err, Error::OutOfDomain { col: 1, .. }), "{err:?}");
+
+        // The power must be a valid number and agree with the formula.
+        let bytes = std::fs::read(&p).unwrap();
+        let edit = |from: &[u8], to: &[u8]| {
+            let at = bytes.windows(from.len()).position(|w| w == from).unwrap();
+            let mut b = bytes.clone();
+            b[at..at + from.len()].copy_from_slice(to);
+            std::fs::write(&p, &b).unwrap();
+            SavedModel::<f32>::load(&p).unwrap_err().to_string()
+        };
+        let err = edit(br#"\"power\":0.6"#, br#"\"power\":[1]"#);
+        assert!(err.contains("not a number"), "{err}");
+        let err = edit(br#"\"power\":0.6"#, br#"\"power\":0.0"#);
+        assert!(err.contains("power"), "{err}");
+        let err = edit(br#"\"power\":0.6"#, br#"\"power\":0.7"#);
+        assert!(err.contains("scaler_formula"), "{err}");
+        let err = edit(br#"\"power\":0.6"#, br#"\"powe_\":0.6"#);
         assert!(err.contains("scaler_formula"), "{err}");
     }
 }

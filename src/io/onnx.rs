@@ -4,6 +4,7 @@
 //!
 //! | part of the model | nodes (opset [`ONNX_OPSET`]) |
 //! |---|---|
+//! | power (when the scaler has one) | `Pow(input, scaler.power)`: each feature to the power p |
 //! | sample standardization (when the scaler has it) | r = `Div(Sub(input, μ), Max(Sqrt(ReduceMean(Sub(input, μ)²)), tiny))` with μ = `ReduceMean(input, axes = [1])`: each row to mean 0, population std 1 (a constant row to zeros) |
 //! | scaler | `Sub(·, scaler.shift)`, `Div(·, scaler.scale)` |
 //! | layer `l` | `Gemm(·, {2l}.weight, {2l}.bias)` with `transB = 1`: Y = X·Wᵀ + b |
@@ -28,7 +29,8 @@ use crate::preprocess::Scaler;
 use crate::{Activation, Loss, Scalar};
 
 /// The ONNX operator set the exported graphs declare (ONNX 1.8 and later;
-/// every node used has had its current definition since this opset).
+/// every node is used as this opset defines it: later versions only added
+/// element types, such as bfloat16 exponents for `Pow` in opset 15).
 pub const ONNX_OPSET: i64 = 13;
 
 /// The IR version that goes with opset 13.
@@ -287,9 +289,13 @@ fn int_attr(name: &str, i: i64) -> AttributeProto {
     }
 }
 
-/// The scaler's nodes and initializers: sample standardization when it has
-/// it, then `Sub` shift and `Div` scale.
+/// The scaler's nodes and initializers: the power and sample
+/// standardization when it has them, then `Sub` shift and `Div` scale.
 fn scaler_nodes<S: Scalar>(s: &Scaler, g: &mut Graph, initializer: &mut Vec<TensorProto>) {
+    if let Some(p) = s.power() {
+        initializer.push(tensor("scaler.power", &[], &[S::cast(p)]));
+        g.push("Pow", &["scaler.power".into()], vec![]);
+    }
     if s.standardizes_samples() {
         // The smallest positive normal number of the element type.
         let tiny = S::cast(if S::NAME == "f32" {

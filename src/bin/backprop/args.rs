@@ -142,6 +142,13 @@ fn recipe_defaults(r: &Recipe) -> Vec<(&'static str, String)> {
         "standardize_samples",
         format!("{samples}{}", images(samples)),
     ));
+    out.push((
+        "input_power",
+        match r.input_power {
+            Some(p) => format!("{p} on image data with no negative values, else 1"),
+            None => "1".into(),
+        },
+    ));
     out
 }
 
@@ -439,6 +446,11 @@ pub struct TrainArgs {
     /// none).
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub standardize_samples: Option<bool>,
+    /// Raise each raw feature to the power P (> 0; features must be >= 0)
+    /// before the other scaling steps, in training and whenever the model is
+    /// used: a gamma correction of pixel intensities (1 for none).
+    #[arg(long, value_name = "P")]
+    pub input_power: Option<f64>,
 
     /// Where to write the model (safetensors); the history (.history.csv) and
     /// learning curves (.curves.svg) go next to it.

@@ -50,11 +50,7 @@ fn describe(model: &SavedModel<f32>) {
             "scaling:     {} over {} features, x' = {}",
             s.scaling(),
             s.n_features(),
-            if s.standardizes_samples() {
-                backprop::io::model::SAMPLE_SCALER_FORMULA
-            } else {
-                backprop::io::model::SCALER_FORMULA
-            }
+            backprop::io::model::scaler_formula(s)
         ),
         None => println!("scaling:     none"),
     }

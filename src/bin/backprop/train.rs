@@ -456,8 +456,11 @@ pub fn run(a: &TrainArgs) -> Result<(), CliError> {
     let seed = a.seed.unwrap_or(recipe.trainer.seed);
     let (mut train, mut val) = holdout(train_all, fraction, seed)?;
 
+    // The recipe's power is for pixel intensities: image data, none < 0.
+    let images = image_shape.is_some();
+    let intensities = images && train.x.iter().all(|&v| v >= 0.0);
     let scaler = scale(
-        scaling_of(a, &recipe, image_shape.is_some()),
+        scaling_of(a, &recipe, (images, intensities)),
         &mut train,
         val.iter_mut().chain(test.iter_mut()),
     )?;
@@ -484,13 +487,7 @@ pub fn run(a: &TrainArgs) -> Result<(), CliError> {
         ];
         let classes = class_names.as_ref().map(Vec::len);
         let data = data_line(&source, counts, n_in, classes, n_out);
-        let scaling = match &scaler {
-            None => "none".to_string(),
-            Some(s) if s.standardizes_samples() => {
-                format!("{} after standardizing each sample", s.scaling())
-            }
-            Some(s) => s.scaling().to_string(),
-        };
+        let scaling = scaler.as_ref().map_or("none".into(), scaling_text);
         let what = (activation, loss, scaling.as_str());
         print_setup(&data, load_seconds, &probe, what, &trainer_text);
     }
@@ -739,10 +736,34 @@ fn holdout(
     Ok((part(t), Some(part(v))))
 }
 
-/// The per-feature scaling and whether samples are standardized first: the
-/// flags', else the recipe's (whose sample standardization, as its
-/// augmentation, is for images).
-fn scaling_of(a: &TrainArgs, recipe: &Recipe, images: bool) -> (Option<Scaling>, bool) {
+/// How the setup line names a scaler's steps.
+fn scaling_text(s: &Scaler) -> String {
+    let mut t = s.scaling().to_string();
+    if s.standardizes_samples() {
+        t += " after standardizing each sample";
+    }
+    if let Some(p) = s.power() {
+        t += &format!(" of x^{p}");
+    }
+    t
+}
+
+/// The scaling steps asked for: the per-feature map, whether samples are
+/// standardized first, and the power raised to before that.
+struct ScalingChoice {
+    scaling: Option<Scaling>,
+    samples: bool,
+    power: Option<f64>,
+}
+
+/// The flags' scaling steps, else the recipe's (whose sample
+/// standardization, as its augmentation, is for images, and whose power is
+/// for pixel intensities: images with no negative values).
+fn scaling_of(
+    a: &TrainArgs,
+    recipe: &Recipe,
+    (images, intensities): (bool, bool),
+) -> ScalingChoice {
     let scaling = match a.scaling {
         None => recipe.scaling,
         Some(name) => name.scaling(),
@@ -750,31 +771,52 @@ fn scaling_of(a: &TrainArgs, recipe: &Recipe, images: bool) -> (Option<Scaling>,
     let samples = a
         .standardize_samples
         .unwrap_or(recipe.standardize_samples && images);
-    (scaling, samples)
+    let power = a.input_power.or(recipe.input_power.filter(|_| intensities));
+    ScalingChoice {
+        scaling,
+        samples,
+        power,
+    }
 }
 
-/// Fits the scaling (on standardized samples when `samples`) on the
-/// training rows and applies it to every set.
+/// Fits the scaling steps on the training rows and applies them to every
+/// set.
 fn scale<'a>(
-    (scaling, samples): (Option<Scaling>, bool),
+    choice: ScalingChoice,
     train: &mut Prepared,
     others: impl Iterator<Item = &'a mut Prepared>,
 ) -> Result<Option<Scaler>, CliError> {
-    let Some(s) = scaling else {
-        if samples {
-            return Err(CliError(
-                "--standardize-samples comes before the per-feature map of --scaling and is \
-                 saved with it: give --scaling standard or min-max, or --standardize-samples false"
-                    .into(),
-            ));
+    let Some(s) = choice.scaling else {
+        let before = [
+            (
+                choice.samples,
+                "--standardize-samples",
+                "--standardize-samples false",
+            ),
+            (
+                choice.power.is_some_and(|p| p != 1.0),
+                "--input-power",
+                "--input-power 1",
+            ),
+        ];
+        if let Some((_, flag, off)) = before.into_iter().find(|b| b.0) {
+            return Err(CliError(format!(
+                "{flag} comes before the per-feature map of --scaling and is saved with it: \
+                 give --scaling standard or min-max, or {off}"
+            )));
         }
         return Ok(None);
     };
-    let sc = if samples {
-        Scaler::fit_standardized_samples(s, train.x.view())?
-    } else {
-        Scaler::fit(s, train.x.view())?
-    };
+    let mut b = Scaler::builder(s).standardize_samples(choice.samples);
+    if let Some(p) = choice.power {
+        if !(p.is_finite() && p > 0.0) {
+            return Err(CliError(format!(
+                "--input-power {p}: the power must be finite and > 0 (1 for none)"
+            )));
+        }
+        b = b.power(p);
+    }
+    let sc = b.fit(train.x.view())?;
     sc.transform_in_place(train.x.view_mut())?;
     for p in others {
         sc.transform_in_place(p.x.view_mut())?;
