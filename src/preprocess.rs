@@ -180,7 +180,7 @@ impl Scaler {
     /// [`Error::Empty`] for no rows or no columns, [`Error::NonFinite`] for a
     /// NaN or infinity in `x`.
     pub fn fit<'x, S: Scalar>(scaling: Scaling, x: impl AsArray<'x, S, Ix2>) -> Result<Self> {
-        Self::fit_rows(scaling, x.into(), None, false)
+        Self::builder(scaling).fit(x)
     }
 
     /// Settings for a scaler with steps before its per-feature map (see
@@ -215,7 +215,7 @@ impl Scaler {
         scaling: Scaling,
         x: impl AsArray<'x, S, Ix2>,
     ) -> Result<Self> {
-        Self::fit_rows(scaling, x.into(), None, true)
+        Self::builder(scaling).standardize_samples(true).fit(x)
     }
 
     /// Fits on the rows of `x`, each raised to `power` and standardized
@@ -627,11 +627,7 @@ mod tests {
             assert!(s.standardizes_samples());
             let plain = Scaler::fit(scaling, rows.view()).unwrap();
             assert!(!plain.standardizes_samples());
-            assert_eq!((s.shift(), s.scale()), (plain.shift(), plain.scale()));
-            assert_eq!(
-                s.transform(x.view()).unwrap(),
-                plain.transform(rows.view()).unwrap()
-            );
+            assert_fitted_alike((&s, &x), (&plain, &rows));
             let back = Scaler::from_parts(scaling, s.shift().to_vec(), s.scale().to_vec())
                 .unwrap()
                 .with_standardized_samples(true);
@@ -645,6 +641,16 @@ mod tests {
             s.transform(moved.view()).unwrap(),
         );
         assert!(a.iter().zip(&b).all(|(p, q)| (p - q).abs() < 1e-5));
+    }
+
+    /// `s` on `x` and `plain` on `y` (x after the steps `plain` lacks) have
+    /// the same statistics and give the same rows.
+    fn assert_fitted_alike((s, x): (&Scaler, &Array2<f64>), (plain, y): (&Scaler, &Array2<f64>)) {
+        assert_eq!((s.shift(), s.scale()), (plain.shift(), plain.scale()));
+        assert_eq!(
+            s.transform(x.view()).unwrap(),
+            plain.transform(y.view()).unwrap()
+        );
     }
 
     #[test]
@@ -669,11 +675,7 @@ mod tests {
                     .standardize_samples(samples)
                     .fit(powered.view())
                     .unwrap();
-                assert_eq!((s.shift(), s.scale()), (plain.shift(), plain.scale()));
-                assert_eq!(
-                    s.transform(x.view()).unwrap(),
-                    plain.transform(powered.view()).unwrap()
-                );
+                assert_fitted_alike((&s, &x), (&plain, &powered));
                 let back = Scaler::from_parts(scaling, s.shift().to_vec(), s.scale().to_vec())
                     .unwrap()
                     .with_standardized_samples(samples)

@@ -696,26 +696,26 @@ fn dropout_label_smoothing_and_max_norm_flags() {
     assert!(e.contains("cross-entropy"), "{e}");
 }
 
+/// `train` on IDX features `x` and labels `y`, writing `model`.
+fn train_idx<'a>(x: &'a Path, y: &'a Path, model: &'a Path) -> [&'a str; 7] {
+    let (x, y, model) = (s(x), s(y), s(model));
+    ["train", "--train", x, "--train-targets", y, "-o", model]
+}
+
+/// `base`, then the small network and schedule of [`SMALL`], then `extra`.
+fn with<'a>(base: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
+    let mut a = base.to_vec();
+    a.extend_from_slice(SMALL);
+    a.extend_from_slice(extra);
+    a
+}
+
 #[test]
 fn augmentation_flags() {
     let dir = tempfile::tempdir().unwrap();
     let (xi, yi) = tiny_idx(dir.path(), "x-idx3-ubyte", "y-idx1-ubyte", 40);
     let model = dir.path().join("m.safetensors");
-    let idx = [
-        "train",
-        "--train",
-        s(&xi),
-        "--train-targets",
-        s(&yi),
-        "-o",
-        s(&model),
-    ];
-    fn with<'a>(base: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
-        let mut a = base.to_vec();
-        a.extend_from_slice(SMALL);
-        a.extend_from_slice(extra);
-        a
-    }
+    let idx = train_idx(&xi, &yi, &model);
     // The IDX file gives the 4 x 4 shape, and with it the recipe's sample
     // standardization, whose per-image statistics a shift's fill cannot
     // follow.
@@ -785,21 +785,7 @@ fn input_power_flag() {
     let dir = tempfile::tempdir().unwrap();
     let (xi, yi) = tiny_idx(dir.path(), "x-idx3-ubyte", "y-idx1-ubyte", 40);
     let model = dir.path().join("m.safetensors");
-    let idx = [
-        "train",
-        "--train",
-        s(&xi),
-        "--train-targets",
-        s(&yi),
-        "-o",
-        s(&model),
-    ];
-    fn with<'a>(base: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
-        let mut a = base.to_vec();
-        a.extend_from_slice(SMALL);
-        a.extend_from_slice(extra);
-        a
-    }
+    let idx = train_idx(&xi, &yi, &model);
     // The recipe's power is for image data, saved with the model and shown.
     let r = backprop::recipes::fashion_mnist();
     let p = r.input_power.unwrap();

@@ -1219,6 +1219,16 @@ mod tests {
         assert!(err.to_string().contains("scaler_formula"), "{err}");
     }
 
+    /// The load error of the model file `bytes`, written to `p` with the
+    /// first `from` replaced by `to` (of the same length).
+    fn load_error_after_edit(p: &Path, bytes: &[u8], from: &[u8], to: &[u8]) -> String {
+        let at = bytes.windows(from.len()).position(|w| w == from).unwrap();
+        let mut b = bytes.to_vec();
+        b[at..at + from.len()].copy_from_slice(to);
+        std::fs::write(p, &b).unwrap();
+        SavedModel::<f32>::load(p).unwrap_err().to_string()
+    }
+
     #[test]
     fn sample_standardization_is_saved_and_checked() {
         let dir = tempfile::tempdir().unwrap();
@@ -1241,13 +1251,7 @@ mod tests {
 
         // The flag and the formula must agree, and the flag be a boolean.
         let bytes = std::fs::read(&p).unwrap();
-        let edit = |from: &[u8], to: &[u8]| {
-            let at = bytes.windows(from.len()).position(|w| w == from).unwrap();
-            let mut b = bytes.clone();
-            b[at..at + from.len()].copy_from_slice(to);
-            std::fs::write(&p, &b).unwrap();
-            SavedModel::<f32>::load(&p).unwrap_err().to_string()
-        };
+        let edit = |from: &[u8], to: &[u8]| load_error_after_edit(&p, &bytes, from, to);
         let err = edit(
             br#"\"standardize_samples\":true"#,
             br#"\"standardize_samples\":1234"#,
@@ -1294,13 +1298,7 @@ mod tests {
 
         // The power must be a valid number and agree with the formula.
         let bytes = std::fs::read(&p).unwrap();
-        let edit = |from: &[u8], to: &[u8]| {
-            let at = bytes.windows(from.len()).position(|w| w == from).unwrap();
-            let mut b = bytes.clone();
-            b[at..at + from.len()].copy_from_slice(to);
-            std::fs::write(&p, &b).unwrap();
-            SavedModel::<f32>::load(&p).unwrap_err().to_string()
-        };
+        let edit = |from: &[u8], to: &[u8]| load_error_after_edit(&p, &bytes, from, to);
         let err = edit(br#"\"power\":0.6"#, br#"\"power\":[1]"#);
         assert!(err.contains("not a number"), "{err}");
         let err = edit(br#"\"power\":0.6"#, br#"\"power\":0.0"#);
